@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Release builds of the voxel kernels rely on whole-module optimisation and on
+// unchecked arithmetic only where a kernel says so; nothing here turns off safety
+// globally.
+let package = Package(
+    name: "sbrt",
+    platforms: [.macOS(.v13)],
+    products: [
+        // MARK: Public API
+        .executable(name: "sbrt", targets: ["sbrt"]),
+        .library(name: "DICOM", targets: ["DICOM"]),
+        .library(name: "VoxelKit", targets: ["VoxelKit"]),
+        .library(name: "RTModel", targets: ["RTModel"]),
+        .library(name: "Rendering", targets: ["Rendering"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: System libraries (Debian: libpng-dev, zlib1g-dev, pkg-config)
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+
+        // MARK: Library modules (data flows down this list)
+        .target(name: "DICOM", dependencies: ["CZlib"]),
+        .target(name: "VoxelKit"),
+        .target(name: "RTModel", dependencies: ["DICOM", "VoxelKit"]),
+        .target(name: "Rendering", dependencies: ["CLibPNG", "VoxelKit"]),
+
+        // MARK: Command-line tool (thin: parse, call the library, format)
+        .executableTarget(
+            name: "sbrt",
+            dependencies: [
+                "DICOM", "VoxelKit", "RTModel", "Rendering",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tools (release-built, not part of the suite)
+        .executableTarget(
+            name: "sbrt-bench",
+            dependencies: ["DICOM", "VoxelKit", "RTModel"],
+            path: "Tools/Benchmark"
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM"]),
+        .testTarget(name: "VoxelKitTests", dependencies: ["VoxelKit"]),
+        .testTarget(name: "RTModelTests", dependencies: ["RTModel", "DICOM", "VoxelKit"]),
+        .testTarget(name: "RenderingTests", dependencies: ["Rendering", "VoxelKit"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["sbrt"]),
+    ],
+    // Swift 5 language mode: the kernels share immutable buffers across threads
+    // through Dispatch, which strict Swift 6 checking cannot see is safe.
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,93 @@
+import DICOM
+import Dispatch
+import Foundation
+
+/// The DICOM files found under a folder, parsed (pixel data not decoded).
+public struct DirectoryScan: Sendable {
+    /// Parsed DICOM files, ordered by path.
+    public var files: [DICOMFile]
+    /// Files that are not DICOM (no `DICM` prefix and no recognisable data set), by path.
+    public var ignored: [String]
+    /// DICOM files that could not be read, when the scan was asked to skip them.
+    public var unreadable: [DICOMError]
+
+    public var scannedCount: Int { files.count + ignored.count + unreadable.count }
+
+    /// Scans `path` (a folder, searched recursively, or a single file).
+    ///
+    /// A file is DICOM when it has the Part 10 `DICM` prefix or begins like a raw data
+    /// set; anything else (README, PNG, JSON…) is ignored and listed. A DICOM file that
+    /// fails to parse is an error naming it, unless `skipUnreadable` is set, in which
+    /// case it is listed in `unreadable`. Hidden files and folders (`.name`) are skipped.
+    /// Files are parsed concurrently; results are ordered by path (deterministic).
+    public static func scan(_ path: String, skipUnreadable: Bool = false) throws -> DirectoryScan {
+        let paths = try listFiles(path)
+        var results = [Result<DICOMFile?, DICOMError>](repeating: .success(nil), count: paths.count)
+        results.withUnsafeMutableBufferPointer { out in
+            let buffer = out
+            DispatchQueue.concurrentPerform(iterations: paths.count) { n in
+                buffer[n] = readIfDICOM(paths[n])
+            }
+        }
+        var scan = DirectoryScan(files: [], ignored: [], unreadable: [])
+        for (n, r) in results.enumerated() {
+            switch r {
+            case .success(let f?): scan.files.append(f)
+            case .success(nil): scan.ignored.append(paths[n])
+            case .failure(let e):
+                if skipUnreadable { scan.unreadable.append(e) } else { throw e }
+            }
+        }
+        return scan
+    }
+
+    /// Reads `path` when it looks like DICOM; `.success(nil)` when it does not.
+    /// A file without the Part 10 prefix that fails to parse is taken as not DICOM.
+    static func readIfDICOM(_ path: String) -> Result<DICOMFile?, DICOMError> {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: [.mappedIfSafe])
+        } catch {
+            return .failure(DICOMError(.io, "cannot read file: \(error.localizedDescription)", file: path))
+        }
+        guard let signature = DICOMFile.signature(of: data) else { return .success(nil) }
+        do {
+            return .success(try DICOMFile.parse(data, path: path))
+        } catch let e as DICOMError {
+            if signature == .rawDataSet { return .success(nil) }
+            return .failure(e.inFile(path))
+        } catch {
+            return .failure(DICOMError(.io, "\(error)", file: path))
+        }
+    }
+
+    /// All regular files under `path`, sorted, skipping hidden entries.
+    static func listFiles(_ path: String) throws -> [String] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw RTModelError("no such file or folder", file: path)
+        }
+        if !isDir.boolValue { return [path] }
+        guard let e = FileManager.default.enumerator(atPath: path) else {
+            throw RTModelError("cannot list folder", file: path)
+        }
+        var out: [String] = []
+        while let rel = e.nextObject() as? String {
+            let name = (rel as NSString).lastPathComponent
+            if name.hasPrefix(".") {
+                if let attrs = e.fileAttributes, attrs[.type] as? FileAttributeType == .typeDirectory {
+                    e.skipDescendants()
+                }
+                continue
+            }
+            let full = (path as NSString).appendingPathComponent(rel)
+            if let attrs = e.fileAttributes, attrs[.type] as? FileAttributeType == .typeRegular {
+                out.append(full)
+            } else if e.fileAttributes == nil {
+                var d: ObjCBool = false
+                if FileManager.default.fileExists(atPath: full, isDirectory: &d), !d.boolValue { out.append(full) }
+            }
+        }
+        return out.sorted()
+    }
+}

@@ -1,0 +1,184 @@
+import DICOM
+import VoxelKit
+
+/// One contour of an ROI: points in patient millimetres (PS3.3 C.8.8.6).
+public struct Contour: Sendable {
+    /// CLOSED_PLANAR, POINT, OPEN_PLANAR, OPEN_NONPLANAR (as written in the file).
+    public var geometricType: String
+    public var points: [Vec3]
+    /// SOP Instance UIDs of the images the contour lies on (Contour Image Sequence).
+    public var referencedSOPInstanceUIDs: [String]
+
+    public init(geometricType: String, points: [Vec3], referencedSOPInstanceUIDs: [String] = []) {
+        self.geometricType = geometricType
+        self.points = points
+        self.referencedSOPInstanceUIDs = referencedSOPInstanceUIDs
+    }
+
+    public var isClosedPlanar: Bool { geometricType == "CLOSED_PLANAR" || geometricType == "CLOSEDPLANAR_XOR" }
+
+    /// Mean position of the points along `normal`, mm.
+    public func meanOffset(along normal: Vec3) -> Double {
+        guard !points.isEmpty else { return 0 }
+        return points.reduce(0) { $0 + dot($1, normal) } / Double(points.count)
+    }
+
+    /// Largest distance of a point from the mean plane along `normal`, mm (0 for a planar contour).
+    public func planarityError(along normal: Vec3) -> Double {
+        let m = meanOffset(along: normal)
+        return points.reduce(0) { max($0, abs(dot($1, normal) - m)) }
+    }
+}
+
+/// A region of interest of a structure set, with its observations and contours.
+public struct ROI: Sendable {
+    public var number: Int
+    public var name: String
+    /// RT ROI Interpreted Type (3006,00A4): GTV, CTV, PTV, ORGAN, EXTERNAL, AVOIDANCE…; nil when absent.
+    public var interpretedType: String?
+    /// ROI Display Color (3006,002A), RGB 0–255; nil when absent.
+    public var color: SIMD3<UInt8>?
+    public var generationAlgorithm: String?
+    public var frameOfReferenceUID: String?
+    public var contours: [Contour]
+
+    /// Number of distinct planes holding closed contours, positions compared along `normal`
+    /// to within 0.01 mm.
+    public func planeCount(normal: Vec3 = Vec3(0, 0, 1)) -> Int {
+        planeOffsets(normal: normal).count
+    }
+
+    /// Distinct plane positions (mm along `normal`, ascending) of the closed contours.
+    public func planeOffsets(normal: Vec3 = Vec3(0, 0, 1)) -> [Double] {
+        let offsets = contours.filter(\.isClosedPlanar).map { $0.meanOffset(along: normal) }.sorted()
+        var out: [Double] = []
+        for o in offsets where out.last.map({ abs($0 - o) > 0.01 }) ?? true { out.append(o) }
+        return out
+    }
+
+    /// Axis-aligned bounds of all points, or nil without points.
+    public var bounds: (min: Vec3, max: Vec3)? {
+        var lo = Vec3(repeating: .infinity), hi = Vec3(repeating: -.infinity)
+        var any = false
+        for c in contours { for p in c.points { lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p); any = true } }
+        return any ? (lo, hi) : nil
+    }
+}
+
+/// An RT Structure Set (PS3.3 A.19): ROIs joined from the Structure Set ROI, ROI Contour
+/// and RT ROI Observations sequences by ROI Number.
+public struct StructureSet: Sendable {
+    public var path: String
+    public var sopInstanceUID: String
+    public var label: String?
+    public var name: String?
+    public var studyInstanceUID: String?
+    /// Frames of reference named by the Referenced Frame of Reference Sequence.
+    public var frameOfReferenceUIDs: [String]
+    /// SOP Instance UIDs of the images the structure set refers to.
+    public var referencedImageUIDs: Set<String>
+    public var rois: [ROI]
+    public var warnings: [Warning]
+
+    /// Reads the structure set of `file`.
+    /// - Throws: `RTModelError` naming the file and the ROI for unusable contour data.
+    public init(file: DICOMFile) throws {
+        let ds = file.dataSet
+        let path = file.path ?? "?"
+        self.path = path
+        sopInstanceUID = file.sopInstanceUID ?? ""
+        label = ds.string(.structureSetLabel)
+        name = ds.string(.structureSetName)
+        studyInstanceUID = ds.string(.studyInstanceUID)
+        var warnings: [Warning] = []
+
+        var forUIDs: [String] = []
+        var images = Set<String>()
+        for f in ds.sequence(.referencedFrameOfReferenceSequence) ?? [] {
+            if let u = f.string(.frameOfReferenceUID) { forUIDs.append(u) }
+            for study in f.sequence(.rtReferencedStudySequence) ?? [] {
+                for series in study.sequence(.rtReferencedSeriesSequence) ?? [] {
+                    for img in series.sequence(.contourImageSequence) ?? [] {
+                        if let u = img.string(.referencedSOPInstanceUID) { images.insert(u) }
+                    }
+                }
+            }
+        }
+        frameOfReferenceUIDs = forUIDs
+        referencedImageUIDs = images
+
+        guard let roiItems = ds.sequence(.structureSetROISequence) else {
+            throw RTModelError("RT Structure Set has no Structure Set ROI Sequence (3006,0020)", file: path)
+        }
+        var rois: [ROI] = []
+        var indexOfNumber: [Int: Int] = [:]
+        for item in roiItems {
+            guard let number = try? item.int(.roiNumber) else {
+                throw RTModelError("an ROI of the Structure Set ROI Sequence has no ROI Number (3006,0022)", file: path)
+            }
+            if indexOfNumber[number] != nil {
+                throw RTModelError("ROI Number \(number) is used twice in the Structure Set ROI Sequence", file: path)
+            }
+            indexOfNumber[number] = rois.count
+            rois.append(ROI(number: number, name: item.string(.roiName) ?? "ROI \(number)",
+                            interpretedType: nil, color: nil,
+                            generationAlgorithm: item.string(.roiGenerationAlgorithm),
+                            frameOfReferenceUID: item.string(.referencedFrameOfReferenceUID), contours: []))
+        }
+        for item in ds.sequence(.roiContourSequence) ?? [] {
+            guard let ref = try? item.int(.referencedROINumber), let idx = indexOfNumber[ref] else {
+                warnings.append(Warning(kind: "orphan-roi-contour",
+                                        message: "an ROI Contour item refers to ROI number \((try? item.int(.referencedROINumber)).flatMap { $0 }.map(String.init) ?? "(none)"), which the Structure Set ROI Sequence does not define; ignored",
+                                        files: [path]))
+                continue
+            }
+            let roiName = rois[idx].name
+            if let rgb = try? item.ints(.roiDisplayColor), rgb.count == 3 {
+                rois[idx].color = SIMD3(UInt8(clamping: rgb[0]), UInt8(clamping: rgb[1]), UInt8(clamping: rgb[2]))
+            }
+            for c in item.sequence(.contourSequence) ?? [] {
+                let type = c.string(.contourGeometricType) ?? "CLOSED_PLANAR"
+                let values: [Double]
+                do {
+                    values = try c.doubles(.contourData) ?? []
+                } catch let e as DICOMError {
+                    throw RTModelError("ROI \"\(roiName)\": Contour Data (3006,0050) is unreadable: \(e.message)", file: path)
+                }
+                guard values.count % 3 == 0 else {
+                    throw RTModelError("ROI \"\(roiName)\": Contour Data (3006,0050) holds \(values.count) numbers, not a multiple of 3 (x,y,z triplets)", file: path)
+                }
+                guard values.allSatisfy({ $0.isFinite }) else {
+                    throw RTModelError("ROI \"\(roiName)\": Contour Data (3006,0050) holds a non-finite number", file: path)
+                }
+                var points: [Vec3] = []
+                points.reserveCapacity(values.count / 3)
+                var n = 0
+                while n < values.count { points.append(Vec3(values[n], values[n + 1], values[n + 2])); n += 3 }
+                if let declared = try? c.int(.numberOfContourPoints), declared != points.count {
+                    warnings.append(Warning(kind: "contour-point-count",
+                                            message: "ROI \"\(roiName)\": a contour declares \(declared) points but holds \(points.count); the data is used",
+                                            files: [path]))
+                }
+                if points.isEmpty {
+                    warnings.append(Warning(kind: "empty-contour", message: "ROI \"\(roiName)\": a contour has no points; ignored", files: [path]))
+                    continue
+                }
+                let refs = (c.sequence(.contourImageSequence) ?? []).compactMap { $0.string(.referencedSOPInstanceUID) }
+                rois[idx].contours.append(Contour(geometricType: type, points: points, referencedSOPInstanceUIDs: refs))
+            }
+        }
+        for item in ds.sequence(.rtROIObservationsSequence) ?? [] {
+            if let ref = try? item.int(.referencedROINumber), let idx = indexOfNumber[ref] {
+                if let t = item.string(.rtROIInterpretedType), !t.isEmpty { rois[idx].interpretedType = t }
+            }
+        }
+        self.rois = rois
+        self.warnings = warnings
+    }
+
+    /// The ROI named `name` (case-insensitive, surrounding spaces ignored).
+    public func roi(named name: String) -> ROI? {
+        let key = name.trimmingCharacters(in: .whitespaces).lowercased()
+        return rois.first { $0.name.trimmingCharacters(in: .whitespaces).lowercased() == key }
+    }
+}

@@ -1,0 +1,29 @@
+import Dispatch
+import Foundation
+
+/// Data-parallel loops over index ranges, split into contiguous chunks across cores.
+public enum Parallel {
+    /// Number of worker chunks to use (the active processor count).
+    public static var workers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// Calls `body` on disjoint contiguous sub-ranges of `0..<count` that together cover it,
+    /// concurrently. Each chunk's index is passed so per-chunk partial results can be
+    /// reduced in a fixed order (determinism whatever the thread count).
+    public static func forEachChunk(_ count: Int, minimumChunk: Int = 1,
+                                    _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let chunks = max(1, min(workers * 4, count / max(1, minimumChunk)))
+        if chunks == 1 { body(0, 0..<count); return }
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let lo = count * c / chunks
+            let hi = count * (c + 1) / chunks
+            if lo < hi { body(c, lo..<hi) }
+        }
+    }
+
+    /// The number of chunks `forEachChunk` would use, to size per-chunk result arrays.
+    public static func chunkCount(_ count: Int, minimumChunk: Int = 1) -> Int {
+        guard count > 0 else { return 0 }
+        return max(1, min(workers * 4, count / max(1, minimumChunk)))
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import RTModel
+
+extension SBRT {
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "info",
+            abstract: "Inventory of a folder of DICOM files: CT series, structure sets, dose grids, plans, warnings.",
+            discussion: """
+                Searches the folder recursively; any file names, other files mixed in.
+                Example: sbrt info Fixtures/pelvis --json
+                JSON schema: docs/info.md (sbrt.info/1).
+                """
+        )
+
+        @Argument(help: "A folder of DICOM files (searched recursively), or one file.")
+        var path: String
+
+        @Flag(help: "Print the inventory as JSON (schema sbrt.info/1, see docs/info.md).")
+        var json = false
+
+        @Flag(help: "List DICOM files that cannot be read instead of stopping at the first one.")
+        var skipUnreadable = false
+
+        func run() throws {
+            let folder = try StudyFolder.load(path, skipUnreadable: skipUnreadable)
+            let inventory = try Inventory(folder)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                let data = try encoder.encode(inventory)
+                FileHandle.standardOutput.write(data)
+                print("")
+            } else {
+                print(InfoFormatter.text(inventory), terminator: "")
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+print("sbrt-bench: not yet")
