@@ -117,11 +117,11 @@ public struct CTSeries: Sendable {
         }
         if !missing.isEmpty {
             warnings.append(Warning(kind: "missing-ct-slices",
-                                    message: "CT series \(first.string(.seriesInstanceUID) ?? "") has gaps of missing slices (regular spacing \(fmt(typical)) mm): \(missing.joined(separator: "; "))"))
+                                    message: "CT series \(first.string(.seriesInstanceUID) ?? "") has gaps of missing slices (regular spacing \(fmt(typical)) mm): \(missing.joined(separator: "; ")); the volume fills them by linear interpolation"))
         }
         if irregular {
             warnings.append(Warning(kind: "irregular-ct-spacing",
-                                    message: "CT series \(first.string(.seriesInstanceUID) ?? "") has irregular slice spacing: gaps from \(fmt(sortedGaps.first ?? 0)) to \(fmt(sortedGaps.last ?? 0)) mm (median \(fmt(typical)) mm); volume geometry uses the median"))
+                                    message: "CT series \(first.string(.seriesInstanceUID) ?? "") has irregular slice spacing: gaps from \(fmt(sortedGaps.first ?? 0)) to \(fmt(sortedGaps.last ?? 0)) mm (median \(fmt(typical)) mm); the volume is resampled linearly onto a regular lattice at the median spacing"))
         }
         let p0 = slices[0].plane.position
         var maxShift = 0.0
@@ -144,24 +144,65 @@ public struct CTSeries: Sendable {
         seriesDescription = first.string(.seriesDescription)
         patientPosition = first.string(.patientPosition)
         let pl = slices[0].plane
-        grid = Grid(size: SIMD3(columns, rows, slices.count), origin: pl.position,
+        // The regular lattice: from the first slice to the last at the median spacing.
+        // Slices on it are copied; lattice planes without a slice (missing or irregular
+        // slices) are interpolated linearly between the neighbouring slices.
+        var lattice: [LatticePlane] = []
+        if slices.count == 1 {
+            lattice = [LatticePlane(below: 0, above: 0, weightAbove: 0)]
+        } else {
+            let span = slices[slices.count - 1].offset - slices[0].offset
+            let nz = Int((span / typical).rounded()) + 1
+            var s = 0
+            for m in 0..<nz {
+                let z = slices[0].offset + Double(m) * typical
+                while s + 1 < slices.count && slices[s + 1].offset <= z + tolerance { s += 1 }
+                if abs(slices[s].offset - z) <= tolerance || s + 1 == slices.count {
+                    lattice.append(LatticePlane(below: s, above: s, weightAbove: 0))
+                } else {
+                    let t = (z - slices[s].offset) / (slices[s + 1].offset - slices[s].offset)
+                    lattice.append(LatticePlane(below: s, above: s + 1, weightAbove: Swift.max(0, Swift.min(1, t))))
+                }
+            }
+        }
+        self.lattice = lattice
+        grid = Grid(size: SIMD3(columns, rows, lattice.count), origin: pl.position,
                     spacing: Vec3(pl.columnSpacing, pl.rowSpacing, slices.count > 1 ? typical : (try? first.double(.sliceThickness)).flatMap { $0 } ?? 1),
                     axisI: pl.rowCosine, axisJ: pl.columnCosine, axisK: normal)
     }
+
+    /// How one plane of the regular `grid` is made from the slices.
+    public struct LatticePlane: Sendable, Equatable {
+        public var below: Int
+        public var above: Int
+        /// Weight of slice `above` (0 when the plane is a slice).
+        public var weightAbove: Double
+        /// The slice index when the lattice plane is an actual slice.
+        public var slice: Int? { below == above || weightAbove == 0 ? below : nil }
+    }
+
+    /// One entry per plane of `grid` (k order).
+    public var lattice: [LatticePlane]
+
+    /// Whether every plane of the grid is an acquired slice (no interpolated planes).
+    public var isRegular: Bool { lattice.count == slices.count }
 
     /// Offsets of the slices along the normal, mm, increasing.
     public var sliceOffsets: [Double] { slices.map(\.offset) }
 
     // MARK: Pixels
 
-    /// Decodes all slices into Hounsfield units, rounded to integers and clamped to Int16.
-    /// Slices are decoded concurrently.
+    /// Decodes all slices into Hounsfield units on `grid`, rounded to integers and clamped
+    /// to Int16. Slices are decoded concurrently. Planes of the grid where a slice is
+    /// missing (see `lattice`) are interpolated linearly between their neighbours; the
+    /// series' warnings say so.
     /// - Throws: for compressed or short pixel data, naming the file.
     public func loadHU() throws -> Volume<Int16> {
-        var voxels = [Int16](repeating: 0, count: grid.count)
         let sliceSize = rows * columns
+        // Decode the acquired slices (straight into place when the series is regular).
+        var decoded = [Int16](repeating: 0, count: slices.count * sliceSize)
         var failures = [Error?](repeating: nil, count: slices.count)
-        voxels.withUnsafeMutableBufferPointer { out in
+        decoded.withUnsafeMutableBufferPointer { out in
             let dst = out
             failures.withUnsafeMutableBufferPointer { fail in
                 let fails = fail
@@ -175,6 +216,21 @@ public struct CTSeries: Sendable {
             }
         }
         if let e = failures.first(where: { $0 != nil }) { throw e! }
+        if isRegular { return Volume(grid: grid, voxels: decoded) }
+        var voxels = [Int16](repeating: 0, count: grid.count)
+        for (m, plane) in lattice.enumerated() {
+            let dst = m * sliceSize
+            if let k = plane.slice {
+                voxels[dst..<(dst + sliceSize)] = decoded[(k * sliceSize)..<((k + 1) * sliceSize)]
+            } else {
+                let a = plane.below * sliceSize, b = plane.above * sliceSize
+                let t = plane.weightAbove
+                for i in 0..<sliceSize {
+                    let v = Double(decoded[a + i]) * (1 - t) + Double(decoded[b + i]) * t
+                    voxels[dst + i] = Int16(v.rounded())
+                }
+            }
+        }
         return Volume(grid: grid, voxels: voxels)
     }
 

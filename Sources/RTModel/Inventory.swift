@@ -176,7 +176,8 @@ extension Inventory {
         func addFoR(_ k: Key, _ uid: String?) {
             if let uid, !uid.isEmpty, !studies[k]!.framesOfReference.contains(uid) { studies[k]!.framesOfReference.append(uid) }
         }
-        func vec(_ v: Vec3) -> [Double] { [v.x, v.y, v.z].map { ($0 * 1e6).rounded() / 1e6 } }
+        func r6(_ v: Double) -> Double { (v * 1e6).rounded() / 1e6 }
+        func vec(_ v: Vec3) -> [Double] { [v.x, v.y, v.z].map(r6) }
 
         for ct in folder.ctSeries {
             let first = ct.slices[0]
@@ -221,13 +222,13 @@ extension Inventory {
                 file: d.path, sopInstanceUID: d.sopInstanceUID, frameOfReferenceUID: d.frameOfReferenceUID,
                 dimensions: [g.nx, g.ny, g.nz], spacingMM: vec(g.spacing), originMM: vec(g.origin),
                 orientation: ImagePlane(position: g.origin, rowCosine: g.axisI, columnCosine: g.axisJ, rowSpacing: 1, columnSpacing: 1).orientationCode,
-                maxDose: try d.maxDose(), units: d.units, doseType: d.doseType, summationType: d.summationType,
+                maxDose: r6(try d.maxDose()), units: d.units, doseType: d.doseType, summationType: d.summationType,
                 bitsAllocated: d.bitsAllocated, doseGridScaling: d.scaling, frameOffsetForm: d.frameOffsetForm,
                 referencedPlanUIDs: d.referencedPlanUIDs,
                 embeddedDVHs: d.embeddedDVHs.map { h in
                     DVHEntry(roiNumbers: h.referencedROINumbers, roiNames: h.referencedROINumbers.map { names[$0] ?? "?" },
                              type: h.type, doseUnits: h.doseUnits, volumeUnits: h.volumeUnits, bins: h.doses.count - 1,
-                             volume: h.totalVolume, minDose: h.minDose, meanDose: h.meanDose, maxDose: h.maxDose,
+                             volume: r6(h.totalVolume), minDose: r6(h.minDose), meanDose: r6(h.meanDose), maxDose: r6(h.maxDose),
                              reportedMinDose: h.reportedMinimum, reportedMeanDose: h.reportedMean, reportedMaxDose: h.reportedMaximum)
                 }))
         }

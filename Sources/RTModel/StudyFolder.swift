@@ -29,6 +29,14 @@ public struct StudyFolder: Sendable {
     /// - Throws: the first unreadable DICOM file or unusable RT object, naming the file.
     public static func load(_ path: String, skipUnreadable: Bool = false) throws -> StudyFolder {
         let scan = try DirectoryScan.scan(path, skipUnreadable: skipUnreadable)
+        if scan.files.isEmpty {
+            var isDir: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+            if !isDir.boolValue && scan.unreadable.isEmpty {
+                throw RTModelError("not a DICOM file (no DICM prefix at byte 128 and no recognisable data set)", file: path)
+            }
+            throw RTModelError("no readable DICOM files found (\(scan.ignored.count) other file(s) ignored, \(scan.unreadable.count) unreadable)", file: path)
+        }
         return try StudyFolder(root: path, scan: scan)
     }
 
@@ -125,15 +133,31 @@ public struct StudyFolder: Sendable {
         let normal = ct.grid.axisK
         let offsets = ct.sliceOffsets
         let tolerance = 0.05
+        let spacing = ct.grid.spacing.z
         for roi in ss.rois {
             var offPlane = 0
             var worst = 0.0
             var nonPlanar = 0
+            var onMissing: Set<Double> = []
             for c in roi.contours where c.isClosedPlanar {
                 if c.planarityError(along: normal) > tolerance { nonPlanar += 1; continue }
                 let o = c.meanOffset(along: normal)
                 let d = nearestDistance(o, in: offsets)
-                if d > tolerance { offPlane += 1; worst = max(worst, d) }
+                guard d > tolerance else { continue }
+                // On the series' regular lattice but where a slice is missing?
+                let steps = (o - offsets[0]) / spacing
+                if offsets.count > 1, abs(steps - steps.rounded()) * spacing <= tolerance,
+                   o > offsets[0], o < offsets[offsets.count - 1] {
+                    onMissing.insert((o * 100).rounded() / 100)
+                } else {
+                    offPlane += 1
+                    worst = max(worst, d)
+                }
+            }
+            if !onMissing.isEmpty {
+                out.append(Warning(kind: "contour-on-missing-ct-slice",
+                                   message: "ROI \"\(roi.name)\": contours lie where CT slices are missing (at \(onMissing.sorted().map { fmt($0) }.joined(separator: ", ")) mm along the slice normal)",
+                                   files: [ss.path]))
             }
             if offPlane > 0 {
                 out.append(Warning(kind: "contour-off-plane",

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what sbrt needs on Debian/Ubuntu (libpng-dev, zlib1g-dev, pkg-config), builds it
+# in release mode and runs the main job on the bundled pelvis fixture plan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for pkg in libpng-dev zlib1g-dev pkg-config; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  as_root=""
+  [ "$(id -u)" -eq 0 ] || as_root="sudo"
+  $as_root apt-get update
+  $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"
+fi
+swift build -c release --product sbrt
+.build/release/sbrt info Fixtures/pelvis "$@"
