@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "DICOM", targets: ["DICOM"]),
         .library(name: "VoxelKit", targets: ["VoxelKit"]),
         .library(name: "RTModel", targets: ["RTModel"]),
+        .library(name: "Geometry", targets: ["Geometry"]),
+        .library(name: "Dosimetry", targets: ["Dosimetry"]),
         .library(name: "Rendering", targets: ["Rendering"]),
     ],
     dependencies: [
@@ -35,13 +37,20 @@ let package = Package(
         .target(name: "DICOM", dependencies: ["CZlib"]),
         .target(name: "VoxelKit"),
         .target(name: "RTModel", dependencies: ["DICOM", "VoxelKit"]),
-        .target(name: "Rendering", dependencies: ["CLibPNG", "VoxelKit"]),
+        .target(name: "Geometry", dependencies: ["VoxelKit", "RTModel"]),
+        .target(name: "Dosimetry", dependencies: ["VoxelKit", "RTModel", "Geometry"]),
+        .target(name: "Rendering", dependencies: ["CLibPNG", "CPNGShim", "VoxelKit"]),
+
+        // MARK: Implementation details
+        // setjmp guards around libpng's write calls, so that libpng's longjmp on error
+        // never crosses a Swift frame.
+        .target(name: "CPNGShim", dependencies: ["CLibPNG", "CZlib"]),
 
         // MARK: Command-line tool (thin: parse, call the library, format)
         .executableTarget(
             name: "sbrt",
             dependencies: [
-                "DICOM", "VoxelKit", "RTModel", "Rendering",
+                "DICOM", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "Rendering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -57,7 +66,9 @@ let package = Package(
         .testTarget(name: "DICOMTests", dependencies: ["DICOM"]),
         .testTarget(name: "VoxelKitTests", dependencies: ["VoxelKit"]),
         .testTarget(name: "RTModelTests", dependencies: ["RTModel", "DICOM", "VoxelKit"]),
-        .testTarget(name: "RenderingTests", dependencies: ["Rendering", "VoxelKit"]),
+        .testTarget(name: "GeometryTests", dependencies: ["Geometry", "RTModel", "VoxelKit"]),
+        .testTarget(name: "DosimetryTests", dependencies: ["Dosimetry", "Geometry", "RTModel", "VoxelKit"]),
+        .testTarget(name: "RenderingTests", dependencies: ["Rendering", "VoxelKit", "CPNGShim", "CZlib"]),
         .testTarget(name: "EndToEndTests", dependencies: ["sbrt"]),
     ],
     // Swift 5 language mode: the kernels share immutable buffers across threads

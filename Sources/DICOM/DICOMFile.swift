@@ -27,16 +27,35 @@ public struct DICOMFile: Sendable {
     /// and values are slices of it, so listing many images touches little memory.
     /// - Throws: `DICOMError` naming the file, the problem and the byte offset.
     public static func read(path: String) throws -> DICOMFile {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: [.mappedIfSafe])
-        } catch {
-            throw DICOMError(.io, "cannot read file: \(error.localizedDescription)", file: path)
-        }
+        let data = try contents(ofFile: path)
         do {
             return try parse(data, path: path)
         } catch let error as DICOMError {
             throw error.inFile(path)
+        }
+    }
+
+    /// Files at least this large are memory-mapped by `contents(ofFile:)`; smaller ones are read.
+    public static let mappingThreshold = 64 * 1024
+
+    /// The bytes of the file at `path`, memory-mapped when it holds at least
+    /// `mappingThreshold` bytes, read into memory otherwise.
+    ///
+    /// Mapping matters for image series: values are slices of the file, so parsing a CT
+    /// series copies nothing, and pixels are read from the page cache only when decoded.
+    /// (Foundation's `.mappedIfSafe` reads the whole file into memory on Linux, which
+    /// doubled the memory traffic of loading a large case; `.alwaysMapped` maps.)
+    /// As with any mapping, a file truncated by another program while it is mapped can
+    /// make a later access fail with SIGBUS; DICOM exports under review are not rewritten
+    /// in place.
+    /// - Throws: `DICOMError` of kind `.io` naming the file.
+    public static func contents(ofFile path: String) throws -> Data {
+        var info = stat()
+        let big = stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && Int(info.st_size) >= mappingThreshold
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path), options: big ? [.alwaysMapped] : [])
+        } catch {
+            throw DICOMError(.io, "cannot read file: \(error.localizedDescription)", file: path)
         }
     }
 
@@ -90,6 +109,12 @@ public struct DICOMFile: Sendable {
                 meta = try p.parseDataSet(limit: input.count, undefinedItem: false, depth: 0,
                                           characterSet: .default, metaOnly: true)
                 pos = p.pos
+                if meta.isEmpty && input.count - pos < 8 {
+                    throw DICOMError(.truncated, "file is truncated: it ends after the DICM prefix, before the file meta information", file: path, offset: pos)
+                }
+                if meta.isEmpty {
+                    throw DICOMError(.malformed, "the DICM prefix is not followed by file meta information (group 0002); the file is damaged", file: path, offset: pos)
+                }
                 if let uid = meta.string(.transferSyntaxUID), !uid.isEmpty {
                     guard let known = TransferSyntax.named(uid) else {
                         throw DICOMError(.unsupported, "unknown transfer syntax \(uid) in the file meta information", file: path)

@@ -109,7 +109,9 @@ public enum DecimalString {
         }
         for precision in stride(from: 16, through: 1, by: -1) {
             let s = String(format: "%.\(precision)g", v)
-            if s.utf8.count <= 16 { return s }
+            // Rounding near the top of the range can overflow ("1.797693135e+308" is
+            // infinity); take fewer digits then.
+            if s.utf8.count <= 16, Double(s)?.isFinite ?? false { return s }
         }
         return String(format: "%.6g", v)
     }

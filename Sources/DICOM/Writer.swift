@@ -117,13 +117,14 @@ struct ByteSink {
                 return
             }
             let padded = d.count & 1 == 1 ? d.count + 1 : d.count
+            let padding = vr.paddingByte
             if !vr.hasLongLength && padded > 0xFFFE { vr = .UN }
             if padded > 0xFFFF_FFFE {
                 throw DICOMError(.invalidValue, "value of \(e.tag) is too long to encode (\(d.count) bytes)")
             }
             header(e.tag, vr, length: UInt32(padded))
             bytes.append(contentsOf: d)
-            if padded != d.count { bytes.append(e.vr.paddingByte) }
+            if padded != d.count { bytes.append(padding) }
         case .encapsulated(let table, let fragments):
             header(e.tag, vr == .OW ? .OW : .OB, length: 0xFFFF_FFFF)
             for frag in [table] + fragments {

@@ -200,9 +200,12 @@ public struct CTSeries: Sendable {
     public func loadHU() throws -> Volume<Int16> {
         let sliceSize = rows * columns
         // Decode the acquired slices (straight into place when the series is regular).
-        var decoded = [Int16](repeating: 0, count: slices.count * sliceSize)
+        // Not zero-filled first: every slice writes all of its voxels (or the load throws
+        // and the array is dropped), and leaving the first touch of the fresh pages to the
+        // decoding threads spreads their page faults over the cores instead of doing them
+        // in one serial memset.
         var failures = [Error?](repeating: nil, count: slices.count)
-        decoded.withUnsafeMutableBufferPointer { out in
+        let decoded = [Int16](unsafeUninitializedCapacity: slices.count * sliceSize) { out, initialized in
             let dst = out
             failures.withUnsafeMutableBufferPointer { fail in
                 let fails = fail
@@ -214,6 +217,7 @@ public struct CTSeries: Sendable {
                     }
                 }
             }
+            initialized = slices.count * sliceSize
         }
         if let e = failures.first(where: { $0 != nil }) { throw e! }
         if isRegular { return Volume(grid: grid, voxels: decoded) }
@@ -316,6 +320,16 @@ public struct CTSeries: Sendable {
         let slope = s.rescaleSlope, intercept = s.rescaleIntercept
         let signed = pixelRepresentation == 1
         let shift = bitsAllocated - bitsStored
+        precondition(out.count >= n, "slice buffer too small")
+        // Integer fast paths: a 16-bit stored value plus an intercept clamped to ±2^17 gives
+        // the same clamped HU as the unclamped intercept (beyond ±2^17 every voxel clamps
+        // to the same end), cannot overflow Int32 (so `&+`), and cannot trap converting a
+        // huge or infinite intercept. Writing through the base pointer keeps bounds checks
+        // out of the loop, so the compiler vectorises it.
+        @inline(__always) func clampedIntercept(_ v: Double) -> Int32 {
+            Int32(Swift.max(-131_072, Swift.min(131_072, v)))
+        }
+        let dst = out.baseAddress!
         data.withUnsafeBytes { raw in
             let base = raw.baseAddress!
             @inline(__always) func store(_ i: Int, _ stored: Double) {
@@ -325,10 +339,10 @@ public struct CTSeries: Sendable {
             switch (bitsAllocated, signed) {
             case (16, true):
                 if slope == 1 && intercept == intercept.rounded() && shift == 0 {
-                    let b = Int32(intercept)
+                    let b = clampedIntercept(intercept)
                     for i in 0..<n {
-                        let v = Int32(base.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)) + b
-                        out[i] = Int16(truncatingIfNeeded: Swift.max(-32768, Swift.min(32767, v)))
+                        let v = Int32(base.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)) &+ b
+                        dst[i] = Int16(truncatingIfNeeded: Swift.max(-32768, Swift.min(32767, v)))
                     }
                 } else {
                     for i in 0..<n {
@@ -339,10 +353,10 @@ public struct CTSeries: Sendable {
             case (16, false):
                 let mask: UInt16 = bitsStored >= 16 ? 0xFFFF : UInt16((1 << bitsStored) - 1)
                 if slope == 1 && intercept == intercept.rounded() {
-                    let b = Int32(intercept)
+                    let b = clampedIntercept(intercept)
                     for i in 0..<n {
-                        let v = Int32(base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self) & mask) + b
-                        out[i] = Int16(truncatingIfNeeded: Swift.max(-32768, Swift.min(32767, v)))
+                        let v = Int32(base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self) & mask) &+ b
+                        dst[i] = Int16(truncatingIfNeeded: Swift.max(-32768, Swift.min(32767, v)))
                     }
                 } else {
                     for i in 0..<n { store(i, Double(base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self) & mask)) }

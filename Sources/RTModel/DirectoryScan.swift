@@ -46,7 +46,9 @@ public struct DirectoryScan: Sendable {
     static func readIfDICOM(_ path: String) -> Result<DICOMFile?, DICOMError> {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: [.mappedIfSafe])
+            data = try DICOMFile.contents(ofFile: path)
+        } catch let e as DICOMError {
+            return .failure(e)
         } catch {
             return .failure(DICOMError(.io, "cannot read file: \(error.localizedDescription)", file: path))
         }

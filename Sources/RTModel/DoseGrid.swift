@@ -223,12 +223,14 @@ public struct DoseGrid: Sendable {
     public func loadDose() throws -> Volume<Float> {
         let data = try file.nativePixelData()
         let n = grid.count
-        var out = [Float](repeating: 0, count: n)
         let signed = ((try? file.dataSet.int(.pixelRepresentation)) ?? nil) == 1
         let s = scaling
-        data.withUnsafeBytes { raw in
-            let base = raw.baseAddress!
-            out.withUnsafeMutableBufferPointer { dst in
+        // Every case below writes all n values, so the array is not zero-filled first;
+        // writing through the base pointer keeps bounds checks out of the loops.
+        let out = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+            let dst = buffer.baseAddress!
+            data.withUnsafeBytes { raw in
+                let base = raw.baseAddress!
                 switch (bitsAllocated, signed) {
                 case (32, false):
                     for i in 0..<n { dst[i] = Float(Double(base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)) * s) }
@@ -240,6 +242,7 @@ public struct DoseGrid: Sendable {
                     for i in 0..<n { dst[i] = Float(Double(base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) * s) }
                 }
             }
+            initialized = n
         }
         return Volume(grid: grid, voxels: out)
     }

@@ -1,0 +1,105 @@
+import Foundation
+
+/// A dose–volume histogram of one structure, with the queries clinicians use.
+///
+/// Conventions (stated in every report):
+/// - V(D) is the volume receiving **at least** D (≥).
+/// - The histogram is held as masses (cc) in bins of `binWidthGy`, built from
+///   weighted samples each spread uniformly over the dose range its sample box
+///   spans in the trilinear dose field; queries interpolate linearly between bin
+///   edges, so results are continuous in D and in x.
+/// - Dx (x % or x cc) is the dose at which the cumulative curve reaches x, by linear
+///   interpolation on the cumulative curve: the minimum dose of the hottest x.
+public struct DVH: Sendable {
+    public var name: String
+    /// Total volume of the structure, cc (including any part outside the dose grid).
+    public var volumeCC: Double
+    public var minGy: Double
+    public var meanGy: Double
+    public var maxGy: Double
+    /// Fraction (0–1) of the volume outside the dose grid, counted at 0 Gy.
+    public var outsideFraction: Double
+    public var binWidthGy: Double
+    /// `cumulativeCC[j]` = volume receiving ≥ j·binWidthGy, for j = 0…bins.
+    public var cumulativeCC: [Double]
+    /// How the structure was sampled.
+    public var sampling: Sampling
+
+    public struct Sampling: Sendable, Codable, Equatable {
+        public var endCap: String
+        /// In-plane cell size, mm.
+        public var cellMM: Double
+        /// Largest sub-slice thickness along the plane normal, mm.
+        public var maxSubSliceMM: Double
+        public var samples: Int
+        public var vertexSamples: Int
+    }
+
+    public init(name: String, volumeCC: Double, minGy: Double, meanGy: Double, maxGy: Double,
+                outsideFraction: Double, binWidthGy: Double, cumulativeCC: [Double], sampling: Sampling) {
+        self.name = name
+        self.volumeCC = volumeCC
+        self.minGy = minGy
+        self.meanGy = meanGy
+        self.maxGy = maxGy
+        self.outsideFraction = outsideFraction
+        self.binWidthGy = binWidthGy
+        self.cumulativeCC = cumulativeCC
+        self.sampling = sampling
+    }
+
+    /// Volume (cc) receiving at least `doseGy`, interpolated between bin edges.
+    public func volumeCC(atLeast doseGy: Double) -> Double {
+        if doseGy <= 0 { return volumeCC }
+        if doseGy > maxGy { return 0 }
+        let x = doseGy / binWidthGy
+        let j = Int(x.rounded(.down))
+        if j + 1 >= cumulativeCC.count { return cumulativeCC.last ?? 0 }
+        let t = x - Double(j)
+        return cumulativeCC[j] * (1 - t) + cumulativeCC[j + 1] * t
+    }
+
+    /// Percentage of the structure's volume receiving at least `doseGy`.
+    public func volumePercent(atLeast doseGy: Double) -> Double {
+        volumeCC > 0 ? 100 * volumeCC(atLeast: doseGy) / volumeCC : 0
+    }
+
+    /// The minimum dose received by the hottest `cc` of the structure (Dxcc).
+    /// Returns nil when `cc` exceeds the volume; `maxGy` for `cc` = 0.
+    public func dose(hottestCC cc: Double) -> Double? {
+        guard cc <= volumeCC * (1 + 1e-12), cc >= 0 else { return nil }
+        if cc <= 0 { return maxGy }
+        // The cumulative curve is non-increasing: find the last edge with V ≥ cc.
+        var lo = 0, hi = cumulativeCC.count - 1
+        if cumulativeCC[0] < cc { return 0 }
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if cumulativeCC[mid] >= cc { lo = mid } else { hi = mid - 1 }
+        }
+        if lo + 1 >= cumulativeCC.count { return Double(lo) * binWidthGy }
+        let v0 = cumulativeCC[lo], v1 = cumulativeCC[lo + 1]
+        let t = v0 > v1 ? (v0 - cc) / (v0 - v1) : 0
+        let d = (Double(lo) + t) * binWidthGy
+        return min(max(d, minGy), maxGy)
+    }
+
+    /// The minimum dose received by the hottest `percent` % of the structure (Dx%).
+    public func dose(hottestPercent percent: Double) -> Double? {
+        guard percent >= 0, percent <= 100 else { return nil }
+        if percent >= 100 { return minGy }
+        return dose(hottestCC: volumeCC * percent / 100)
+    }
+
+    /// The cumulative curve resampled at `stepGy` from 0 to the first step above `maxGy`.
+    public func curve(stepGy: Double) -> [(doseGy: Double, volumeCC: Double)] {
+        var out: [(Double, Double)] = []
+        var n = 0
+        while true {
+            let d = Double(n) * stepGy
+            out.append((d, volumeCC(atLeast: d)))
+            if d > maxGy { break }
+            n += 1
+        }
+        return out
+    }
+}

@@ -1,0 +1,84 @@
+/// Exact Euclidean distance transforms (Felzenszwalb & Huttenlocher, Theory of Computing
+/// 2012;8:415–428): separable 1D lower-envelope passes, linear time, anisotropic spacing.
+public enum DistanceTransform {
+    /// In place: `f[i]` (squared distances, +∞ for "no feature") becomes
+    /// min_j (f[j] + (spacing·(i − j))²), over `count` values `stride` apart.
+    /// `v`, `z` are scratch buffers of at least count and count + 1 elements.
+    /// - Complexity: O(count).
+    @inlinable
+    public static func squaredPass(_ f: UnsafeMutablePointer<Double>, count n: Int, stride: Int, spacing: Double,
+                                   scratchF: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Int>, z: UnsafeMutablePointer<Double>) {
+        let s2 = spacing * spacing
+        var k = -1
+        for q in 0..<n {
+            let fq = f[q * stride]
+            scratchF[q] = fq
+            if fq == .infinity { continue }
+            if k < 0 {
+                k = 0; v[0] = q; z[0] = -.infinity; z[1] = .infinity
+                continue
+            }
+            while true {
+                let p = v[k]
+                let s = ((fq + s2 * Double(q * q)) - (scratchF[p] + s2 * Double(p * p))) / (2 * s2 * Double(q - p))
+                if s <= z[k] {
+                    k -= 1
+                    if k < 0 { break }
+                } else {
+                    k += 1; v[k] = q; z[k] = s; z[k + 1] = .infinity
+                    break
+                }
+            }
+            if k < 0 { k = 0; v[0] = q; z[0] = -.infinity; z[1] = .infinity }
+        }
+        if k < 0 { return }  // no feature on this line: all stay +∞
+        var j = 0
+        for q in 0..<n {
+            while z[j + 1] < Double(q) { j += 1 }
+            let d = Double(q - v[j])
+            f[q * stride] = s2 * d * d + scratchF[v[j]]
+        }
+    }
+
+    /// Squared distance (mm²) from each cell centre of an `nu × nv` grid to the nearest
+    /// cell centre where `feature` is true; +∞ when there is none.
+    public static func squared2D(_ feature: [Bool], nu: Int, nv: Int, hu: Double, hv: Double) -> [Double] {
+        var f = feature.map { $0 ? 0.0 : Double.infinity }
+        let m = max(nu, nv)
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: m)
+        let v = UnsafeMutablePointer<Int>.allocate(capacity: m)
+        let z = UnsafeMutablePointer<Double>.allocate(capacity: m + 1)
+        defer { scratch.deallocate(); v.deallocate(); z.deallocate() }
+        f.withUnsafeMutableBufferPointer { buf in
+            let b = buf.baseAddress!
+            for j in 0..<nv { squaredPass(b + j * nu, count: nu, stride: 1, spacing: hu, scratchF: scratch, v: v, z: z) }
+            for i in 0..<nu { squaredPass(b + i, count: nv, stride: nu, spacing: hv, scratchF: scratch, v: v, z: z) }
+        }
+        return f
+    }
+}
+
+/// Signed distances in a plane from a coverage map: negative inside, in mm.
+public enum SignedDistance2D {
+    /// Cells with partial coverage get (½ − coverage)·h, placing the boundary where the
+    /// coverage says; other cells get the distance to the nearest cell of the other side,
+    /// less half a cell (the boundary lies between the two centres).
+    public static func fromCoverage(_ cov: [Float], lattice: CellLattice) -> [Float] {
+        let h = lattice.h
+        let inside = cov.map { $0 >= 0.5 }
+        let toInside = DistanceTransform.squared2D(inside, nu: lattice.nu, nv: lattice.nv, hu: h, hv: h)
+        let toOutside = DistanceTransform.squared2D(inside.map { !$0 }, nu: lattice.nu, nv: lattice.nv, hu: h, hv: h)
+        var out = [Float](repeating: 0, count: cov.count)
+        for i in 0..<cov.count {
+            let c = cov[i]
+            if c > 0 && c < 1 {
+                out[i] = Float((0.5 - Double(c)) * h)
+            } else if inside[i] {
+                out[i] = toOutside[i].isFinite ? Float(-(toOutside[i].squareRoot() - h / 2)) : -Float(1e6)
+            } else {
+                out[i] = toInside[i].isFinite ? Float(toInside[i].squareRoot() - h / 2) : Float(1e6)
+            }
+        }
+        return out
+    }
+}
