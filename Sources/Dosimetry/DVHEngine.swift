@@ -169,6 +169,8 @@ public struct DVHEngine: Sendable {
             weight += p.weight; weighted += p.weightedDose; outside += p.outside
             minD = min(minD, p.minDose); maxD = max(maxD, p.maxDose); samples += p.samples
         }
+        // Spreading can reach past the field's extremes at a kink; no dose exceeds them.
+        maxD = min(maxD, dose.maxGy)
         guard weight > 0 else {
             throw DosimetryError("structure \"\(name ?? expression.description)\" has no volume (\(options.endCap.rawValue) end caps)")
         }

@@ -1,3 +1,4 @@
+import Dispatch
 /// Exact Euclidean distance transforms (Felzenszwalb & Huttenlocher, Theory of Computing
 /// 2012;8:415–428): separable 1D lower-envelope passes, linear time, anisotropic spacing.
 public enum DistanceTransform {
@@ -80,5 +81,38 @@ public enum SignedDistance2D {
             }
         }
         return out
+    }
+}
+
+extension DistanceTransform {
+    /// Squared Euclidean distance (mm²) from each voxel centre of an orthogonal grid of
+    /// `size` and `spacing` to the nearest voxel centre where `feature` is true (+∞ when
+    /// none). Lines of each pass run concurrently.
+    /// - Complexity: O(voxels).
+    public static func squared3D(_ feature: [Bool], size: SIMD3<Int>, spacing: SIMD3<Double>) -> [Double] {
+        var f = feature.map { $0 ? 0.0 : Double.infinity }
+        let nx = size.x, ny = size.y, nz = size.z
+        f.withUnsafeMutableBufferPointer { buf in
+            let b = buf.baseAddress!
+            func pass(lines: Int, count: Int, stride: Int, spacing: Double, start: @escaping (Int) -> Int) {
+                let workers = 16
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    let scratch = UnsafeMutablePointer<Double>.allocate(capacity: count)
+                    let v = UnsafeMutablePointer<Int>.allocate(capacity: count)
+                    let z = UnsafeMutablePointer<Double>.allocate(capacity: count + 1)
+                    defer { scratch.deallocate(); v.deallocate(); z.deallocate() }
+                    var line = lines * w / workers
+                    let end = lines * (w + 1) / workers
+                    while line < end {
+                        squaredPass(b + start(line), count: count, stride: stride, spacing: spacing, scratchF: scratch, v: v, z: z)
+                        line += 1
+                    }
+                }
+            }
+            pass(lines: ny * nz, count: nx, stride: 1, spacing: spacing.x) { $0 * nx }
+            pass(lines: nx * nz, count: ny, stride: nx, spacing: spacing.y) { l in (l / nx) * nx * ny + l % nx }
+            pass(lines: nx * ny, count: nz, stride: nx * ny, spacing: spacing.z) { $0 }
+        }
+        return f
     }
 }

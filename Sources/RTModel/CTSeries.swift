@@ -264,7 +264,10 @@ public struct CTSeries: Sendable {
         }
         if let e = failures.first(where: { $0 != nil }) { throw e! }
         let lo = ranges.map(\.0).min() ?? 0, hi = ranges.map(\.1).max() ?? 0
-        return (Int(lo.rounded()), Int(hi.rounded()))
+        // Clamped to what Int holds: an absurd but finite Rescale Slope (say 1e20) must
+        // give a silly range, not a trap.
+        func int(_ v: Double) -> Int { Int(Swift.max(-9.0e18, Swift.min(9.0e18, v.rounded()))) }
+        return (int(lo), int(hi))
     }
 
     /// Smallest and largest stored value of slice `k` (after masking to Bits Stored).

@@ -62,14 +62,20 @@ extension DataSet {
         return Int(v)
     }
 
-    /// An optional number; a present but unreadable value is an error, not nil.
+    /// An optional number; a present but unreadable or non-finite value (a DS such as
+    /// `1e400` parses as infinity) is an error, not nil.
     func optionalDouble(_ tag: Tag, _ name: String, file: String?) throws -> Double? {
         guard contains(tag) else { return nil }
+        let value: Double?
         do {
-            return try double(tag)
+            value = try double(tag)
         } catch let e as DICOMError {
             throw RTModelError("\(name) \(tag): \(e.message)", file: file)
         }
+        if let value, !value.isFinite {
+            throw RTModelError("\(name) \(tag) holds a non-finite number", file: file)
+        }
+        return value
     }
 
     /// An unsigned 16-bit attribute (Rows, Columns, BitsAllocated…), tolerating IS encodings.

@@ -1,1 +1,67 @@
-print("sbrt-bench: not yet")
+// sbrt-bench: generates a large synthetic SBRT case with sbrt's own DICOM writer and
+// times the loading paths of the library and the CLI on it (release builds only).
+//
+//   sbrt-bench generate DIR          write the case once (skipped when DIR/.complete exists)
+//   sbrt-bench run DIR [--runs N]    time each stage N times (default 5), print medians
+//   sbrt-bench load DIR              scan + HU volume + dose volume + structures in one
+//                                    process; prints a summary and the peak RSS (the
+//                                    "load everything" path `run` times as a process)
+//
+// See docs/performance.md.
+
+import Foundation
+
+let usage = """
+    usage: sbrt-bench generate DIR
+           sbrt-bench run DIR [--runs N]
+           sbrt-bench load DIR [--checksum]
+
+    """
+
+func die(_ message: String, code: Int32 = 2) -> Never {
+    FileHandle.standardError.write(Data(("sbrt-bench: " + message + "\n").utf8))
+    exit(code)
+}
+
+var args = Array(CommandLine.arguments.dropFirst())
+guard let command = args.first else {
+    FileHandle.standardError.write(Data(usage.utf8))
+    exit(2)
+}
+args.removeFirst()
+
+do {
+    switch command {
+    case "generate":
+        guard args.count == 1 else { die("generate takes one folder\n" + usage) }
+        try CaseGenerator.generate(into: args[0])
+    case "run":
+        var runs = 5
+        var dir: String?
+        var i = 0
+        while i < args.count {
+            if args[i] == "--runs", i + 1 < args.count, let n = Int(args[i + 1]), n > 0 {
+                runs = n
+                i += 2
+            } else if dir == nil && !args[i].hasPrefix("-") {
+                dir = args[i]
+                i += 1
+            } else {
+                die("unexpected argument \(args[i])\n" + usage)
+            }
+        }
+        guard let dir else { die("run needs a folder\n" + usage) }
+        try Runner(dir: dir, runs: runs).run()
+    case "load":
+        let checksum = args.contains("--checksum")
+        let rest = args.filter { $0 != "--checksum" }
+        guard rest.count == 1 else { die("load takes one folder\n" + usage) }
+        try LoadAll.run(rest[0], checksum: checksum)
+    case "-h", "--help", "help":
+        print(usage, terminator: "")
+    default:
+        die("unknown command \(command)\n" + usage)
+    }
+} catch {
+    die("\(error)")
+}

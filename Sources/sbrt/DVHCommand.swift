@@ -1,0 +1,133 @@
+import ArgumentParser
+import Dosimetry
+import Foundation
+import Geometry
+import RTModel
+
+extension SBRT {
+    struct DVHCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dvh",
+            abstract: "Dose–volume histograms, metrics and plan indices of the structures of a plan.",
+            discussion: """
+                Structures are ROI names or expressions: union A+B, difference A-B, intersection
+                A&B, symmetric difference A^B, parentheses; names are case-insensitive, quote
+                names with spaces or operators ("Lung L"). Without --structure: every ROI with
+                contours.
+
+                Metrics (TG-263): D95%, D0.035cc, Dmin, Dmean, Dmax ([Gy] or [%] of Rx);
+                V20Gy, V100% ([cc] or [%] of the structure); CV13.5Gy (volume below);
+                HI (ICRU 83), CI (RTOG), PCI (Paddick), GI (Paddick), R50, R100, D2cm (% of Rx).
+                Rx comes from --rx or the plan's Target Prescription Dose, never guessed.
+
+                Examples:
+                  sbrt dvh Fixtures/pelvis
+                  sbrt dvh Fixtures/pelvis --structure PTV --structure "PTV-GTV" --metrics "D95%,D2%,HI,CI,GI,R50"
+                  sbrt dvh Fixtures/pelvis --format csv --out dvh.csv
+                  sbrt dvh Fixtures/pelvis --compare-embedded
+                See docs/dvh.md.
+                """
+        )
+
+        enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
+
+        @Argument(help: "A folder of DICOM files (CT, RT Structure Set, RT Dose, RT Plan).")
+        var path: String
+
+        @Option(name: .customLong("structure"), help: "A structure name or expression; repeat for several.")
+        var structures: [String] = []
+
+        @Option(help: "An RT Dose file to use instead of the folder's dose.")
+        var dose: String?
+
+        @Option(help: "Prescription dose in Gy (overrides the plan's).")
+        var rx: Double?
+
+        @Option(help: "Number of fractions (overrides the plan's; recorded in the report).")
+        var fractions: Int?
+
+        @Option(help: "Comma-separated metrics, e.g. \"D95%,D0.035cc,V20Gy,V20Gy[%],Dmean,HI,CI,GI,R50\".")
+        var metrics: String = "D98%,D95%,D50%,D2%,D0.035cc,V100%[%]"
+
+        @Option(help: "End caps: prism (default), none, interpolated.")
+        var endCap: String = "prism"
+
+        @Option(help: "Output: table (default), csv (cumulative DVH rows), json.")
+        var format: Format = .table
+
+        @Option(help: "Dose step of the CSV rows, Gy.")
+        var step: Double = 0.01
+
+        @Option(help: "Write the output to this file (atomically) instead of standard output.")
+        var out: String?
+
+        @Flag(help: "Show the planning system's embedded DVHs beside sbrt's.")
+        var compareEmbedded = false
+
+        func validate() throws {
+            guard EndCap(rawValue: endCap) != nil else { throw ValidationError("--end-cap must be prism, none or interpolated") }
+            guard step > 0 else { throw ValidationError("--step must be positive") }
+            if let rx, !(rx > 0) { throw ValidationError("--rx must be a positive dose in Gy") }
+            if let fractions, fractions < 1 { throw ValidationError("--fractions must be at least 1") }
+        }
+
+        func run() throws {
+            var request = DVHRequest()
+            request.structures = structures
+            do { request.metrics = try Metric.parseList(metrics) } catch let e as Metric.ParseError { throw InputError(e.description) }
+            request.rxGy = rx
+            request.fractions = fractions
+            request.options.endCap = EndCap(rawValue: endCap)!
+            request.dosePath = dose
+            let folder = try StudyFolder.load(path)
+            let analysis: DVHAnalysis
+            do { analysis = try DVHAnalysis.run(folder, request) } catch let e as DosimetryError { throw InputError(e.description) }
+            var text: String
+            var comparisons: [EmbeddedComparison] = []
+            if compareEmbedded {
+                for dvh in analysis.dvhs {
+                    guard let number = analysis.roiNumbers[dvh.name], let theirs = analysis.embedded[number] else { continue }
+                    comparisons.append(EmbeddedComparison(structure: dvh.name, roiNumber: number, ours: dvh, theirs: theirs))
+                }
+            }
+            switch format {
+            case .table:
+                text = DVHFormatter.table(analysis.report, folder: path)
+                if compareEmbedded { text += DVHFormatter.comparison(comparisons, hasEmbedded: !analysis.embedded.isEmpty) }
+            case .csv:
+                text = DVHFormatter.csv(analysis.dvhs, step: step)
+            case .json:
+                struct Output: Encodable { var report: DVHReport; var embeddedComparison: [EmbeddedComparison]? }
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                enc.keyEncodingStrategy = .convertToSnakeCase
+                enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+                text = String(decoding: try enc.encode(Output(report: analysis.report, embeddedComparison: compareEmbedded ? comparisons : nil)), as: UTF8.self) + "\n"
+            }
+            if let out {
+                try writeAtomically(text, to: out)
+            } else {
+                print(text, terminator: "")
+            }
+            for s in analysis.report.structures where format != .table {
+                for w in s.warnings { printError("warning: \(s.name): \(w)") }
+            }
+        }
+    }
+}
+
+/// Writes text to a temporary file beside `path`, then renames it into place.
+func writeAtomically(_ text: String, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+    do {
+        try Data(text.utf8).write(to: tmp)
+    } catch {
+        throw InputError("\(path): cannot write: \(error.localizedDescription)")
+    }
+    if rename(tmp.path, url.path) != 0 {
+        let why = String(cString: strerror(errno))
+        try? FileManager.default.removeItem(at: tmp)
+        throw InputError("\(path): cannot write: \(why)")
+    }
+}

@@ -1,0 +1,210 @@
+import DICOM
+import Foundation
+import RTModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `sbrt-bench run DIR [--runs N]`: times each loading stage in this process and two
+/// whole processes (`sbrt info DIR` and `sbrt-bench load DIR`), N times each after one
+/// unmeasured warm-up run (so the page cache is warm: these are warm-cache numbers),
+/// and prints medians, minima and maxima beside the budgets. Exits 1 when a median
+/// misses its budget.
+struct Runner {
+    var dir: String
+    var runs: Int
+
+    struct Row {
+        var name: String
+        var samples: [Double]          // seconds
+        var budget: Double?            // seconds
+        var peakRSSKB: [Int] = []      // spawned processes only
+        var cpu: [Double] = []         // spawned processes only: user + system seconds
+    }
+
+    func run() throws {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: dir) else {
+            throw BenchError("\(dir) does not exist; run `sbrt-bench generate \(dir)` first")
+        }
+        let binDir = (executablePath() as NSString).deletingLastPathComponent
+        let sbrt = (binDir as NSString).appendingPathComponent("sbrt")
+        let me = executablePath()
+        guard fm.isExecutableFile(atPath: sbrt) else {
+            throw BenchError("no sbrt binary next to sbrt-bench (\(sbrt)); build with `swift build -c release`")
+        }
+        #if DEBUG
+        FileHandle.standardError.write(Data("sbrt-bench: warning: this is a debug build; numbers mean little. Use `swift build -c release`.\n".utf8))
+        #endif
+
+        print(machineSummary())
+        print("case: \(dir)")
+        print("runs: \(runs) per stage after 1 warm-up (warm page cache)")
+
+        // Whole processes first, while this process is still small: posix_spawn starts the
+        // child in this process's address space (CLONE_VM) until it execs, and Linux counts
+        // that address space's high-water mark in the child's ru_maxrss.
+        var info = Row(name: "process: sbrt info DIR", samples: [], budget: 0.3)
+        var load = Row(name: "process: sbrt-bench load DIR (scan+HU+dose+structures)", samples: [], budget: 0.5)
+        let tmp = NSTemporaryDirectory() + "sbrt-bench-load-\(getpid()).txt"
+        defer { try? fm.removeItem(atPath: tmp) }
+        var loadLines: [String] = []
+        for r in 0...runs {
+            let a = try spawn(sbrt, ["info", dir], stdout: "/dev/null")
+            let b = try spawn(me, ["load", dir], stdout: tmp)
+            guard a.status == 0 else { throw BenchError("sbrt info exited with status \(a.status)") }
+            guard b.status == 0 else { throw BenchError("sbrt-bench load exited with status \(b.status)") }
+            if r > 0 {
+                info.samples.append(a.wall); info.peakRSSKB.append(a.maxRSSKB); info.cpu.append(a.cpu)
+                load.samples.append(b.wall); load.peakRSSKB.append(b.maxRSSKB); load.cpu.append(b.cpu)
+                loadLines.append((try? String(contentsOfFile: tmp, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
+            }
+        }
+
+        // In-process stages.
+        var scan = Row(name: "scan + parse (StudyFolder.load)", samples: [], budget: nil)
+        var hu = Row(name: "HU volume (CTSeries.loadHU)", samples: [], budget: nil)
+        var dose = Row(name: "dose volume (DoseGrid.loadDose)", samples: [], budget: nil)
+        var inv = Row(name: "inventory (Inventory(folder), incl. HU range)", samples: [], budget: nil)
+        var ssParse = Row(name: "  RTSTRUCT file parse (DICOMFile.read)", samples: [], budget: nil)
+        var ssModel = Row(name: "  RTSTRUCT model (StructureSet(file:))", samples: [], budget: nil)
+        var caseLine = ""
+        for r in 0...runs {
+            let keep = r > 0
+            var t = now()
+            let folder = try StudyFolder.load(dir)
+            if keep { scan.samples.append(now() - t) }
+            if r == 0 {
+                let ct = folder.ctSeries.first
+                caseLine = "files: \(folder.scan.files.count) DICOM (\(folder.ctSeries.reduce(0) { $0 + $1.slices.count }) CT"
+                    + (ct.map { " \($0.columns)×\($0.rows)" } ?? "") + ", \(folder.structureSets.count) RTSTRUCT with "
+                    + "\(folder.structureSets.reduce(0) { $0 + $1.rois.count }) ROIs / "
+                    + "\(folder.structureSets.reduce(0) { $0 + $1.rois.reduce(0) { $0 + $1.contours.reduce(0) { $0 + $1.points.count } } }) points, "
+                    + "\(folder.doses.count) RTDOSE" + (folder.doses.first.map { " \($0.grid.nx)×\($0.grid.ny)×\($0.grid.nz)" } ?? "")
+                    + ", \(folder.plans.count) RTPLAN), \(megabytes(dir)) MB on disk"
+            }
+            t = now()
+            for ct in folder.ctSeries { _ = try ct.loadHU() }
+            if keep { hu.samples.append(now() - t) }
+            t = now()
+            for d in folder.doses { _ = try d.loadDose() }
+            if keep { dose.samples.append(now() - t) }
+            t = now()
+            _ = try Inventory(folder)
+            if keep { inv.samples.append(now() - t) }
+            for ss in folder.structureSets {
+                t = now()
+                let file = try DICOMFile.read(path: ss.path)
+                if keep { ssParse.samples.append(now() - t) }
+                t = now()
+                _ = try StructureSet(file: file)
+                if keep { ssModel.samples.append(now() - t) }
+            }
+        }
+
+        print(caseLine + "\n")
+        printTable([scan, hu, dose, inv, ssParse, ssModel, info, load])
+        if let last = loadLines.last { print("\nlast `sbrt-bench load` report: \(last)") }
+        let failed = [info, load].filter { r in r.budget.map { median(r.samples) > $0 } ?? false }
+        if failed.isEmpty {
+            print("\nall budgets met")
+        } else {
+            print("\nOVER BUDGET: " + failed.map(\.name).joined(separator: "; "))
+            exit(1)
+        }
+    }
+
+    func printTable(_ rows: [Row]) {
+        let w = rows.map(\.name.count).max() ?? 10
+        func pad(_ s: String, _ n: Int, right: Bool = false) -> String {
+            let fill = String(repeating: " ", count: max(0, n - s.count))
+            return right ? fill + s : s + fill
+        }
+        print(pad("stage", w) + "  " + pad("median ms", 10, right: true) + pad("min", 9, right: true)
+              + pad("max", 9, right: true) + pad("budget", 9, right: true) + pad("peak RSS MB", 13, right: true) + "  note")
+        print(String(repeating: "-", count: w + 2 + 10 + 9 * 3 + 13 + 12))
+        for r in rows {
+            let med = median(r.samples)
+            var line = pad(r.name, w) + "  " + pad(f(med * 1000), 10, right: true)
+                + pad(f((r.samples.min() ?? 0) * 1000), 9, right: true)
+                + pad(f((r.samples.max() ?? 0) * 1000), 9, right: true)
+                + pad(r.budget.map { f($0 * 1000, 0) } ?? "-", 9, right: true)
+            let rss = r.peakRSSKB.isEmpty ? "-" : f(Double(r.peakRSSKB.max()!) / 1024)
+            line += pad(rss, 13, right: true)
+            var note = r.cpu.isEmpty ? "" : "cpu (user+sys) median \(f(median(r.cpu) * 1000)) ms"
+            if let b = r.budget { note = (med <= b ? "ok" : "OVER") + (note.isEmpty ? "" : ", " + note) }
+            print(line + "  " + note)
+        }
+    }
+}
+
+func median(_ v: [Double]) -> Double {
+    guard !v.isEmpty else { return 0 }
+    let s = v.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+struct SpawnResult {
+    var status: Int32
+    var wall: Double
+    /// User + system CPU seconds of the child.
+    var cpu: Double
+    /// Peak resident set of the child (ru_maxrss, kB on Linux).
+    var maxRSSKB: Int
+}
+
+/// Runs `path args…` with stdout redirected to `stdout`, waits with wait4 so the
+/// child's own rusage (peak RSS, CPU) is known, and times it from spawn to reap.
+func spawn(_ path: String, _ args: [String], stdout: String) throws -> SpawnResult {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    let argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    var pid: pid_t = 0
+    let t0 = now()
+    let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+    guard rc == 0 else { throw BenchError("cannot start \(path): \(String(cString: strerror(rc)))") }
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 {
+        if errno != EINTR { throw BenchError("wait4 failed: \(String(cString: strerror(errno)))") }
+    }
+    let wall = now() - t0
+    let exited = (status & 0x7f) == 0
+    let code: Int32 = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) * 1e-6
+        + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) * 1e-6
+    return SpawnResult(status: code, wall: wall, cpu: cpu, maxRSSKB: usage.ru_maxrss)
+}
+
+/// This executable's path (/proc/self/exe, else argv[0]).
+func executablePath() -> String {
+    if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
+    return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+}
+
+/// Total size of the regular files under `dir`, MB, one decimal.
+func megabytes(_ dir: String) -> String {
+    var total = 0
+    if let e = FileManager.default.enumerator(atPath: dir) {
+        while let rel = e.nextObject() as? String {
+            if let size = e.fileAttributes?[.size] as? NSNumber { total += size.intValue }
+            _ = rel
+        }
+    }
+    return f(Double(total) / 1_048_576)
+}
+
+/// nproc, CPU model and RAM, for the report.
+func machineSummary() -> String {
+    let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+        .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "?" } ?? "?"
+    let meminfo = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
+    let memKB = meminfo.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }
+        .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? 0
+    return "machine: \(ProcessInfo.processInfo.activeProcessorCount) CPUs (\(model)), \(f(Double(memKB) / 1_048_576)) GiB RAM"
+}
