@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what sbrt needs on Debian/Ubuntu (libpng-dev, zlib1g-dev, pkg-config), builds it
-# in release mode and runs the main job on the bundled pelvis fixture plan.
+# in release mode and runs the main job on the bundled pelvis fixture plan: the inventory,
+# then the DVH table with the SBRT indices and the planning system's DVHs beside sbrt's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -14,4 +15,6 @@ if [ ${#need[@]} -gt 0 ]; then
   $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"
 fi
 swift build -c release --product sbrt
-.build/release/sbrt info Fixtures/pelvis "$@"
+.build/release/sbrt info Fixtures/pelvis
+echo
+.build/release/sbrt dvh Fixtures/pelvis --metrics "D98%,D95%,D50%,D2%,D0.035cc,V100%[%],HI,CI,PCI,GI,R50" --compare-embedded

@@ -33,6 +33,14 @@ public struct DVH: Sendable {
         public var maxSubSliceMM: Double
         public var samples: Int
         public var vertexSamples: Int
+
+        public init(endCap: String, cellMM: Double, maxSubSliceMM: Double, samples: Int, vertexSamples: Int) {
+            self.endCap = endCap
+            self.cellMM = cellMM
+            self.maxSubSliceMM = maxSubSliceMM
+            self.samples = samples
+            self.vertexSamples = vertexSamples
+        }
     }
 
     public init(name: String, volumeCC: Double, minGy: Double, meanGy: Double, maxGy: Double,
