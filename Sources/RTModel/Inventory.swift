@@ -49,7 +49,8 @@ public struct Inventory: Codable, Sendable {
         public var description: String?
         public var frameOfReferenceUID: String?
         public var imageCount: Int
-        /// Columns, rows, slices.
+        /// Columns, rows, planes of the volume grid (planes = images unless slices are
+        /// missing or irregular, when the grid spans the regular lattice).
         public var dimensions: [Int]
         /// Column spacing, row spacing, slice spacing (median gap), mm.
         public var spacingMM: [Double]
@@ -189,7 +190,7 @@ extension Inventory {
             studies[k]!.ctSeries.append(CTEntry(
                 seriesInstanceUID: ct.seriesInstanceUID, description: ct.seriesDescription,
                 frameOfReferenceUID: ct.frameOfReferenceUID, imageCount: ct.slices.count,
-                dimensions: [ct.columns, ct.rows, ct.slices.count],
+                dimensions: [ct.grid.nx, ct.grid.ny, ct.grid.nz],
                 spacingMM: vec(ct.grid.spacing), orientation: ct.orientationCode,
                 patientPosition: ct.patientPosition,
                 imageOrientationPatient: vec(p.rowCosine) + vec(p.columnCosine),
