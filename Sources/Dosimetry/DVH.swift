@@ -8,8 +8,8 @@ import Foundation
 ///   weighted samples each spread uniformly over the dose range its sample box
 ///   spans in the trilinear dose field; queries interpolate linearly between bin
 ///   edges, so results are continuous in D and in x.
-/// - Dx (x % or x cc) is the dose at which the cumulative curve reaches x, by linear
-///   interpolation on the cumulative curve: the minimum dose of the hottest x.
+/// - Dx (x % or x cc) is inf{D : V(≥D) ≤ x}, by linear interpolation on the cumulative
+///   curve: the minimum dose of the hottest x (pymedphys RFC §7.7.1 definition).
 public struct DVH: Sendable {
     public var name: String
     /// Total volume of the structure, cc (including any part outside the dose grid).
@@ -72,23 +72,42 @@ public struct DVH: Sendable {
         volumeCC > 0 ? 100 * volumeCC(atLeast: doseGy) / volumeCC : 0
     }
 
-    /// The minimum dose received by the hottest `cc` of the structure (Dxcc).
+    /// The minimum dose received by the hottest `cc` of the structure (Dxcc):
+    /// D = inf{D : V(≥D) ≤ cc} on the cumulative curve, interpolated linearly between
+    /// bin edges. Where the curve is flat at exactly `cc` (two separate dose regions),
+    /// this is the lower end of the flat stretch; `flatStretch(atCC:)` says so.
     /// Returns nil when `cc` exceeds the volume; `maxGy` for `cc` = 0.
     public func dose(hottestCC cc: Double) -> Double? {
         guard cc <= volumeCC * (1 + 1e-12), cc >= 0 else { return nil }
         if cc <= 0 { return maxGy }
-        // The cumulative curve is non-increasing: find the last edge with V ≥ cc.
+        if cc >= volumeCC { return minGy }
+        // First edge whose cumulative volume is ≤ cc (the curve is non-increasing).
+        // Volumes within 1e-9 of the total count as equal, so a flat stretch at cc is found
+        // at its start whatever the rounding of the sums.
+        let target = cc + max(1e-12, 1e-9 * volumeCC)
         var lo = 0, hi = cumulativeCC.count - 1
-        if cumulativeCC[0] < cc { return 0 }
+        if cumulativeCC[hi] > target { return maxGy }
         while lo < hi {
-            let mid = (lo + hi + 1) / 2
-            if cumulativeCC[mid] >= cc { lo = mid } else { hi = mid - 1 }
+            let mid = (lo + hi) / 2
+            if cumulativeCC[mid] <= target { hi = mid } else { lo = mid + 1 }
         }
-        if lo + 1 >= cumulativeCC.count { return Double(lo) * binWidthGy }
-        let v0 = cumulativeCC[lo], v1 = cumulativeCC[lo + 1]
-        let t = v0 > v1 ? (v0 - cc) / (v0 - v1) : 0
-        let d = (Double(lo) + t) * binWidthGy
+        if lo == 0 { return 0 }
+        let v0 = cumulativeCC[lo - 1], v1 = cumulativeCC[lo]
+        let t = v0 > v1 ? min(1, max(0, (v0 - cc) / (v0 - v1))) : 1
+        let d = (Double(lo - 1) + t) * binWidthGy
         return min(max(d, minGy), maxGy)
+    }
+
+    /// The dose range over which the cumulative curve stays at `cc` (to 1e-9 of the
+    /// volume), when it is wider than 0.05 Gy: there Dx is ill-posed (any dose in the
+    /// range has exactly `cc` above it), as for two equal islands at different doses.
+    public func flatStretch(atCC cc: Double) -> ClosedRange<Double>? {
+        let tol = max(1e-9, 1e-9 * volumeCC)
+        guard let first = cumulativeCC.firstIndex(where: { abs($0 - cc) <= tol }) else { return nil }
+        var last = first
+        while last + 1 < cumulativeCC.count && abs(cumulativeCC[last + 1] - cc) <= tol { last += 1 }
+        let a = Double(first) * binWidthGy, b = Double(last) * binWidthGy
+        return b - a > 0.05 ? a...b : nil
     }
 
     /// The minimum dose received by the hottest `percent` % of the structure (Dx%).

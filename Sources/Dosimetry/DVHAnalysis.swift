@@ -215,7 +215,7 @@ public struct DVHAnalysis: Sendable {
             sampling: "exact polygon-area coverage on an in-plane lattice refined until each structure has at least \(request.options.minimumSamples) samples (cells no larger than the dose grid spacing or \(request.options.maximumCellMM) mm); sub-slices along the normal no thicker than the cell, half the dose grid spacing or the slice spacing; dose also evaluated at every contour vertex for Dmin and Dmax",
             doseInterpolation: "trilinear between dose voxel centres; each sample's dose spread uniformly over the change across its box",
             volumeAtDose: "V(D) is the volume receiving at least D (≥)",
-            doseAtVolume: "Dx is the dose at which the cumulative curve reaches x, by linear interpolation on the cumulative DVH (minimum dose to the hottest x)",
+            doseAtVolume: "Dx = inf{D : V(≥D) ≤ x}, by linear interpolation on the cumulative DVH (minimum dose to the hottest x); where the curve is flat at x the lower end, with a note",
             histogramBinWidthGy: dvhs.first?.binWidthGy ?? 0,
             outsideDoseGrid: "parts of a structure beyond half a voxel from the outermost dose voxel centres count in its volume at 0 Gy",
             isodoseVolumes: "PIV and PIV50% are volumes of the whole dose grid at ≥ Rx and ≥ 50 % Rx; D2cm is the largest dose at dose voxel centres ≥ 20 mm from every voxel centre inside the target",
@@ -252,11 +252,18 @@ public struct DVHAnalysis: Sendable {
             return m.unit == .percentRx ? 100 * d / rx! : d
         }
         func volumeOut(_ cc: Double) -> Double { m.unit == .percentVolume ? (dvh.volumeCC > 0 ? 100 * cc / dvh.volumeCC : 0) : cc }
+        func flatNote(_ cc: Double) {
+            if let f = dvh.flatStretch(atCC: cc) {
+                r.note = String(format: "ill-posed: the cumulative DVH is flat at this volume from %.2f to %.2f Gy; the lower end is reported", f.lowerBound, f.upperBound)
+            }
+        }
         switch m.kind {
-        case .doseAtPercent(let x): r.value = doseOut(dvh.dose(hottestPercent: x))
+        case .doseAtPercent(let x):
+            r.value = doseOut(dvh.dose(hottestPercent: x))
+            if x > 0 && x < 100 { flatNote(dvh.volumeCC * x / 100) }
         case .doseAtCC(let x):
             r.value = doseOut(dvh.dose(hottestCC: x))
-            if r.value == nil { r.note = String(format: "not evaluable: the structure (%.3f cc) is smaller than %g cc", dvh.volumeCC, x) }
+            if r.value == nil { r.note = String(format: "not evaluable: the structure (%.3f cc) is smaller than %g cc", dvh.volumeCC, x) } else { flatNote(x) }
         case .dmin: r.value = doseOut(dvh.minGy)
         case .dmean: r.value = doseOut(dvh.meanGy)
         case .dmax: r.value = doseOut(dvh.maxGy)

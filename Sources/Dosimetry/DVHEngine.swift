@@ -132,7 +132,23 @@ public struct DVHEngine: Sendable {
                                 let wgt = c * volumeFactor
                                 part.samples += 1
                                 part.weight += wgt
-                                let x = rowStart + du * Double(i)
+                                // A partly covered cell is sampled at the centroid of its covered part:
+                                // for a straight boundary with inward normal m (from the coverage
+                                // gradient), (1 − c)·h/2 from the centre along m; its box is c·h thick
+                                // along m and h along the boundary.
+                                var x = rowStart + du * Double(i)
+                                var mu = 0.0, mv = 0.0
+                                if c < 1 {
+                                    let left = i > 0 ? Double(cov[rowBase + i - 1]) : 0, right = i + 1 < lattice.nu ? Double(cov[rowBase + i + 1]) : 0
+                                    let down = j > 0 ? Double(cov[rowBase - lattice.nu + i]) : 0, up = j + 1 < lattice.nv ? Double(cov[rowBase + lattice.nu + i]) : 0
+                                    let gu = right - left, gv = up - down
+                                    let norm = (gu * gu + gv * gv).squareRoot()
+                                    if norm > 1e-9 {
+                                        mu = gu / norm; mv = gv / norm
+                                        let shift = (1 - c) * h / 2
+                                        x += uPerMM * (mu * shift) + vPerMM * (mv * shift)
+                                    }
+                                }
                                 guard let (d, g) = DoseField.trilinear(dp, size, x) else {
                                     part.outside += wgt
                                     part.points[1] += wgt
@@ -142,9 +158,17 @@ public struct DVHEngine: Sendable {
                                 }
                                 part.weightedDose += wgt * d
                                 // Dose change across the box, per axis (Gy), combined to match the variance.
-                                let side = c < 1 ? c.squareRoot() * h : h
-                                let au = dot(g, uPerMM) * side / 2, av = dot(g, vPerMM) * side / 2, an = dot(g, nPerMM) * dz / 2
-                                let half = (au * au + av * av + an * an).squareRoot()
+                                let gu = dot(g, uPerMM), gv = dot(g, vPerMM)
+                                let an = dot(g, nPerMM) * dz / 2
+                                var half: Double
+                                if c < 1 && (mu != 0 || mv != 0) {
+                                    let across = (gu * mu + gv * mv) * c * h / 2, along = (-gu * mv + gv * mu) * h / 2
+                                    half = (across * across + along * along + an * an).squareRoot()
+                                } else {
+                                    let side = c < 1 ? c.squareRoot() * h : h
+                                    let au = gu * side / 2, av = gv * side / 2
+                                    half = (au * au + av * av + an * an).squareRoot()
+                                }
                                 DVHEngine.addUniform(&part.ramps, &part.points, d - half, d + half, wgt, binWidth, bins, top)
                                 if c >= 1 {
                                     part.minDose = min(part.minDose, d - half)

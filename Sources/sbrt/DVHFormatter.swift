@@ -39,7 +39,7 @@ enum DVHFormatter {
             }
             line(row)
         }
-        let notes = r.structures.flatMap { s in s.metrics.compactMap { m in m.note.map { "\(s.name) \(m.metric): \($0)" } } }
+        let notes = r.structures.flatMap { s in s.metrics.compactMap { m in m.note.map { (m.value == nil ? "n/e = " : "note: ") + "\(s.name) \(m.metric): \($0)" } } }
         let warnings = r.structures.flatMap { s in s.warnings.map { "\(s.name): \($0)" } }
         if !notes.isEmpty || !warnings.isEmpty {
             line()
@@ -48,7 +48,7 @@ enum DVHFormatter {
             var seen = Set<String>()
             for note in notes {
                 let key = note.split(separator: ":", maxSplits: 1).last.map(String.init) ?? note
-                if seen.insert(key).inserted { line("n/e = \(note)") }
+                if seen.insert(key).inserted { line(note) }
             }
         }
         return out
