@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "RTModel", dependencies: ["DICOM", "VoxelKit"]),
         .target(name: "Geometry", dependencies: ["VoxelKit", "RTModel"]),
         .target(name: "Dosimetry", dependencies: ["VoxelKit", "RTModel", "Geometry"]),
-        .target(name: "Rendering", dependencies: ["CLibPNG", "CPNGShim", "VoxelKit"]),
+        .target(name: "Rendering", dependencies: ["CLibPNG", "CPNGShim", "DICOM", "VoxelKit", "RTModel", "Geometry", "Dosimetry"]),
 
         // MARK: Implementation details
         // setjmp guards around libpng's write calls, so that libpng's longjmp on error
@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "RTModelTests", dependencies: ["RTModel", "DICOM", "VoxelKit"]),
         .testTarget(name: "GeometryTests", dependencies: ["Geometry", "RTModel", "VoxelKit"]),
         .testTarget(name: "DosimetryTests", dependencies: ["Dosimetry", "Geometry", "RTModel", "VoxelKit"]),
-        .testTarget(name: "RenderingTests", dependencies: ["Rendering", "VoxelKit", "CPNGShim", "CZlib"]),
+        .testTarget(name: "RenderingTests", dependencies: ["Rendering", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "CPNGShim", "CZlib"]),
         .testTarget(name: "EndToEndTests", dependencies: ["sbrt"]),
     ],
     // Swift 5 language mode: the kernels share immutable buffers across threads

@@ -13,6 +13,9 @@ public struct RenderingError: Error, CustomStringConvertible, Sendable, Equatabl
         case encoder
         /// The file system refused a write or the final rename.
         case io
+        /// A figure that cannot be drawn as asked: a slice outside the CT, % isodose
+        /// levels without a prescription, an unknown structure, no CT or dose to draw.
+        case invalidRequest
     }
 
     public var kind: Kind

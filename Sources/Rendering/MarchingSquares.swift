@@ -1,0 +1,120 @@
+/// Iso-lines of a scalar field sampled on a 2D lattice, by marching squares, joined
+/// into polylines.
+///
+/// - Lattice: `nx × ny` samples, row-major (x fastest); sample (i, j) sits at lattice
+///   coordinates (i, j). Vertices are returned in lattice coordinates.
+/// - A sample is *inside* when its value is ≥ `level` (NaN counts as outside). Each
+///   vertex lies on a lattice edge whose ends are on opposite sides, at the linear
+///   interpolation `t = (level − a) / (b − a)` between them: sub-sample accuracy, so
+///   lines stay smooth at any zoom.
+/// - Saddle cells (diagonal corners alike) are resolved by the cell-centre average, so
+///   the result is a set of simple, non-crossing curves.
+/// - Polylines are closed (`closed == true`, last vertex not repeated) when the curve
+///   returns to its start; curves ending at the lattice border are open.
+/// - Deterministic: cells are visited in row-major order and chains are walked from
+///   the first unused segment.
+public enum MarchingSquares {
+    public struct Polyline: Sendable, Equatable {
+        public var points: [SIMD2<Double>]
+        public var closed: Bool
+    }
+
+    /// The iso-lines at `level` of `field` on the `nx × ny` lattice.
+    /// - Complexity: O(nx × ny) time; memory O(number of vertices).
+    public static func isolines(_ field: [Float], nx: Int, ny: Int, level: Float) -> [Polyline] {
+        precondition(field.count == nx * ny, "field size does not match the lattice")
+        guard nx >= 2, ny >= 2 else { return [] }
+        // Edge ids: horizontal edge from (i, j) to (i+1, j) is 2·(j·nx + i); vertical edge
+        // from (i, j) to (i, j+1) is 2·(j·nx + i) + 1.
+        var segA: [Int] = [], segB: [Int] = []
+        var vertex: [Int: SIMD2<Double>] = [:]
+        field.withUnsafeBufferPointer { f in
+            @inline(__always) func inside(_ v: Float) -> Bool { v >= level }
+            func point(_ id: Int) -> SIMD2<Double> {
+                if let p = vertex[id] { return p }
+                let base = id >> 1
+                let i = base % nx, j = base / nx
+                let a = f[base]
+                let b = (id & 1) == 0 ? f[base + 1] : f[base + nx]
+                var t = Double((level - a) / (b - a))
+                if !t.isFinite { t = 0.5 }
+                t = min(1, max(0, t))
+                let p = (id & 1) == 0 ? SIMD2(Double(i) + t, Double(j)) : SIMD2(Double(i), Double(j) + t)
+                vertex[id] = p
+                return p
+            }
+            for j in 0..<(ny - 1) {
+                var i = 0
+                while i < nx - 1 {
+                    let o = j * nx + i
+                    let v0 = f[o], v1 = f[o + 1], v2 = f[o + nx + 1], v3 = f[o + nx]
+                    let b0 = inside(v0), b1 = inside(v1), b2 = inside(v2), b3 = inside(v3)
+                    if b0 == b1 && b1 == b2 && b2 == b3 { i += 1; continue }
+                    let eBottom = 2 * o, eRight = 2 * (o + 1) + 1, eTop = 2 * (o + nx), eLeft = 2 * o + 1
+                    var crossing: [Int] = []
+                    if b0 != b1 { crossing.append(eBottom) }
+                    if b1 != b2 { crossing.append(eRight) }
+                    if b3 != b2 { crossing.append(eTop) }
+                    if b0 != b3 { crossing.append(eLeft) }
+                    if crossing.count == 2 {
+                        segA.append(crossing[0]); segB.append(crossing[1])
+                    } else if crossing.count == 4 {
+                        let centre = inside((v0 + v1 + v2 + v3) / 4)
+                        if centre == b0 {
+                            segA.append(eBottom); segB.append(eRight)
+                            segA.append(eTop); segB.append(eLeft)
+                        } else {
+                            segA.append(eBottom); segB.append(eLeft)
+                            segA.append(eRight); segB.append(eTop)
+                        }
+                    }
+                    i += 1
+                }
+            }
+            for id in segA { _ = point(id) }
+            for id in segB { _ = point(id) }
+        }
+        // Join segments sharing an edge.
+        var atEdge: [Int: (Int, Int)] = [:]
+        for s in segA.indices {
+            for e in [segA[s], segB[s]] {
+                if let (x, _) = atEdge[e] { atEdge[e] = (x, s) } else { atEdge[e] = (s, -1) }
+            }
+        }
+        var used = [Bool](repeating: false, count: segA.count)
+        var out: [Polyline] = []
+        func next(from edge: Int, excluding s: Int) -> Int? {
+            guard let (x, y) = atEdge[edge] else { return nil }
+            let n = x == s ? y : x
+            return n >= 0 && !used[n] ? n : nil
+        }
+        for start in segA.indices where !used[start] {
+            used[start] = true
+            var forward = [segA[start], segB[start]]
+            var s = start
+            while let n = next(from: forward.last!, excluding: s) {
+                used[n] = true
+                forward.append(segA[n] == forward.last! ? segB[n] : segA[n])
+                s = n
+            }
+            var closed = forward.count > 2 && forward.first == forward.last
+            if closed {
+                forward.removeLast()
+            } else {
+                s = start
+                var backward: [Int] = []
+                var head = forward[0]
+                while let n = next(from: head, excluding: s) {
+                    used[n] = true
+                    head = segA[n] == head ? segB[n] : segA[n]
+                    backward.append(head)
+                    s = n
+                }
+                forward = backward.reversed() + forward
+                closed = false
+            }
+            out.append(Polyline(points: forward.map { vertex[$0]! }, closed: closed))
+        }
+        return out
+    }
+}

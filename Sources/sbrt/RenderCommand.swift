@@ -1,0 +1,241 @@
+import ArgumentParser
+import Foundation
+import Rendering
+import RTModel
+import VoxelKit
+
+extension SBRT {
+    struct RenderCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "render",
+            abstract: "PNG figures: CT slices with isodose lines and structures, DVH plots, and both side by side.",
+            discussion: """
+                A slice shows the CT (bilinear, windowed), isodose lines (levels in % of Rx or in Gy,
+                coloured hot red at Rx to blue at low dose), structure outlines in their ROI colours,
+                a legend, orientation letters from the CT's direction cosines, a scale bar and a
+                caption without patient identifiers. Rx comes from --rx or the plan; % levels without
+                one are an error.
+
+                Examples:
+                  sbrt render Fixtures/pelvis --figure --out figure1.png
+                  sbrt render Fixtures/pelvis --out slice.png --through PTV --isodose 105,100,90,80,50,30
+                  sbrt render Fixtures/pelvis --out sag.png --view sagittal --window bone --colorwash
+                  sbrt render Fixtures/pelvis --dvh --out dvh.png --svg dvh.svg
+                  sbrt render Fixtures/pelvis --through PTV --all-slices --out-dir slices/
+                See docs/render.md.
+                """
+        )
+
+        @Argument(help: "A folder of DICOM files (CT, RT Structure Set, RT Dose, RT Plan).")
+        var path: String
+
+        @Option(help: "Output PNG.")
+        var out: String?
+
+        @Option(help: "axial (default), sagittal or coronal.")
+        var view: String = "axial"
+
+        @Option(name: .customLong("slice-z"), help: "Axial slice at this patient z, mm (snapped to the nearest CT slice).")
+        var sliceZ: Double?
+
+        @Option(name: .customLong("slice-x"), help: "Sagittal slice at this patient x, mm.")
+        var sliceX: Double?
+
+        @Option(name: .customLong("slice-y"), help: "Coronal slice at this patient y, mm.")
+        var sliceY: Double?
+
+        @Option(help: "Slice through the centroid of this structure (default: the first PTV).")
+        var through: String?
+
+        @Flag(help: "Slice through the dose maximum.")
+        var atMax = false
+
+        @Option(help: "Isodose levels in % of Rx, comma-separated (default 105,100,90,80,50,30).")
+        var isodose: String?
+
+        @Option(name: .customLong("isodose-gy"), help: "Isodose levels in Gy, comma-separated, e.g. 40,35,20,10.")
+        var isodoseGy: String?
+
+        @Option(help: "Prescription dose in Gy (overrides the plan's).")
+        var rx: Double?
+
+        @Flag(help: "Translucent colour fill between isodose levels.")
+        var colorwash = false
+
+        @Option(help: "Structures to outline, comma-separated (default: all but EXTERNAL).")
+        var structures: String?
+
+        @Option(help: "CT window: soft (W400/L40, default), bone (W1800/L400), lung (W1500/L-600), or W/L such as 350/50.")
+        var window: String = "soft"
+
+        @Option(help: "Frame the slice around this structure.")
+        var zoomTo: String?
+
+        @Option(help: "Margin around --zoom-to, mm.")
+        var padding: Double = 30
+
+        @Option(help: "Width of the slice image in pixels (default 1024; 900 in --figure), or of the DVH plot.")
+        var size: Int?
+
+        @Option(help: "An RT Dose file to use instead of the folder's dose.")
+        var dose: String?
+
+        @Flag(help: "Draw the DVH plot instead of a slice.")
+        var dvh = false
+
+        @Option(help: "With --dvh: also write the plot as SVG to this file.")
+        var svg: String?
+
+        @Flag(help: "Panel A (slice) and panel B (DVH) side by side, like Figure 1 of the review.")
+        var figure = false
+
+        @Flag(help: "Render every slice through the structure of --through (or --zoom-to) into --out-dir.")
+        var allSlices = false
+
+        @Option(help: "Folder for --all-slices (created if missing).")
+        var outDir: String?
+
+        func validate() throws {
+            guard ViewOrientation(rawValue: view) != nil else { throw ValidationError("--view must be axial, sagittal or coronal") }
+            let selectors = [sliceZ != nil, sliceX != nil, sliceY != nil, atMax, through != nil && !allSlices].filter { $0 }.count
+            guard selectors <= 1 else { throw ValidationError("give at most one of --slice-z, --slice-x, --slice-y, --through, --at-max") }
+            if isodose != nil && isodoseGy != nil { throw ValidationError("give --isodose (% of Rx) or --isodose-gy, not both") }
+            if let rx, !(rx > 0 && rx.isFinite) { throw ValidationError("--rx must be a positive dose in Gy") }
+            if let size, !(64...8192).contains(size) { throw ValidationError("--size must be 64 to 8192 pixels") }
+            guard padding >= 0 else { throw ValidationError("--padding must not be negative") }
+            guard CTWindow(parsing: window) != nil else { throw ValidationError("--window must be soft, bone, lung or W/L with W > 0 (e.g. 400/40)") }
+            if dvh && figure { throw ValidationError("--dvh and --figure are exclusive (--figure includes the DVH)") }
+            if svg != nil && !dvh { throw ValidationError("--svg needs --dvh") }
+            if allSlices {
+                guard outDir != nil else { throw ValidationError("--all-slices needs --out-dir") }
+                guard through != nil || zoomTo != nil else { throw ValidationError("--all-slices needs --through STRUCTURE") }
+                if dvh || figure || out != nil { throw ValidationError("--all-slices writes into --out-dir; drop --out, --dvh and --figure") }
+            } else {
+                if outDir != nil { throw ValidationError("--out-dir goes with --all-slices; use --out for one file") }
+                if out == nil && !(dvh && svg != nil) { throw ValidationError("give --out FILE.png") }
+            }
+        }
+
+        static func levels(_ text: String, option: String) throws -> [Double] {
+            let values = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let numbers = values.compactMap { Double($0.hasSuffix("%") ? String($0.dropLast()) : $0) }
+            guard !values.isEmpty, numbers.count == values.count, numbers.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+                throw InputError("\(option) must be positive numbers separated by commas, e.g. 105,100,90,80,50,30 (got \"\(text)\")")
+            }
+            return numbers
+        }
+
+        func run() throws {
+            do { try render() } catch let e as RenderingError { throw InputError(e.description) }
+        }
+
+        func render() throws {
+            var request = SliceRequest()
+            request.orientation = ViewOrientation(rawValue: view)!
+            if let z = sliceZ { request.position = .coordinate(axis: 2, mm: z) }
+            if let x = sliceX { request.position = .coordinate(axis: 0, mm: x) }
+            if let y = sliceY { request.position = .coordinate(axis: 1, mm: y) }
+            if let t = through, !allSlices { request.position = .through(t) }
+            if atMax { request.position = .atMaximumDose }
+            request.window = CTWindow(parsing: window)!
+            if let isodose { request.isodose = .percent(try Self.levels(isodose, option: "--isodose")) }
+            if let isodoseGy { request.isodose = .gy(try Self.levels(isodoseGy, option: "--isodose-gy")) }
+            request.rxGy = rx
+            request.colorwash = colorwash
+            request.structures = structures.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+            request.zoomTo = zoomTo
+            request.paddingMM = padding
+            request.widthPx = size ?? (figure ? 900 : 1024)
+
+            let folder = try StudyFolder.load(path)
+            let study = try RenderStudy.load(folder, dosePath: dose)
+            var text: [(String, String)] = [("Source", provenance(study))]
+
+            if dvh {
+                let indices = try SliceRenderer.structureIndices(study, request.structures)
+                let curves = try Figure.dvhCurves(folder, study, indices: indices, dosePath: dose)
+                let rxGy = SliceRenderer.prescription(study, request)
+                let w = size ?? 1000, h = Int((Double(size ?? 1000) * 0.72).rounded())
+                if let out {
+                    text.append(("Description", "Cumulative DVH of \(curves.map(\.name).joined(separator: ", "))"))
+                    try PNGEncoder.write(DVHPlot.render(curves, rxGy: rxGy, width: w, height: h), to: out, text: text)
+                    print("\(out): DVH of \(curves.count) structure(s), \(w)×\(h) px")
+                }
+                if let svg {
+                    try writeAtomically(DVHPlot.svg(curves, rxGy: rxGy, width: w, height: h), to: svg)
+                    print("\(svg): DVH of \(curves.count) structure(s) (SVG)")
+                }
+                return
+            }
+
+            if allSlices {
+                let name = through ?? zoomTo!
+                let dir = outDir!
+                do {
+                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                } catch {
+                    throw InputError("\(dir): cannot create the folder: \(error.localizedDescription)")
+                }
+                let levels = try SliceRenderer.levels(study, request)
+                let indices = try SliceRenderer.structureIndices(study, request.structures)
+                let points = try slicePoints(study, name, request.orientation)
+                // One framing for the whole stack, so the slices line up.
+                request.position = .through(name)
+                let (centre, _) = try SliceRenderer.slicePoint(study, request)
+                let frame = try SliceRenderer.view(study, request, through: centre)
+                for (n, p) in points.enumerated() {
+                    request.position = .point(p)
+                    let (q, label) = try SliceRenderer.slicePoint(study, request)
+                    var v = frame
+                    v.centre = frame.centre + v.normal * dot(q - frame.centre, v.normal)
+                    let r = SliceRenderer.render(study, request, view: v, positionLabel: label, levels: levels, structures: indices)
+                    let value = label.split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                    let axis = label.split(separator: " ").first.map(String.init) ?? "p"
+                    let file = (dir as NSString).appendingPathComponent(
+                        String(format: "%@_%03d_%@%@.png", request.orientation.rawValue, n + 1, axis,
+                               value.replacingOccurrences(of: "−", with: "-").replacingOccurrences(of: " ", with: "")))
+                    try PNGEncoder.write(r.panel, to: file, text: text + [("Description", r.caption)])
+                }
+                print("\(dir): \(points.count) \(request.orientation.rawValue) slice(s) through \(name)")
+                return
+            }
+
+            let slice = try SliceRenderer.render(study, request)
+            var image = slice.panel
+            if figure {
+                let indices = try SliceRenderer.structureIndices(study, request.structures)
+                let curves = try Figure.dvhCurves(folder, study, indices: indices, dosePath: dose)
+                let h = slice.panel.height
+                let plot = DVHPlot.render(curves, rxGy: slice.rxGy, width: Int((Double(h) * 1.15).rounded()), height: h)
+                image = Figure.compose([slice.panel, plot], labelColours: [.white, .black])
+            }
+            text.append(("Description", slice.caption))
+            try PNGEncoder.write(image, to: out!, text: text)
+            print("\(out!): \(request.orientation.rawValue) slice at \(slice.positionLabel)\(figure ? " with the DVH" : ""), \(image.width)×\(image.height) px")
+        }
+
+        /// Patient-free provenance for the PNG metadata: software, dose and plan identifiers.
+        func provenance(_ study: RenderStudy) -> String {
+            var parts = ["sbrt \(SBRT.version) render"]
+            if let d = study.dose { parts.append("RT Dose \(d.sopInstanceUID)") }
+            if let p = study.plan { parts.append("RT Plan \(p.label ?? p.sopInstanceUID)") }
+            parts.append("CT series \(study.ct.seriesInstanceUID)")
+            return parts.joined(separator: "; ")
+        }
+
+        /// One point per CT plane (along the view's normal) that the structure spans.
+        func slicePoints(_ study: RenderStudy, _ name: String, _ orientation: ViewOrientation) throws -> [Vec3] {
+            let n = try study.roiIndex(name)
+            let g = study.ct.grid
+            let a = orientation == .axial ? 2 : orientation == .sagittal ? 0 : 1
+            let pts = study.rois[n].contours.filter(\.isClosedPlanar).flatMap(\.points)
+            guard !pts.isEmpty, let c = study.centroid(n) else { throw InputError("ROI \"\(study.rois[n].name)\" has no closed contours") }
+            let idx = pts.map { g.continuousIndex(of: $0)[a] }
+            let lo = max(0, Int(idx.min()!.rounded())), hi = min([g.nx, g.ny, g.nz][a] - 1, Int(idx.max()!.rounded()))
+            guard lo <= hi else { throw InputError("ROI \"\(study.rois[n].name)\" lies outside the CT") }
+            let ci = g.continuousIndex(of: c)
+            let axis = [g.axisI, g.axisJ, g.axisK][a] * g.spacing[a]
+            return (lo...hi).map { c + axis * (Double($0) - ci[a]) }
+        }
+    }
+}
