@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what sbrt needs on Debian/Ubuntu (libpng-dev, zlib1g-dev, pkg-config), builds it
 # in release mode and runs the main job on the bundled pelvis fixture plan: the inventory,
-# then the DVH table with the SBRT indices and the planning system's DVHs beside sbrt's.
+# then the DVH table with the SBRT indices and the planning system's DVHs beside sbrt's,
+# then the Figure-1-style PNG (slice with isodose lines beside the DVH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -18,3 +19,5 @@ swift build -c release --product sbrt
 .build/release/sbrt info Fixtures/pelvis
 echo
 .build/release/sbrt dvh Fixtures/pelvis --metrics "D98%,D95%,D50%,D2%,D0.035cc,V100%[%],HI,CI,PCI,GI,R50" --compare-embedded
+.build/release/sbrt render Fixtures/pelvis --figure --out figure1.png
+echo "Figure written to figure1.png"
