@@ -58,7 +58,7 @@ let package = Package(
         // MARK: Tools (release-built, not part of the suite)
         .executableTarget(
             name: "sbrt-bench",
-            dependencies: ["DICOM", "VoxelKit", "RTModel"],
+            dependencies: ["DICOM", "VoxelKit", "RTModel", "Dosimetry"],
             path: "Tools/Benchmark"
         ),
 

@@ -48,6 +48,9 @@ struct Runner {
         var info = Row(name: "process: sbrt info DIR", samples: [], budget: 0.3)
         var load = Row(name: "process: sbrt-bench load DIR (scan+HU+dose+structures)", samples: [], budget: 0.5)
         var dvh = Row(name: "process: sbrt dvh DIR (all structures, default metrics)", samples: [], budget: 0.5)
+        var render = Row(name: "process: sbrt render DIR --figure (slice + DVH PNG)", samples: [], budget: 1.0)
+        let figure = NSTemporaryDirectory() + "sbrt-bench-figure-\(getpid()).png"
+        defer { try? fm.removeItem(atPath: figure) }
         let tmp = NSTemporaryDirectory() + "sbrt-bench-load-\(getpid()).txt"
         defer { try? fm.removeItem(atPath: tmp) }
         var loadLines: [String] = []
@@ -56,12 +59,15 @@ struct Runner {
             let b = try spawn(me, ["load", dir], stdout: tmp)
             let c = try spawn(sbrt, ["dvh", dir], stdout: "/dev/null")
             guard c.status == 0 else { throw BenchError("sbrt dvh exited with status \(c.status)") }
+            let d = try spawn(sbrt, ["render", dir, "--figure", "--out", figure], stdout: "/dev/null")
+            guard d.status == 0 else { throw BenchError("sbrt render exited with status \(d.status)") }
             guard a.status == 0 else { throw BenchError("sbrt info exited with status \(a.status)") }
             guard b.status == 0 else { throw BenchError("sbrt-bench load exited with status \(b.status)") }
             if r > 0 {
                 info.samples.append(a.wall); info.peakRSSKB.append(a.maxRSSKB); info.cpu.append(a.cpu)
                 load.samples.append(b.wall); load.peakRSSKB.append(b.maxRSSKB); load.cpu.append(b.cpu)
                 dvh.samples.append(c.wall); dvh.peakRSSKB.append(c.maxRSSKB); dvh.cpu.append(c.cpu)
+                render.samples.append(d.wall); render.peakRSSKB.append(d.maxRSSKB); render.cpu.append(d.cpu)
                 loadLines.append((try? String(contentsOfFile: tmp, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
             }
         }
@@ -108,9 +114,9 @@ struct Runner {
         }
 
         print(caseLine + "\n")
-        printTable([scan, hu, dose, inv, ssParse, ssModel, info, load, dvh])
+        printTable([scan, hu, dose, inv, ssParse, ssModel, info, load, dvh, render])
         if let last = loadLines.last { print("\nlast `sbrt-bench load` report: \(last)") }
-        let failed = [info, load, dvh].filter { r in r.budget.map { median(r.samples) > $0 } ?? false }
+        let failed = [info, load, dvh, render].filter { r in r.budget.map { median(r.samples) > $0 } ?? false }
         if failed.isEmpty {
             print("\nall budgets met")
         } else {

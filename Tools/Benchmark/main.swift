@@ -6,6 +6,8 @@
 //   sbrt-bench load DIR              scan + HU volume + dose volume + structures in one
 //                                    process; prints a summary and the peak RSS (the
 //                                    "load everything" path `run` times as a process)
+//   sbrt-bench composite DIR [--runs N]  EQD2 composite kernel bandwidth and the whole
+//                                    `sbrt composite` process (two courses, one resampled)
 //
 // See docs/performance.md.
 
@@ -15,6 +17,7 @@ let usage = """
     usage: sbrt-bench generate DIR
            sbrt-bench run DIR [--runs N]
            sbrt-bench load DIR [--checksum]
+           sbrt-bench composite DIR [--runs N]
 
     """
 
@@ -57,6 +60,15 @@ do {
         let rest = args.filter { $0 != "--checksum" }
         guard rest.count == 1 else { die("load takes one folder\n" + usage) }
         try LoadAll.run(rest[0], checksum: checksum)
+    case "composite":
+        var runs = 5
+        var rest = args
+        if let i = rest.firstIndex(of: "--runs"), i + 1 < rest.count, let n = Int(rest[i + 1]), n > 0 {
+            runs = n
+            rest.removeSubrange(i...(i + 1))
+        }
+        guard rest.count == 1 else { die("composite takes one folder\n" + usage) }
+        try CompositeBench(dir: rest[0], runs: runs).run()
     case "-h", "--help", "help":
         print(usage, terminator: "")
     default:

@@ -1,0 +1,725 @@
+import DICOM
+import Foundation
+import Geometry
+import RTModel
+import VoxelKit
+
+/// One course as the user names it: an RT Dose file or a folder, with optional fractions,
+/// date, label and registration.
+public struct CourseSpec: Sendable {
+    public var path: String
+    public var label: String?
+    public var fractions: Int?
+    /// YYYY-MM-DD (or YYYYMMDD).
+    public var date: String?
+
+    public init(path: String, label: String? = nil, fractions: Int? = nil, date: String? = nil) {
+        self.path = path
+        self.label = label
+        self.fractions = fractions
+        self.date = date
+    }
+
+    /// Parses `PATH[:fractions=N][:date=YYYY-MM-DD][:label=NAME]` (`fx=` for fractions).
+    public static func parse(_ text: String) throws -> CourseSpec {
+        var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        var spec = CourseSpec(path: "")
+        var options: [String] = []
+        while parts.count > 1, let last = parts.last, last.contains("=") {
+            options.insert(last, at: 0)
+            parts.removeLast()
+        }
+        spec.path = parts.joined(separator: ":")
+        guard !spec.path.isEmpty else { throw DosimetryError("--course \(text): no path before the options") }
+        for o in options {
+            let kv = o.split(separator: "=", maxSplits: 1).map(String.init)
+            let key = kv[0].lowercased(), value = kv.count > 1 ? kv[1] : ""
+            switch key {
+            case "fractions", "fx", "n":
+                guard let n = Int(value), n >= 1 else { throw DosimetryError("--course \(text): fractions must be a positive integer, got \"\(value)\"") }
+                spec.fractions = n
+            case "date":
+                guard CourseSpec.parseDate(value) != nil else { throw DosimetryError("--course \(text): date must be YYYY-MM-DD, got \"\(value)\"") }
+                spec.date = value
+            case "label", "name":
+                guard !value.isEmpty else { throw DosimetryError("--course \(text): empty label") }
+                spec.label = value
+            default:
+                throw DosimetryError("--course \(text): unknown option \"\(key)\" (fractions=, date=, label=)")
+            }
+        }
+        return spec
+    }
+
+    public static func parseDate(_ s: String) -> Date? {
+        let digits = s.filter(\.isNumber)
+        guard digits.count == 8, s.count == 8 || s.count == 10 else { return nil }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd"
+        guard let d = f.date(from: digits), f.string(from: d) == digits else { return nil }
+        return d
+    }
+}
+
+/// A time-based recovery model (domain.md §3.5), applied to every course but the newest,
+/// with t = the interval from the course's date to the newest course's date.
+public enum RecoveryModel: String, Sendable, CaseIterable, Codable {
+    /// 25 % after 6 months, 50 % after 12 months (0 before 6 months).
+    case simple
+    /// Jones & Grant 2014, conservative: r = 1.5 + e^{1.2(t−1)}.
+    case jonesGrant = "jones-grant"
+    /// Jones & Grant 2014, fitted: r = 2.8 + e^{1.67(t−1)}.
+    case jonesGrantFitted = "jones-grant-fitted"
+
+    public var source: String {
+        switch self {
+        case .simple: return "25 % recovery after 6 months, 50 % after 12 months: the rule as quoted by Doi et al., Strahlenther Onkol 2021 (their ref. 10) [V, as quoted]"
+        case .jonesGrant: return "Jones & Grant 2014, Clin Oncol (doi 10.1016/j.clon.2014.04.027), conservative r = 1.5 + e^{1.2(t-1)}, t in years clamped to 0-3, as implemented in DICOMautomaton DecayDoseOverTime.cc [S]"
+        case .jonesGrantFitted: return "Jones & Grant 2014, Clin Oncol (doi 10.1016/j.clon.2014.04.027), fitted r = 2.8 + e^{1.67(t-1)}, t in years clamped to 0-3, as implemented in DICOMautomaton DecayDoseOverTime.cc [S]"
+        }
+    }
+
+    /// The recovery of a course given `months` before the newest course.
+    public func recovery(intervalDays days: Int, toleranceBED: Double?) -> Recovery {
+        switch self {
+        case .simple:
+            let months = Double(days) / 30.4375
+            if months >= 12 { return .fraction(0.5) }
+            if months >= 6 { return .fraction(0.25) }
+            return .none
+        case .jonesGrant, .jonesGrantFitted:
+            let t = min(max(Double(days) / 365.25, 0), 3)
+            let r = self == .jonesGrant ? 1.5 + Foundation.exp(1.2 * (t - 1)) : 2.8 + Foundation.exp(1.67 * (t - 1))
+            return .jonesGrant(toleranceBED: toleranceBED ?? 0, r: r)
+        }
+    }
+}
+
+/// What `sbrt composite` is asked to build.
+public struct CompositeRequest: Sendable {
+    public enum GridChoice: String, Sendable, Codable { case dose, ct }
+
+    public var courses: [CourseSpec] = []
+    /// A folder with the structure set (and CT) on the reference frame of reference.
+    public var structuresPath: String?
+    public var defaultAlphaBeta = 3.0
+    /// Structure name → α/β (Gy), in the order given.
+    public var structureAlphaBeta: [(name: String, alphaBeta: Double)] = []
+    public var quantity: DoseQuantity = .eqd2
+    /// LQ-L transition dose per fraction (Gy); nil for pure LQ.
+    public var linearAboveGy: Double?
+    /// Course label → recovery fraction r (0 ≤ r < 1).
+    public var recoveryFractions: [String: Double] = [:]
+    public var recoveryModel: RecoveryModel?
+    /// Tolerance BED (Gy) for the Jones–Grant model.
+    public var toleranceBED: Double?
+    /// Course label (nil: every course on another frame of reference) → transform taking
+    /// that course's coordinates into the reference frame.
+    public var transforms: [(label: String?, transform: RigidTransform)] = []
+    public var grid: GridChoice = .dose
+    /// Structures to report (names); empty for every ROI with closed contours.
+    public var reportStructures: [String] = []
+    /// Whether to compute the per-structure report (DVHs).
+    public var computeReport = true
+    public var dvhOptions = DVHOptions()
+
+    public init() {}
+}
+
+/// The machine-readable report of a composite (`--report`).
+public struct CompositeReport: Codable, Sendable {
+    public var schema = "sbrt.composite/1"
+    public var quantity: String
+    public var unit: String
+    public var model: String
+    public var alphaBeta: AlphaBetaInfo
+    public var recovery: RecoveryInfo
+    public var referenceGrid: GridInfo
+    public var courses: [CourseInfo]
+    public var intervals: [IntervalInfo]
+    public var structures: [StructureEntry]
+    public var flags: [CompositeFlag]
+    public var conventions: [String]
+    public var warnings: [String]
+    public var software: String
+
+    public struct AlphaBetaInfo: Codable, Sendable {
+        public var defaultGy: Double
+        public var structures: [StructureAlphaBeta]
+        public var overlapRule: String
+    }
+
+    public struct StructureAlphaBeta: Codable, Sendable {
+        public var name: String
+        public var alphaBetaGy: Double
+        public var voxels: Int
+        public var voxelsWhereUsed: Int
+    }
+
+    public struct RecoveryInfo: Codable, Sendable {
+        public var applied: Bool
+        public var description: String
+    }
+
+    public struct GridInfo: Codable, Sendable {
+        public var source: String
+        public var frameOfReferenceUID: String
+        public var size: [Int]
+        public var spacingMM: [Double]
+        public var originMM: [Double]
+    }
+
+    public struct CourseInfo: Codable, Sendable {
+        public var label: String
+        public var path: String
+        public var doseFiles: [String]
+        public var doseSOPInstanceUIDs: [String]
+        public var summation: String
+        public var fractions: Int
+        public var fractionsSource: String
+        public var date: String?
+        public var frameOfReferenceUID: String?
+        public var registration: String
+        public var resampled: Bool
+        public var coveragePercent: Double
+        public var maxPhysicalGy: Double
+        public var recovery: String
+    }
+
+    public struct IntervalInfo: Codable, Sendable {
+        public var from: String
+        public var to: String
+        public var days: Int
+        public var months: Double
+    }
+
+    /// Dmax, D0.035cc, D1cc and Dmean of one dose map in one structure (Gy).
+    public struct Metrics: Codable, Sendable, Equatable {
+        public var dmax: Double
+        public var d0035cc: Double?
+        public var d1cc: Double?
+        public var dmean: Double
+    }
+
+    public struct CourseMetrics: Codable, Sendable {
+        public var label: String
+        public var physical: Metrics
+        public var eqd2: Metrics
+        public var bed: Metrics
+    }
+
+    public struct StructureEntry: Codable, Sendable {
+        public var name: String
+        public var volumeCC: Double
+        /// The α/β values met by the structure's voxel centres (ascending).
+        public var alphaBetaGy: [Double]
+        public var classes: StructureClass
+        public var courses: [CourseMetrics]
+        /// Cumulative (with the recovery of each course, when any).
+        public var cumulativeEQD2: Metrics
+        public var cumulativeBED: Metrics
+    }
+}
+
+/// The result of a composite: the volume as written (quantised), its RT Dose data set and the report.
+public struct CompositeResult: Sendable {
+    public var volume: Volume<Float>
+    public var quantised: DoseWriter.Quantised
+    public var dataSet: DataSet
+    public var report: CompositeReport
+    /// Seconds spent per stage, for progress lines.
+    public var timings: [(String, Double)]
+}
+
+/// Builds voxel-wise cumulative BED/EQD2 composites of several courses (domain.md §3.4).
+///
+/// Pipeline: load each course (sum BEAM doses of one plan, multiply FRACTION doses by the
+/// fractions), register it to the reference frame (same frame, a Spatial Registration
+/// object, or a given 4×4 transform), resample it trilinearly onto the reference grid,
+/// convert each course voxel by voxel with its own n and the voxel's α/β, apply recovery,
+/// sum, quantise for the RT Dose, and compute the per-structure report on the same
+/// (quantised) numbers a reader of the file will see.
+public enum Composite {
+    struct LoadedCourse {
+        var spec: CourseSpec
+        var label: String
+        var date: Date?
+        var fractions: Int
+        var fractionsSource: String
+        var summation: String
+        var doseFiles: [String]
+        var doseUIDs: [String]
+        var planUIDs: [String]
+        var frameOfReferenceUID: String?
+        var dose: Volume<Float>
+        var template: DataSet
+        var folder: StudyFolder?
+        var warnings: [String]
+    }
+
+    public static func run(_ request: CompositeRequest) throws -> CompositeResult {
+        var timings: [(String, Double)] = []
+        var t0 = Date()
+        func lap(_ name: String) { timings.append((name, Date().timeIntervalSince(t0))); t0 = Date() }
+        guard !request.courses.isEmpty else { throw DosimetryError("no course given (--course PATH[:fractions=N][:date=YYYY-MM-DD])") }
+        guard request.defaultAlphaBeta > 0 else { throw DosimetryError("α/β must be positive") }
+
+        // Labels.
+        var labels: [String] = []
+        for spec in request.courses {
+            var base = spec.label ?? defaultLabel(spec.path)
+            if labels.contains(base) {
+                if spec.label != nil { throw DosimetryError("two courses are labelled \"\(base)\"") }
+                var n = 2
+                while labels.contains("\(base)-\(n)") { n += 1 }
+                base = "\(base)-\(n)"
+            }
+            labels.append(base)
+        }
+        for key in request.recoveryFractions.keys where !labels.contains(key) && Int(key).map({ $0 < 1 || $0 > labels.count }) ?? true {
+            throw DosimetryError("--recovery names course \"\(key)\", but the courses are \(labels.joined(separator: ", "))")
+        }
+        for t in request.transforms { if let l = t.label, !labels.contains(l) {
+            throw DosimetryError("--transform names course \"\(l)\", but the courses are \(labels.joined(separator: ", "))")
+        } }
+
+        let courses = try zip(request.courses, labels).map { try loadCourse($0.0, label: $0.1) }
+        lap("load courses")
+
+        // Reference course: the newest by date (all dated), else the last given.
+        let allDated = courses.allSatisfy { $0.date != nil }
+        var refIndex = courses.count - 1
+        if allDated {
+            for (i, c) in courses.enumerated() where c.date! >= courses[refIndex].date! { refIndex = i }
+        }
+        var warnings: [String] = courses.flatMap(\.warnings)
+        if !allDated && courses.count > 1 {
+            warnings.append("not every course has a date: the reference is the last course given (\(courses[refIndex].label)), intervals and time-based recovery are not available")
+        }
+        let ref = courses[refIndex]
+
+        // Structures folder: --structures, else the reference course's folder.
+        var structureFolder: StudyFolder?
+        if let p = request.structuresPath {
+            structureFolder = try StudyFolder.load(p)
+        } else if let f = ref.folder, !f.structureSets.isEmpty {
+            structureFolder = f
+        }
+
+        // Reference grid and frame.
+        var referenceGrid = ref.dose.grid
+        var referenceFoR = ref.frameOfReferenceUID
+        var gridSource = "dose grid of course \(ref.label) (\((ref.doseFiles.first.map { ($0 as NSString).lastPathComponent }) ?? ""))"
+        if request.grid == .ct {
+            let ct = structureFolder?.ctSeries.first ?? ref.folder?.ctSeries.first
+            guard let ct else { throw DosimetryError("--grid ct: no CT series in the structures folder or in course \(ref.label)'s folder") }
+            referenceGrid = ct.grid
+            referenceFoR = ct.frameOfReferenceUID ?? referenceFoR
+            gridSource = "CT series \(ct.seriesInstanceUID)"
+        }
+        let foR = referenceFoR ?? ""
+
+        // Registrations available: every SRO in every folder.
+        var registrations: [SpatialRegistration] = []
+        var folders = courses.compactMap(\.folder)
+        if let s = structureFolder, request.structuresPath != nil { folders.append(s) }
+        for f in folders {
+            for file in f.otherFiles where file.sopClassUID == SOPClass.spatialRegistration {
+                registrations.append(try SpatialRegistration(file: file))
+            }
+        }
+
+        // Register and resample every course onto the reference grid.
+        var onReference: [[Float]] = []
+        var courseInfos: [CompositeReport.CourseInfo] = []
+        var recoveries: [Recovery] = []
+        for (i, c) in courses.enumerated() {
+            var transform: RigidTransform?
+            var registration = "same frame of reference"
+            if let explicit = request.transforms.first(where: { $0.label == c.label }) {
+                transform = explicit.transform
+                registration = "--transform \(c.label)=\(explicit.transform)"
+            } else if let f = c.frameOfReferenceUID, !foR.isEmpty, f != foR {
+                if let any = request.transforms.first(where: { $0.label == nil }) {
+                    transform = any.transform
+                    registration = "--transform \(any.transform)"
+                } else if let (sro, m) = registrations.lazy.compactMap({ r in r.transform(from: f, to: foR).map { (r, $0) } }).first {
+                    transform = m
+                    registration = "Spatial Registration \((sro.path as NSString).lastPathComponent) (\(sro.sopInstanceUID)): \(m)"
+                } else {
+                    throw DosimetryError("course \(c.label) (\(c.spec.path)) is on frame of reference \(f), the reference grid on \(foR); a registration is needed: put a Spatial Registration object registering both in a course folder, or give --transform \(c.label)=m00,m01,…,m33 (16 numbers, course → reference)")
+                }
+            }
+            if let t = transform, !t.isRigid() {
+                warnings.append("course \(c.label): the transform is not rigid (its 3×3 part is not a rotation); applied as an affine map")
+            }
+            let r = Resampler.resample(c.dose, onto: referenceGrid, sourceFromTarget: transform?.inverse)
+            if r.coverage < 0.9995 {
+                warnings.append(String(format: "course %@ covers %.1f %% of the reference grid; outside it the course contributes 0 Gy", c.label, 100 * r.coverage))
+            }
+            onReference.append(r.volume.voxels)
+            // Recovery.
+            var rec = Recovery.none
+            var recText = "none"
+            if let r = request.recoveryFractions[c.label] ?? request.recoveryFractions["\(i + 1)"] {
+                rec = r > 0 ? .fraction(r) : .none
+                recText = String(format: "%.0f %% (given; the course counts %.2f × its BED/EQD2)", 100 * r, 1 - r)
+            } else if let model = request.recoveryModel, i != refIndex {
+                guard let d = c.date, let dr = ref.date else {
+                    throw DosimetryError("--recovery-model \(model.rawValue) needs the date of every course (:date=YYYY-MM-DD); course \(c.label) has none")
+                }
+                let days = CompositeFlags.interval(from: d, to: dr).days
+                rec = model.recovery(intervalDays: days, toleranceBED: request.toleranceBED)
+                switch rec {
+                case .none: recText = "0 % (\(model.rawValue), \(days) days before the newest course)"
+                case .fraction(let f): recText = String(format: "%.0f %% (%@, %d days before the newest course)", 100 * f, model.rawValue, days)
+                case .jonesGrant(let tol, let rr): recText = String(format: "%@: r = %.3f at %.2f years, BED_tol %.1f Gy", model.rawValue, rr, Double(days) / 365.25, tol)
+                }
+            }
+            recoveries.append(rec)
+            courseInfos.append(CompositeReport.CourseInfo(
+                label: c.label, path: c.spec.path, doseFiles: c.doseFiles, doseSOPInstanceUIDs: c.doseUIDs, summation: c.summation,
+                fractions: c.fractions, fractionsSource: c.fractionsSource, date: c.date.map(isoDate), frameOfReferenceUID: c.frameOfReferenceUID,
+                registration: registration, resampled: !r.copied, coveragePercent: 100 * r.coverage,
+                maxPhysicalGy: Double(r.volume.voxels.max() ?? 0), recovery: recText))
+        }
+        if request.quantity == .physical && recoveries.contains(where: { $0 != .none }) {
+            throw DosimetryError("recovery discounts biologically effective dose; it cannot be applied to a physical sum (use --quantity eqd2 or bed)")
+        }
+        if request.quantity == .physical && Set(courses.map(\.fractions)).count > 1 {
+            warnings.append("physical doses of courses with different fractionation (\(courses.map { "\($0.label) \($0.fractions) fx" }.joined(separator: ", "))) are summed as asked; such a sum is not biologically meaningful (domain.md §3.4)")
+        }
+        if recoveries.contains(where: { if case .jonesGrant = $0 { return true } else { return false } }), request.toleranceBED == nil {
+            throw DosimetryError("--recovery-model jones-grant needs --tolerance-bed GY (the tolerance BED of the model)")
+        }
+        lap("register + resample")
+
+        // α/β map.
+        var abMap: AlphaBetaMap.Result?
+        var abInfos: [CompositeReport.StructureAlphaBeta] = []
+        var shapes: [PlanarShape] = []
+        var structureSet: StructureSet?
+        var frame = PlaneFrame.patient
+        var sliceSpacing = 1.0
+        if let sf = structureFolder {
+            let candidates = sf.structureSets.filter { ss in foR.isEmpty || ss.frameOfReferenceUIDs.isEmpty || ss.frameOfReferenceUIDs.contains(foR) }
+            if candidates.isEmpty && !sf.structureSets.isEmpty && (!request.structureAlphaBeta.isEmpty || request.computeReport) {
+                throw DosimetryError("\(sf.root): the structure set is on frame of reference \(sf.structureSets.flatMap(\.frameOfReferenceUIDs).joined(separator: ", ")), the reference grid on \(foR)")
+            }
+            if let ss = candidates.first {
+                structureSet = ss
+                let ct = sf.ctSeries(for: ss)
+                frame = ct.map { PlaneFrame(grid: $0.grid) } ?? .patient
+                shapes = ss.rois.map { PlanarShape(roi: $0, frame: frame) }
+                sliceSpacing = ct?.grid.spacing.z ?? DVHAnalysis.medianGap(shapes) ?? 1
+            }
+        }
+        if !request.structureAlphaBeta.isEmpty {
+            guard let ss = structureSet else {
+                throw DosimetryError("--structure-alpha-beta needs a structure set on the reference frame of reference (--structures FOLDER)")
+            }
+            var assignments: [AlphaBetaMap.Assignment] = []
+            for (name, ab) in request.structureAlphaBeta {
+                guard ab > 0 else { throw DosimetryError("α/β of \(name) must be positive") }
+                guard let roi = ss.rois.first(where: { $0.name.lowercased() == name.lowercased() }) else {
+                    throw DosimetryError("\(ss.path): no ROI named \"\(name)\" for --structure-alpha-beta (structures: \(ss.rois.map(\.name).joined(separator: ", ")))")
+                }
+                let shape = shapes.first { $0.name == roi.name }!
+                if shape.planes.isEmpty { throw DosimetryError("ROI \(roi.name) has no closed contours; it cannot carry an α/β") }
+                assignments.append(.init(shape: shape, alphaBeta: ab))
+            }
+            let m = AlphaBetaMap.build(grid: referenceGrid, defaultAlphaBeta: request.defaultAlphaBeta, assignments: assignments, sliceSpacing: sliceSpacing)
+            for (n, a) in assignments.enumerated() {
+                abInfos.append(.init(name: a.shape.name, alphaBetaGy: a.alphaBeta, voxels: m.voxelCounts[n], voxelsWhereUsed: m.winningCounts[n]))
+                if m.voxelCounts[n] == 0 { warnings.append("no voxel centre of the reference grid lies inside \(a.shape.name): its α/β is not used") }
+            }
+            abMap = m
+        }
+        lap("alpha/beta map")
+
+        // The composite.
+        let n = referenceGrid.count
+        var composite = [Float](repeating: 0, count: n)
+        func withField<R>(_ body: (AlphaBetaField) -> R) -> R {
+            if let m = abMap { return m.values.withUnsafeBufferPointer { body(.map($0)) } }
+            return body(.uniform(request.defaultAlphaBeta))
+        }
+        func compute(_ quantity: DoseQuantity, _ which: [Int], _ recs: [Recovery], alphaBeta: AlphaBetaField?, into out: inout [Float]) {
+            withBuffers(onReference, which) { buffers in
+                let terms = zip(buffers, which).map { CompositeTerm(dose: $0.0, fractions: courses[$0.1].fractions, recovery: recs[$0.1]) }
+                out.withUnsafeMutableBufferPointer { o in
+                    if let ab = alphaBeta {
+                        CompositeKernel.sum(quantity, terms, alphaBeta: ab, linearAboveGy: request.linearAboveGy, into: o)
+                    } else {
+                        withField { CompositeKernel.sum(quantity, terms, alphaBeta: $0, linearAboveGy: request.linearAboveGy, into: o) }
+                    }
+                }
+            }
+        }
+        let all = Array(courses.indices)
+        compute(request.quantity, all, recoveries, alphaBeta: nil, into: &composite)
+        lap("convert + sum")
+        let q = DoseWriter.quantise(composite)
+        let volume = Volume(grid: referenceGrid, voxels: q.dequantised)
+        lap("quantise")
+
+        // Labels for every output.
+        let abText = abInfos.isEmpty ? "a/b \(num(request.defaultAlphaBeta)) Gy"
+            : "a/b \(num(request.defaultAlphaBeta)) Gy, " + abInfos.map { "\($0.name) \(num($0.alphaBetaGy))" }.joined(separator: ", ") + " (lowest wins)"
+        let anyRecovery = recoveries.contains { $0 != .none }
+        let recoveryText = anyRecovery
+            ? "recovery " + zip(courseInfos, recoveries).filter { $0.1 != .none }.map { "\($0.0.label) \($0.0.recovery)" }.joined(separator: "; ")
+                + (request.recoveryModel.map { "; model: \($0.source)" } ?? "")
+            : "no recovery"
+        let modelText = request.linearAboveGy.map { "LQ-L above \(num($0)) Gy/fx (Astrahan 2008 [NV])" } ?? "LQ"
+        let quantityText = request.quantity == .physical ? "physical dose (Gy)" : "\(request.quantity.label) (Gy), \(modelText), d = D/n per voxel"
+        let courseText = zip(courses, courseInfos).map { "\($0.0.label) \($0.0.fractions) fx" + ($0.0.date.map { " " + isoDate($0) } ?? "") }.joined(separator: ", ")
+        let shortRecovery = anyRecovery ? "recovery on" : "no recovery"
+        let description = DoseWriter.Description(
+            doseType: request.quantity == .physical ? "PHYSICAL" : "EFFECTIVE",
+            summationType: "MULTI_PLAN",
+            seriesDescription: request.quantity == .physical ? "sbrt composite physical sum"
+                : "sbrt composite \(request.quantity.label) \(abInfos.isEmpty ? "a/b \(num(request.defaultAlphaBeta))" : "a/b map") \(shortRecovery)",
+            doseComment: request.quantity == .physical ? "physical sum, no conversion, \(shortRecovery)"
+                : "\(request.quantity.label) \(abInfos.isEmpty ? "a/b \(num(request.defaultAlphaBeta)) Gy" : "a/b map, default \(num(request.defaultAlphaBeta))"), \(shortRecovery)",
+            imageComments: ascii("Cumulative \(quantityText); \(abText); \(recoveryText); courses: \(courseText); sbrt 0.1.0"),
+            referencedPlanUIDs: Array(Set(courses.flatMap(\.planUIDs))).sorted())
+        let dataSet = try DoseWriter.dataSet(grid: referenceGrid, quantised: q, template: ref.template, frameOfReferenceUID: foR.isEmpty ? UID.generate() : foR, description: description)
+        lap("RT Dose data set")
+
+        // Intervals.
+        var intervals: [CompositeReport.IntervalInfo] = []
+        let dated = courses.filter { $0.date != nil }.sorted { $0.date! < $1.date! }
+        for (a, b) in zip(dated, dated.dropFirst()) {
+            let (days, months) = CompositeFlags.interval(from: a.date!, to: b.date!)
+            intervals.append(.init(from: a.label, to: b.label, days: days, months: months))
+        }
+
+        // Per-structure report.
+        var entries: [CompositeReport.StructureEntry] = []
+        var flagInputs: [FlagStructureInput] = []
+        if request.computeReport, let ss = structureSet {
+            let wanted: [ROI]
+            if request.reportStructures.isEmpty {
+                // Every ROI with closed contours but the EXTERNAL one (its DVHs cost much and say little).
+                wanted = ss.rois.filter { r in r.contours.contains { $0.isClosedPlanar } && r.interpretedType?.uppercased() != "EXTERNAL" }
+            } else {
+                wanted = try request.reportStructures.map { name in
+                    guard let r = ss.rois.first(where: { $0.name.lowercased() == name.lowercased() }) else {
+                        throw DosimetryError("\(ss.path): no ROI named \"\(name)\" (structures: \(ss.rois.map(\.name).joined(separator: ", ")))")
+                    }
+                    return r
+                }
+            }
+            let none = [Recovery](repeating: .none, count: courses.count)
+            // Dose maps: per course physical / EQD2 / BED (no recovery), cumulative EQD2 / BED
+            // (with recovery; the output quantity is the written, quantised map).
+            func map(_ quantity: DoseQuantity, _ which: [Int], _ recs: [Recovery], alphaBeta: AlphaBetaField? = nil) -> DoseField {
+                var out = [Float](repeating: 0, count: n)
+                compute(quantity, which, recs, alphaBeta: alphaBeta, into: &out)
+                return DoseField(Volume(grid: referenceGrid, voxels: out))
+            }
+            var coursePhysical: [DoseField] = [], courseEQD2: [DoseField] = [], courseBED: [DoseField] = []
+            for i in all {
+                coursePhysical.append(DoseField(Volume(grid: referenceGrid, voxels: onReference[i])))
+                courseEQD2.append(map(.eqd2, [i], none))
+                courseBED.append(map(.bed, [i], none))
+            }
+            let cumEQD2 = request.quantity == .eqd2 ? DoseField(volume) : map(.eqd2, all, recoveries)
+            let cumBED = request.quantity == .bed ? DoseField(volume) : map(.bed, all, recoveries)
+            let classes = wanted.map { StructureClass(name: $0.name) }
+            var courseBED2: [DoseField] = [], cumBED2: DoseField?
+            if classes.contains(where: { $0.cns }) {
+                for i in all { courseBED2.append(map(.bed, [i], none, alphaBeta: .uniform(2))) }
+                cumBED2 = map(.bed, all, none, alphaBeta: .uniform(2))
+            }
+            lap("report dose maps")
+            func engine(_ f: DoseField) -> DVHEngine { DVHEngine(frame: frame, sliceSpacing: sliceSpacing, shapes: shapes, dose: f, options: request.dvhOptions) }
+            func metrics(_ f: DoseField, _ roi: ROI) throws -> (Metrics: CompositeReport.Metrics, volume: Double) {
+                let d = try engine(f).dvh(.roi(roi.name), name: roi.name)
+                return (CompositeReport.Metrics(dmax: d.maxGy, d0035cc: d.dose(hottestCC: 0.035), d1cc: d.dose(hottestCC: 1), dmean: d.meanGy), d.volumeCC)
+            }
+            for (roi, cls) in zip(wanted, classes) {
+                var cms: [CompositeReport.CourseMetrics] = []
+                var physMax: [Double] = [], bed2Max: [Double] = []
+                for i in all {
+                    let p = try metrics(coursePhysical[i], roi).Metrics
+                    cms.append(.init(label: courses[i].label, physical: p, eqd2: try metrics(courseEQD2[i], roi).Metrics, bed: try metrics(courseBED[i], roi).Metrics))
+                    physMax.append(p.dmax)
+                    if cls.cns { bed2Max.append(try metrics(courseBED2[i], roi).Metrics.dmax) }
+                }
+                let ce = try metrics(cumEQD2, roi)
+                let cb = try metrics(cumBED, roi).Metrics
+                var abValues: [Double] = [request.defaultAlphaBeta]
+                if let m = abMap {
+                    let idx = AlphaBetaMap.insideIndices(shapes.first { $0.name == roi.name }!, sliceSpacing: sliceSpacing, grid: referenceGrid)
+                    abValues = idx.isEmpty ? [request.defaultAlphaBeta] : Array(Set(idx.map { Double(m.values[$0]) })).sorted()
+                }
+                entries.append(.init(name: roi.name, volumeCC: ce.volume, alphaBetaGy: abValues, classes: cls, courses: cms,
+                                     cumulativeEQD2: ce.Metrics, cumulativeBED: cb))
+                if cls.cns || cls.vertebra {
+                    flagInputs.append(FlagStructureInput(name: roi.name, kind: cls, courseBED2Max: bed2Max,
+                                                         cumulativeBED2Max: cls.cns ? try metrics(cumBED2!, roi).Metrics.dmax : 0,
+                                                         coursePhysicalMax: physMax))
+                }
+            }
+            lap("report DVHs")
+        } else if request.computeReport && structureFolder == nil {
+            warnings.append("no structure set (--structures FOLDER): no per-structure report and no flags")
+        }
+        // Flags: courses ordered with the reference (newest) course last.
+        var order = all.filter { $0 != refIndex }
+        order.append(refIndex)
+        let flagCourses = order.map { FlagCourseInput(label: courses[$0].label, fractions: courses[$0].fractions, date: courses[$0].date) }
+        let reordered = flagInputs.map { f -> FlagStructureInput in
+            var g = f
+            if !f.courseBED2Max.isEmpty { g.courseBED2Max = order.map { f.courseBED2Max[$0] } }
+            g.coursePhysicalMax = order.map { f.coursePhysicalMax[$0] }
+            return g
+        }
+        let flags = CompositeFlags.evaluate(structures: reordered, courses: flagCourses)
+
+        let report = CompositeReport(
+            quantity: request.quantity.rawValue, unit: "Gy", model: request.quantity == .physical ? "none (physical sum)" : modelText,
+            alphaBeta: .init(defaultGy: request.defaultAlphaBeta, structures: abInfos,
+                             overlapRule: "a voxel takes the α/β of the structures containing its centre (prism end caps); where they overlap the lowest α/β wins; elsewhere the default"),
+            recovery: .init(applied: anyRecovery, description: recoveryText),
+            referenceGrid: .init(source: gridSource, frameOfReferenceUID: foR, size: [referenceGrid.nx, referenceGrid.ny, referenceGrid.nz],
+                                 spacingMM: [referenceGrid.spacing.x, referenceGrid.spacing.y, referenceGrid.spacing.z],
+                                 originMM: [referenceGrid.origin.x, referenceGrid.origin.y, referenceGrid.origin.z]),
+            courses: courseInfos, intervals: intervals, structures: entries, flags: flags,
+            conventions: [
+                "each course converted voxel by voxel with its own number of fractions: d = D/n per voxel, never Rx/n (domain.md §3.1)",
+                "BED = D(1 + d/(α/β)); EQD2 = BED/(1 + 2/(α/β))" + (request.linearAboveGy.map { "; LQ-L above d_T = \(num($0)) Gy: BED/fx = d_T(1 + d_T/(α/β)) + (d − d_T)(1 + 2d_T/(α/β)) (Astrahan 2008 [NV])" } ?? ""),
+                "cumulative = Σ_i (1 − r_i)·Q_i (domain.md §3.4); per-course numbers are without recovery",
+                "courses resampled onto the reference grid by trilinear interpolation (values within half a voxel of a source grid's outer centres take the nearest face; beyond, 0 Gy)",
+                "structure metrics from the DVH engine of sbrt dvh (prism end caps, trilinear dose, Dx by linear interpolation on the cumulative DVH); the cumulative map of the output quantity is the quantised map written to the RT Dose",
+                "flags are evaluated on plain sums (no recovery) at α/β = 2 Gy, as the rules were stated",
+            ],
+            warnings: warnings, software: DVHAnalysis.softwareName)
+        lap("flags")
+        return CompositeResult(volume: volume, quantised: q, dataSet: dataSet, report: report, timings: timings)
+    }
+
+    // MARK: Loading
+
+    static func defaultLabel(_ path: String) -> String {
+        var isDir: ObjCBool = false
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue { return url.lastPathComponent }
+        let parent = url.deletingLastPathComponent().lastPathComponent
+        return parent.isEmpty || parent == "/" ? url.deletingPathExtension().lastPathComponent : parent
+    }
+
+    static func loadCourse(_ spec: CourseSpec, label: String) throws -> LoadedCourse {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: spec.path, isDirectory: &isDir) else {
+            throw DosimetryError("course \(label): \(spec.path): no such file or folder")
+        }
+        var folder: StudyFolder?
+        var doses: [DoseGrid]
+        var plans: [Plan] = []
+        if isDir.boolValue {
+            let f = try StudyFolder.load(spec.path)
+            folder = f
+            doses = f.doses
+            plans = f.plans
+        } else {
+            let file = try DICOMFile.read(path: spec.path)
+            guard file.sopClassUID == SOPClass.rtDose || file.modality == "RTDOSE" else {
+                throw DosimetryError("course \(label): \(spec.path) is not an RT Dose (SOP Class \(file.sopClassUID ?? "none")); give an RT Dose file or a folder")
+            }
+            doses = [try DoseGrid(file: file)]
+        }
+        guard !doses.isEmpty else { throw DosimetryError("course \(label): no RT Dose in \(spec.path)") }
+        var warnings: [String] = []
+        // Choose: one PLAN dose; else BEAM doses of one plan (summed); else one FRACTION dose.
+        let byType = Dictionary(grouping: doses, by: { $0.summationType.uppercased() })
+        var chosen: [DoseGrid]
+        var summation: String
+        if let p = byType["PLAN"] {
+            guard p.count == 1 else { throw DosimetryError("course \(label): \(p.count) PLAN doses in \(spec.path); give the RT Dose file of the course") }
+            chosen = p; summation = "PLAN"
+        } else if let b = byType["BEAM"] ?? byType["BEAM_SESSION"] {
+            let planSets = Set(b.map { $0.referencedPlanUIDs.sorted() })
+            guard planSets.count == 1 else { throw DosimetryError("course \(label): BEAM doses of several plans in \(spec.path); give one course per plan") }
+            chosen = b; summation = b[0].summationType.uppercased()
+        } else if doses.count == 1 {
+            chosen = doses; summation = doses[0].summationType.uppercased()
+        } else {
+            throw DosimetryError("course \(label): \(doses.count) RT Dose grids (\(doses.map(\.summationType).joined(separator: ", "))) in \(spec.path) and no single PLAN dose; give the RT Dose file of the course")
+        }
+        for d in chosen {
+            guard d.units.uppercased() == "GY" else { throw DosimetryError("course \(label): \(d.path): Dose Units are \(d.units), not GY") }
+            if d.doseType.uppercased() == "EFFECTIVE" {
+                warnings.append("course \(label): \((d.path as NSString).lastPathComponent) has Dose Type EFFECTIVE; it is taken as a physical dose and converted again")
+            }
+        }
+        // Plan and fractions.
+        let planUIDs = Set(chosen.flatMap(\.referencedPlanUIDs))
+        let plan = plans.first { planUIDs.contains($0.sopInstanceUID) } ?? (plans.count == 1 ? plans[0] : nil)
+        var fractions: Int
+        var source: String
+        if let f = spec.fractions {
+            fractions = f; source = ":fractions=\(f)"
+            if let pf = plan?.fractions, pf != f {
+                warnings.append("course \(label): \(f) fractions given, the RT Plan \(plan?.label ?? "") plans \(pf); \(f) used")
+            }
+        } else if let pf = plan?.fractions {
+            fractions = pf; source = "RT Plan \(plan?.label ?? "") Number of Fractions Planned"
+        } else {
+            let why = plan == nil ? "no RT Plan with the course" : "its RT Plan has \(plan!.fractionGroups.count) fraction groups"
+            throw DosimetryError("course \(label) (\(spec.path)): the number of fractions is unknown (\(why)); give it as \(spec.path):fractions=N")
+        }
+        // Load and sum.
+        var dose = try chosen[0].loadDose()
+        for extra in chosen.dropFirst() {
+            let v = try extra.loadDose()
+            guard extra.frameOfReferenceUID == chosen[0].frameOfReferenceUID else {
+                throw DosimetryError("course \(label): beam doses on different frames of reference")
+            }
+            let r = Resampler.resample(v, onto: dose.grid)
+            dose.voxels.withUnsafeMutableBufferPointer { d in
+                r.volume.voxels.withUnsafeBufferPointer { s in for i in 0..<d.count { d[i] += s[i] } }
+            }
+        }
+        if chosen.count > 1 { warnings.append("course \(label): \(chosen.count) \(summation) doses of one plan summed") }
+        if summation == "FRACTION" || summation.hasSuffix("_SESSION") {
+            let f = Float(fractions)
+            dose.voxels.withUnsafeMutableBufferPointer { d in for i in 0..<d.count { d[i] *= f } }
+            warnings.append("course \(label): \(summation) dose taken as the dose of one fraction and multiplied by \(fractions)")
+        }
+        return LoadedCourse(spec: spec, label: label, date: spec.date.flatMap(CourseSpec.parseDate), fractions: fractions,
+                            fractionsSource: source, summation: chosen.count > 1 ? "\(chosen.count)×\(summation)" : summation,
+                            doseFiles: chosen.map(\.path), doseUIDs: chosen.map(\.sopInstanceUID),
+                            planUIDs: Array(planUIDs.union(plan.map { [$0.sopInstanceUID] } ?? [])).sorted(),
+                            frameOfReferenceUID: chosen[0].frameOfReferenceUID, dose: dose, template: chosen[0].file.dataSet,
+                            folder: folder, warnings: warnings)
+    }
+
+    static func isoDate(_ d: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd"
+        return f.string(from: d)
+    }
+
+    static func num(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e6 ? String(Int(x)) : String(format: "%g", x) }
+
+    static func ascii(_ s: String) -> String {
+        s.replacingOccurrences(of: "α/β", with: "a/b").replacingOccurrences(of: "−", with: "-").replacingOccurrences(of: "Σ", with: "sum")
+            .unicodeScalars.map { $0.isASCII ? String($0) : "?" }.joined()
+    }
+
+    /// Calls `body` with buffer pointers to the selected arrays.
+    static func withBuffers<R>(_ arrays: [[Float]], _ which: [Int], _ body: ([UnsafeBufferPointer<Float>]) -> R) -> R {
+        func go(_ k: Int, _ acc: [UnsafeBufferPointer<Float>]) -> R {
+            if k == which.count { return body(acc) }
+            return arrays[which[k]].withUnsafeBufferPointer { go(k + 1, acc + [$0]) }
+        }
+        return go(0, [])
+    }
+}

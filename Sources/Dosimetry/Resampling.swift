@@ -1,0 +1,131 @@
+import Foundation
+import RTModel
+import VoxelKit
+
+/// Trilinear resampling of a volume onto another grid, through a rigid (or affine) transform.
+///
+/// Geometry: a target voxel centre p (reference patient coordinates) is taken to the
+/// source's coordinates by `sourceFromTarget` (the inverse of the registration that maps
+/// source → reference), then to a continuous source index through the source grid's full
+/// direction cosines. Both grids may have any orientation. Because the whole chain is
+/// affine, the source index advances by a constant step along each target row.
+///
+/// Edges follow `DoseField`: within half a voxel beyond the outermost source centres the
+/// value is that of the nearest face; further out the target voxel is "outside", set to 0,
+/// and counted in `outsideCount`.
+public enum Resampler {
+    public struct Result: Sendable {
+        public var volume: Volume<Float>
+        /// Target voxels whose centre falls outside the source grid (set to 0 Gy).
+        public var outsideCount: Int
+        /// Fraction (0–1) of target voxels inside the source grid.
+        public var coverage: Double { volume.grid.count == 0 ? 1 : 1 - Double(outsideCount) / Double(volume.grid.count) }
+        /// Whether the source was copied voxel for voxel (same grid, identity transform).
+        public var copied: Bool
+    }
+
+    /// Resamples `source` onto `target`. `sourceFromTarget` maps reference (target)
+    /// patient coordinates to source patient coordinates; nil for the same frame.
+    /// - Complexity: O(target voxels), split over z-slabs across cores.
+    public static func resample(_ source: Volume<Float>, onto target: Grid, sourceFromTarget: RigidTransform? = nil) -> Result {
+        let t = sourceFromTarget ?? .identity
+        if t.isIdentity && sameLattice(source.grid, target) {
+            return Result(volume: Volume(grid: target, voxels: source.voxels), outsideCount: 0, copied: true)
+        }
+        let (b0, di, dj, dk) = indexMap(source.grid, target, t)
+        let n = target.count
+        let nx = target.nx, ny = target.ny, nz = target.nz
+        var outsidePerSlice = [Int](repeating: 0, count: max(1, nz))
+        let out = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+            let dst = buffer.baseAddress!
+            source.voxels.withUnsafeBufferPointer { src in
+                let sp = src.baseAddress!
+                let size = source.grid.size
+                outsidePerSlice.withUnsafeMutableBufferPointer { counts in
+                    let c = counts
+                    Parallel.forEachChunk(nz) { _, slices in
+                        for k in slices {
+                            var outside = 0
+                            for j in 0..<ny {
+                                let rowStart = b0 + dj * Double(j) + dk * Double(k)
+                                let base = (k * ny + j) * nx
+                                for i in 0..<nx {
+                                    let x = rowStart + di * Double(i)
+                                    if let v = sample(sp, size, x) {
+                                        dst[base + i] = v
+                                    } else {
+                                        dst[base + i] = 0
+                                        outside += 1
+                                    }
+                                }
+                            }
+                            c[k] = outside
+                        }
+                    }
+                }
+            }
+            initialized = n
+        }
+        return Result(volume: Volume(grid: target, voxels: out), outsideCount: outsidePerSlice.reduce(0, +), copied: false)
+    }
+
+    /// The plain reference: one voxel at a time, each through the full patient-space chain.
+    public static func resampleReference(_ source: Volume<Float>, onto target: Grid, sourceFromTarget: RigidTransform? = nil) -> Result {
+        let t = sourceFromTarget ?? .identity
+        var out = [Float](repeating: 0, count: target.count)
+        var outside = 0
+        source.voxels.withUnsafeBufferPointer { src in
+            for k in 0..<target.nz { for j in 0..<target.ny { for i in 0..<target.nx {
+                let p = t.apply(target.position(Double(i), Double(j), Double(k)))
+                let x = source.grid.continuousIndex(of: p)
+                if let v = DoseField.trilinear(src.baseAddress!, source.grid.size, x)?.value {
+                    out[target.linearIndex(i, j, k)] = Float(v)
+                } else {
+                    outside += 1
+                }
+            } } }
+        }
+        return Result(volume: Volume(grid: target, voxels: out), outsideCount: outside, copied: false)
+    }
+
+    /// Whether two grids sample the same points (sizes equal, centres within 1e-4 mm).
+    public static func sameLattice(_ a: Grid, _ b: Grid, toleranceMM: Double = 1e-4) -> Bool {
+        guard a.size == b.size else { return false }
+        let corners = [(0, 0, 0), (a.nx - 1, 0, 0), (0, a.ny - 1, 0), (0, 0, a.nz - 1)]
+        return corners.allSatisfy { c in
+            length(a.position(Double(c.0), Double(c.1), Double(c.2)) - b.position(Double(c.0), Double(c.1), Double(c.2))) <= toleranceMM
+        }
+    }
+
+    /// Source continuous index of target voxel (i, j, k) = b0 + i·di + j·dj + k·dk.
+    static func indexMap(_ source: Grid, _ target: Grid, _ t: RigidTransform) -> (Vec3, Vec3, Vec3, Vec3) {
+        let o = source.continuousIndex(of: t.apply(target.origin))
+        let (a, b, c) = target.indexToPatient
+        func delta(_ v: Vec3) -> Vec3 { source.continuousIndex(of: source.origin + t.applyLinear(v)) }
+        return (o, delta(a), delta(b), delta(c))
+    }
+
+    /// Trilinear value at continuous index `x` with DoseField's edge rule; nil outside.
+    @inline(__always)
+    static func sample(_ v: UnsafePointer<Float>, _ size: SIMD3<Int>, _ x: Vec3) -> Float? {
+        let nx = size.x, ny = size.y, nz = size.z
+        if x.x < -0.5 || x.y < -0.5 || x.z < -0.5 || x.x > Double(nx) - 0.5 || x.y > Double(ny) - 0.5 || x.z > Double(nz) - 0.5 {
+            return nil
+        }
+        let cx = min(max(x.x, 0), Double(nx - 1)), cy = min(max(x.y, 0), Double(ny - 1)), cz = min(max(x.z, 0), Double(nz - 1))
+        var i0 = Int(cx), j0 = Int(cy), k0 = Int(cz)
+        if i0 >= nx - 1 { i0 = max(0, nx - 2) }
+        if j0 >= ny - 1 { j0 = max(0, ny - 2) }
+        if k0 >= nz - 1 { k0 = max(0, nz - 2) }
+        let i1 = min(i0 + 1, nx - 1), j1 = min(j0 + 1, ny - 1), k1 = min(k0 + 1, nz - 1)
+        let fx = Float(cx - Double(i0)), fy = Float(cy - Double(j0)), fz = Float(cz - Double(k0))
+        let sxy = nx * ny
+        let r00 = k0 * sxy + j0 * nx, r10 = k0 * sxy + j1 * nx, r01 = k1 * sxy + j0 * nx, r11 = k1 * sxy + j1 * nx
+        let c00 = v[r00 + i0] + (v[r00 + i1] - v[r00 + i0]) * fx
+        let c10 = v[r10 + i0] + (v[r10 + i1] - v[r10 + i0]) * fx
+        let c01 = v[r01 + i0] + (v[r01 + i1] - v[r01 + i0]) * fx
+        let c11 = v[r11 + i0] + (v[r11 + i1] - v[r11 + i0]) * fx
+        let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
+        return c0 + (c1 - c0) * fz
+    }
+}
