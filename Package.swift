@@ -56,6 +56,14 @@ let package = Package(
         ),
 
         // MARK: Tools (release-built, not part of the suite)
+        // Nelms-style analytic phantoms and their closed-form DVH truth (shared by the
+        // DosimetryTests and sbrt-validate; not a product).
+        .target(name: "AnalyticPhantoms", dependencies: ["Geometry", "Dosimetry", "VoxelKit"], path: "Tools/AnalyticPhantoms"),
+        .executableTarget(
+            name: "sbrt-validate",
+            dependencies: ["AnalyticPhantoms", "Dosimetry", "Geometry"],
+            path: "Tools/Validate"
+        ),
         .executableTarget(
             name: "sbrt-bench",
             dependencies: ["DICOM", "VoxelKit", "RTModel", "Dosimetry"],
@@ -67,7 +75,7 @@ let package = Package(
         .testTarget(name: "VoxelKitTests", dependencies: ["VoxelKit"]),
         .testTarget(name: "RTModelTests", dependencies: ["RTModel", "DICOM", "VoxelKit"]),
         .testTarget(name: "GeometryTests", dependencies: ["Geometry", "RTModel", "VoxelKit"]),
-        .testTarget(name: "DosimetryTests", dependencies: ["Dosimetry", "Geometry", "RTModel", "VoxelKit"]),
+        .testTarget(name: "DosimetryTests", dependencies: ["Dosimetry", "Geometry", "RTModel", "VoxelKit", "AnalyticPhantoms"]),
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "CPNGShim", "CZlib"]),
         .testTarget(name: "EndToEndTests", dependencies: ["sbrt"]),
     ],

@@ -9,9 +9,8 @@ public enum EndCap: String, Sendable, CaseIterable, Codable {
     /// As `prism` between planes, but nothing beyond the first and last plane of each
     /// run of contiguous planes.
     case none
-    /// Shape-based interpolation of signed distances between contiguous planes, with
-    /// rounded ends reaching half a slice beyond the end planes (the rim rounded with a
-    /// fillet of half a slice).
+    /// Shape-based interpolation of signed distances between contiguous planes, continued
+    /// half a slice beyond the end planes with the rim rounded (a fillet of half a slice).
     case interpolated
 }
 
@@ -124,11 +123,11 @@ public final class ShapeOccupancy: @unchecked Sendable {
                 let half = sliceSpacing / 2
                 let startsRun = p == 0 || !contiguousWithNext[p - 1]
                 if startsRun && w >= wp - half && w < wp {
-                    capFill(out, plane: p, distance: wp - w)
+                    capFill(out, plane: p, inward: contiguousWithNext[p] ? p + 1 : nil, distance: wp - w)
                     return true
                 }
                 if !contiguousWithNext[p] && w >= wp && w < wp + half {
-                    capFill(out, plane: p, distance: w - wp)
+                    capFill(out, plane: p, inward: p > 0 && contiguousWithNext[p - 1] ? p - 1 : nil, distance: w - wp)
                     return true
                 }
             }
@@ -136,15 +135,28 @@ public final class ShapeOccupancy: @unchecked Sendable {
         }
     }
 
-    /// Rounded end: at distance d beyond an end plane (0 ≤ d < c, c = half a slice) the
-    /// plane's shape eroded by c − √(c² − d²), i.e. the end's rim rounded with a fillet of
-    /// radius c. Flat-ended solids lose only the fillet (≈ 0.21·c² per mm of perimeter);
-    /// rounded solids are not over-filled as much as by a prism.
-    private func capFill(_ out: UnsafeMutableBufferPointer<Float>, plane p: Int, distance d: Double) {
+    /// Rounded end, at distance d beyond an end plane (0 ≤ d < c, c = half a slice):
+    /// the shape-based interpolation continued past the end plane — the signed distance
+    /// extrapolated linearly from the neighbouring plane inward (a tapering solid keeps
+    /// tapering, a straight one stays straight; growth limited to d) — and its rim rounded
+    /// with a fillet of radius c (eroded by c − √(c² − d²)). A single plane gets the
+    /// fillet alone.
+    private func capFill(_ out: UnsafeMutableBufferPointer<Float>, plane p: Int, inward q: Int?, distance d: Double) {
         let c = sliceSpacing / 2
         let x = min(d, c)
-        let shrink = Float(c - (c * c - x * x).squareRoot())
-        fill(out) { i in self.signedDistance[p][i] + shrink }
+        let fillet = Float(c - (c * c - x * x).squareRoot())
+        let sdP = signedDistance[p]
+        guard let q else {
+            fill(out) { i in sdP[i] + fillet }
+            return
+        }
+        let sdQ = signedDistance[q]
+        let t = Float(d / abs(shape.planes[p].w - shape.planes[q].w))
+        let maxGrowth = Float(d)
+        fill(out) { i in
+            let extrapolated = sdP[i] + t * (sdP[i] - sdQ[i])
+            return max(extrapolated, sdP[i] - maxGrowth) + fillet
+        }
     }
 
     /// Coverage from signed distances: a linear ramp across one cell.
