@@ -99,7 +99,14 @@ public struct StudyFolder: Sendable {
                                    files: [ss.path]))
             }
             if let ct = ctSeries(for: ss) {
-                out += contourPlaneChecks(ss, ct)
+                let present = Set(ct.slices.map(\.sopInstanceUID))
+                let missing = ss.referencedImageUIDs.subtracting(present)
+                if !missing.isEmpty {
+                    out.append(Warning(kind: "referenced-images-missing",
+                                       message: "structure set \(ss.label ?? ss.sopInstanceUID) refers to \(missing.count) CT image(s) that are not in the folder (\(ct.slices.count) present); contours beyond the CT present are not checked against CT planes",
+                                       files: [ss.path]))
+                }
+                out += contourPlaneChecks(ss, ct, missingImages: missing)
             } else if !ctSeries.isEmpty {
                 out.append(Warning(kind: "structure-set-without-ct",
                                    message: "structure set \(ss.label ?? ss.sopInstanceUID) references no CT series present in the folder", files: [ss.path]))
@@ -128,7 +135,7 @@ public struct StudyFolder: Sendable {
     }
 
     /// Contours whose plane is more than 0.05 mm from every CT slice, and non-planar contours.
-    func contourPlaneChecks(_ ss: StructureSet, _ ct: CTSeries) -> [Warning] {
+    func contourPlaneChecks(_ ss: StructureSet, _ ct: CTSeries, missingImages: Set<String> = []) -> [Warning] {
         var out: [Warning] = []
         let normal = ct.grid.axisK
         let offsets = ct.sliceOffsets
@@ -142,6 +149,9 @@ public struct StudyFolder: Sendable {
             for c in roi.contours where c.isClosedPlanar {
                 if c.planarityError(along: normal) > tolerance { nonPlanar += 1; continue }
                 let o = c.meanOffset(along: normal)
+                // A contour on an image the folder lacks, beyond the CT present, cannot be checked.
+                if let ref = c.referencedSOPInstanceUIDs.first, missingImages.contains(ref),
+                   o < offsets[0] - tolerance || o > offsets[offsets.count - 1] + tolerance { continue }
                 let d = nearestDistance(o, in: offsets)
                 guard d > tolerance else { continue }
                 // On the series' regular lattice but where a slice is missing?
