@@ -155,7 +155,8 @@ public final class ShapeOccupancy: @unchecked Sendable {
         let maxGrowth = Float(d)
         fill(out) { i in
             let extrapolated = sdP[i] + t * (sdP[i] - sdQ[i])
-            return max(extrapolated, sdP[i] - maxGrowth) + fillet
+            // The taper is the rounding here; the fillet only where the solid does not taper.
+            return max(extrapolated, sdP[i] - maxGrowth, sdP[i] + fillet)
         }
     }
 

@@ -52,7 +52,9 @@ public enum PolygonCoverage {
             var running = 0.0
             for i in 0..<lattice.nu {
                 running += acc[j * stride + i]
-                out[j * lattice.nu + i] = Float(min(1, max(0, running)))
+                // The running sum leaves round-off (~1e-16) in cells the polygons do not
+                // reach; snap it to an exact 0 so such cells never read as boundary cells.
+                out[j * lattice.nu + i] = running < 1e-9 ? 0 : Float(min(1, running))
             }
         }
         return out

@@ -48,6 +48,9 @@ struct Runner {
         var info = Row(name: "process: sbrt info DIR", samples: [], budget: 0.3)
         var load = Row(name: "process: sbrt-bench load DIR (scan+HU+dose+structures)", samples: [], budget: 0.5)
         var dvh = Row(name: "process: sbrt dvh DIR (all structures, default metrics)", samples: [], budget: 0.5)
+        var expand = Row(name: "process: sbrt expand DIR --from GTV --margin 5 --out RS (PTV, RTSTRUCT out)", samples: [], budget: 1.0)
+        let expandOut = NSTemporaryDirectory() + "sbrt-bench-expand-\(getpid()).dcm"
+        defer { try? fm.removeItem(atPath: expandOut) }
         var render = Row(name: "process: sbrt render DIR --figure (slice + DVH PNG)", samples: [], budget: 1.0)
         let figure = NSTemporaryDirectory() + "sbrt-bench-figure-\(getpid()).png"
         defer { try? fm.removeItem(atPath: figure) }
@@ -58,6 +61,8 @@ struct Runner {
             let a = try spawn(sbrt, ["info", dir], stdout: "/dev/null")
             let b = try spawn(me, ["load", dir], stdout: tmp)
             let c = try spawn(sbrt, ["dvh", dir], stdout: "/dev/null")
+            let e = try spawn(sbrt, ["expand", dir, "--from", "GTV", "--margin", "5", "--name", "PTV_bench", "--out", expandOut], stdout: "/dev/null")
+            guard e.status == 0 else { throw BenchError("sbrt expand exited with status \(e.status)") }
             guard c.status == 0 else { throw BenchError("sbrt dvh exited with status \(c.status)") }
             let d = try spawn(sbrt, ["render", dir, "--figure", "--out", figure], stdout: "/dev/null")
             guard d.status == 0 else { throw BenchError("sbrt render exited with status \(d.status)") }
@@ -67,6 +72,7 @@ struct Runner {
                 info.samples.append(a.wall); info.peakRSSKB.append(a.maxRSSKB); info.cpu.append(a.cpu)
                 load.samples.append(b.wall); load.peakRSSKB.append(b.maxRSSKB); load.cpu.append(b.cpu)
                 dvh.samples.append(c.wall); dvh.peakRSSKB.append(c.maxRSSKB); dvh.cpu.append(c.cpu)
+                expand.samples.append(e.wall); expand.peakRSSKB.append(e.maxRSSKB); expand.cpu.append(e.cpu)
                 render.samples.append(d.wall); render.peakRSSKB.append(d.maxRSSKB); render.cpu.append(d.cpu)
                 loadLines.append((try? String(contentsOfFile: tmp, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
             }

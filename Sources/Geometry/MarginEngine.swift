@@ -1,0 +1,468 @@
+import Dispatch
+import Foundation
+import VoxelKit
+
+/// How `MarginEngine` samples and models structures.
+public struct MarginOptions: Sendable {
+    /// In-plane cell of the working lattice, mm (made coarser only when a very large
+    /// structure would need more than `maximumLayerCells` stored values).
+    public var cellMM: Double = 0.5
+    /// The source solid: `.prism` (the planning-system prism stack, default), or
+    /// `.interpolated` (shape-based interpolation between planes, rounded ends).
+    /// `.none` is taken as `.prism`.
+    public var endCap: EndCap = .prism
+    /// Douglas–Peucker tolerance of the output contours, mm (≤ 0.1). Dropped vertices cut
+    /// chords inside convex parts: area loss ≈ ⅔ × tolerance × perimeter, so keep it small.
+    public var toleranceMM: Double = 0.01
+    /// Thickness of the thin slabs used for interpolated solids and for the inputs of
+    /// nested operations, mm.
+    public var layerMM: Double = 0.5
+    /// Thickness of the thin slabs of an interpolated source solid, mm (half that in
+    /// its rounded ends). Each slab holds the cross-section at its centre, so a surface
+    /// of slope s is out by up to s × half this.
+    public var interpolatedLayerMM: Double = 0.1
+    /// Cell of the 3D working grid of barrier-aware (geodesic) growth, mm.
+    public var geodesicCellMM: Double = 1.0
+    /// Cap on lattice cells × stored slabs, to bound memory.
+    public var maximumLayerCells: Int = 40_000_000
+    public init() {}
+}
+
+/// The result of evaluating a margin expression: closed polygons on planes.
+public struct MarginResult: Sendable {
+    public struct Plane: Sendable {
+        /// Index into the output plane positions given to the engine.
+        public var index: Int
+        public var w: Double
+        /// Outer contours counter-clockwise, holes clockwise (in (u, v)), mm.
+        public var polygons: [[SIMD2<Double>]]
+    }
+    public var lattice: CellLattice
+    /// Planes holding contours, in increasing w.
+    public var planes: [Plane]
+
+    /// The result as a planar shape in `frame`.
+    public func shape(name: String, frame: PlaneFrame) -> PlanarShape {
+        PlanarShape(name: name, frame: frame, planes: planes.map { PlanarShape.Plane(w: $0.w, polygons: $0.polygons) })
+    }
+}
+
+/// Grows, shrinks and combines structures exactly, from their surfaces.
+///
+/// A structure is the solid of its contours (`MarginOptions.endCap`): a union of slabs
+/// S_p = P_p × [a_p, b_p]. The gauge distance from x = (u, v, w) to S is
+/// min_p [g_p(u, v)² + (dz_p(w) / r_w±)²]^½, where g_p is the in-plane gauge (a
+/// Euclidean distance over the margin for uniform margins) from (u, v) to the region
+/// P_p (0 inside), computed exactly on a fine lattice by splatting every edge onto the
+/// cells within reach (`PlaneField`), and dz_p the distance from w to [a_p, b_p]: the
+/// octant body separates into its in-plane quarter ellipses and its w semi-axis. A
+/// contraction uses the complement's slabs (outside of P_p within [a_p, b_p], and every
+/// w outside the stack). Each output plane's level set (gauge − 1) is traced by
+/// marching squares. Booleans take min/max of signed level functions.
+public final class MarginEngine: @unchecked Sendable {
+    public let frame: PlaneFrame
+    public let sliceSpacing: Double
+    public let shapes: [String: PlanarShape]
+    /// Positions (w) of the planes to contour the result on (the CT slices).
+    public let outputPlanes: [Double]
+    public let options: MarginOptions
+
+    public init(frame: PlaneFrame, sliceSpacing: Double, shapes: [PlanarShape], outputPlanes: [Double], options: MarginOptions = MarginOptions()) {
+        self.frame = frame
+        self.sliceSpacing = sliceSpacing
+        self.shapes = Dictionary(shapes.map { ($0.name.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
+        self.outputPlanes = outputPlanes
+        self.options = options
+    }
+
+    func shape(_ name: String) throws -> PlanarShape {
+        guard let s = shapes[name.lowercased()] else { throw MarginError("no structure named \"\(name)\"") }
+        guard !s.planes.isEmpty else { throw MarginError("structure \"\(name)\" has no closed contours") }
+        return s
+    }
+
+    /// Evaluates `expression` on the output planes.
+    /// - Throws: `MarginError` for unknown or empty structures, mixed-sign or directional
+    ///   margins the frame cannot hold.
+    public func evaluate(_ expression: MarginExpression) throws -> MarginResult {
+        guard let ext = try extent(expression) else {
+            return MarginResult(lattice: CellLattice(u0: 0, v0: 0, h: options.cellMM, nu: 1, nv: 1), planes: [])
+        }
+        // Lattice over the result's in-plane bounds, with a border of three cells.
+        var h = options.cellMM
+        let layersEstimate = Double(max(1, try layerCountEstimate(expression)))
+        func cells(_ h: Double) -> Double { ((ext.hi.x - ext.lo.x) / h + 7) * ((ext.hi.y - ext.lo.y) / h + 7) }
+        while cells(h) * layersEstimate > Double(options.maximumLayerCells) && h < 5 { h *= 1.25 }
+        let lattice = CellLattice(u0: ext.lo.x - 3 * h, v0: ext.lo.y - 3 * h, h: h,
+                                  nu: Int(((ext.hi.x - ext.lo.x) / h).rounded(.up)) + 7,
+                                  nv: Int(((ext.hi.y - ext.lo.y) / h).rounded(.up)) + 7)
+        let root = try build(expression, lattice: lattice)
+        let indices = outputPlanes.indices.filter { outputPlanes[$0] >= ext.wLo - 1e-6 && outputPlanes[$0] <= ext.wHi + 1e-6 }
+        var results = [[[SIMD2<Double>]]](repeating: [], count: indices.count)
+        let tol = options.toleranceMM
+        results.withUnsafeMutableBufferPointer { out in
+            let o = out
+            DispatchQueue.concurrentPerform(iterations: indices.count) { n in
+                let w = self.outputPlanes[indices[n]]
+                let phi = UnsafeMutableBufferPointer<Float>.allocate(capacity: lattice.count)
+                defer { phi.deallocate() }
+                root.phi(w, phi)
+                o[n] = ContourTracer.trace(UnsafeBufferPointer(phi), lattice: lattice, toleranceMM: tol)
+            }
+        }
+        var planes: [MarginResult.Plane] = []
+        for (n, idx) in indices.enumerated() where !results[n].isEmpty {
+            planes.append(MarginResult.Plane(index: idx, w: outputPlanes[idx], polygons: results[n]))
+        }
+        planes.sort { $0.w < $1.w }
+        return MarginResult(lattice: lattice, planes: planes)
+    }
+
+    // MARK: Extents
+
+    struct Extent { var lo: SIMD2<Double>; var hi: SIMD2<Double>; var wLo: Double; var wHi: Double }
+
+    func layers(of s: PlanarShape) -> [SolidLayer] { s.prismLayers(sliceSpacing: sliceSpacing) }
+
+    /// In-plane bounds and w range that can hold the result; nil when empty.
+    func extent(_ e: MarginExpression) throws -> Extent? {
+        switch e {
+        case .roi(let n):
+            let s = try shape(n)
+            guard let b = s.bounds else { return nil }
+            let l = layers(of: s)
+            return Extent(lo: b.lo, hi: b.hi, wLo: l.first!.lo, wHi: l.last!.hi)
+        case .union(let a, let b), .symmetricDifference(let a, let b):
+            let x = try extent(a), y = try extent(b)
+            guard let x else { return y }
+            guard let y else { return x }
+            return Extent(lo: pointwiseMin(x.lo, y.lo), hi: pointwiseMax(x.hi, y.hi), wLo: min(x.wLo, y.wLo), wHi: max(x.wHi, y.wHi))
+        case .intersection(let a, let b):
+            guard let x = try extent(a), let y = try extent(b) else { return nil }
+            let lo = pointwiseMax(x.lo, y.lo), hi = pointwiseMin(x.hi, y.hi)
+            let wLo = max(x.wLo, y.wLo), wHi = min(x.wHi, y.wHi)
+            guard lo.x <= hi.x, lo.y <= hi.y, wLo <= wHi else { return nil }
+            return Extent(lo: lo, hi: hi, wLo: wLo, wHi: wHi)
+        case .difference(let a, let b):
+            _ = try extent(b)
+            return try extent(a)
+        case .expansion(let a, let m):
+            guard !m.hasMixedSigns else { throw MarginError("a margin cannot both grow and shrink (\(m)); split it into two steps") }
+            guard let x = try extent(a) else { return nil }
+            if !m.isExpansion { return x }
+            let r = try m.frameRadii(frame)
+            let g = r.maxInPlaneMM
+            return Extent(lo: x.lo - g, hi: x.hi + g, wLo: x.wLo - r.wMinus, wHi: x.wHi + r.wPlus)
+        case .geodesic(let a, let m, let barriers):
+            for b in barriers { _ = try shape(b) }
+            guard m >= 0 else { throw MarginError("barrier-aware margins must be positive (got \(m) mm)") }
+            guard let x = try extent(a) else { return nil }
+            return Extent(lo: x.lo - m, hi: x.hi + m, wLo: x.wLo - m, wHi: x.wHi + m)
+        }
+    }
+
+    func layerCountEstimate(_ e: MarginExpression) throws -> Int {
+        switch e {
+        case .roi(let n):
+            let s = try shape(n)
+            if options.endCap == .interpolated { return s.planes.count * Int((sliceSpacing / options.interpolatedLayerMM).rounded(.up)) }
+            return s.planes.count
+        case .union(let a, let b), .symmetricDifference(let a, let b), .intersection(let a, let b), .difference(let a, let b):
+            return try layerCountEstimate(a) + layerCountEstimate(b)
+        case .expansion(let a, _), .geodesic(let a, _, _):
+            return try 2 * layerCountEstimate(a)
+        }
+    }
+
+    // MARK: Nodes
+
+    func build(_ e: MarginExpression, lattice: CellLattice) throws -> FieldNode {
+        switch e {
+        case .roi(let n):
+            let s = try shape(n)
+            let l: [SolidLayer]
+            if options.endCap == .interpolated {
+                l = s.interpolatedLayers(sliceSpacing: sliceSpacing, lattice: lattice, layerMM: options.interpolatedLayerMM, toleranceMM: options.toleranceMM / 3)
+            } else {
+                l = layers(of: s)
+            }
+            return LeafNode(layers: l, lattice: lattice)
+        case .union(let a, let b):
+            return BooleanNode(.union, try build(a, lattice: lattice), try build(b, lattice: lattice), engine: self, lattice: lattice)
+        case .difference(let a, let b):
+            return BooleanNode(.difference, try build(a, lattice: lattice), try build(b, lattice: lattice), engine: self, lattice: lattice)
+        case .intersection(let a, let b):
+            return BooleanNode(.intersection, try build(a, lattice: lattice), try build(b, lattice: lattice), engine: self, lattice: lattice)
+        case .symmetricDifference(let a, let b):
+            return BooleanNode(.symmetricDifference, try build(a, lattice: lattice), try build(b, lattice: lattice), engine: self, lattice: lattice)
+        case .expansion(let a, let m):
+            let inner = try build(a, lattice: lattice)
+            if m.isZero { return inner }
+            let ext = try extent(e)!
+            return ExpansionNode(inner: inner, radii: try m.frameRadii(frame), grow: m.isExpansion, lattice: lattice,
+                                 wRange: (ext.wLo, ext.wHi), engine: self)
+        case .geodesic(let a, let m, let barriers):
+            let inner = try build(a, lattice: lattice)
+            let ext = try extent(e)!
+            let euclid = ExpansionNode(inner: inner, radii: FrameRadii(uniform: m), grow: true, lattice: lattice,
+                                       wRange: (ext.wLo, ext.wHi), engine: self)
+            let barrierNodes = try barriers.map { try build(.roi($0), lattice: lattice) }
+            return GeodesicNode(euclid: euclid, source: inner, marginMM: m, barriers: barrierNodes, lattice: lattice,
+                                wRange: (ext.wLo, ext.wHi), cellMM: options.geodesicCellMM)
+        }
+    }
+
+    /// Thin slabs of a node whose cross-section varies with w: sampled at ≤ layerMM.
+    func sampledLayers(_ node: FieldNode, breakpoints: [Double], lattice: CellLattice) -> [SolidLayer] {
+        var pieces: [(Double, Double)] = []
+        for n in 0..<max(0, breakpoints.count - 1) {
+            let a = breakpoints[n], b = breakpoints[n + 1]
+            if b - a < 1e-9 { continue }
+            let m = node.isPiecewiseConstant ? 1 : max(1, Int(((b - a) / options.layerMM).rounded(.up)))
+            for k in 0..<m { pieces.append((a + (b - a) * Double(k) / Double(m), a + (b - a) * Double(k + 1) / Double(m))) }
+        }
+        var out = [SolidLayer?](repeating: nil, count: pieces.count)
+        let tol = options.toleranceMM / 3
+        out.withUnsafeMutableBufferPointer { o in
+            let ob = o
+            DispatchQueue.concurrentPerform(iterations: pieces.count) { n in
+                let (lo, hi) = pieces[n]
+                let phi = UnsafeMutableBufferPointer<Float>.allocate(capacity: lattice.count)
+                defer { phi.deallocate() }
+                node.phi((lo + hi) / 2, phi)
+                let polys = ContourTracer.trace(UnsafeBufferPointer(phi), lattice: lattice, toleranceMM: tol)
+                if !polys.isEmpty { ob[n] = SolidLayer(lo: lo, hi: hi, polygons: polys) }
+            }
+        }
+        return out.compactMap { $0 }
+    }
+}
+
+/// A solid that can say its signed level function (mm, negative inside) on any plane.
+class FieldNode: @unchecked Sendable {
+    let lattice: CellLattice
+    init(lattice: CellLattice) { self.lattice = lattice }
+    /// Writes the level function at `w` into `out` (lattice.count values).
+    func phi(_ w: Double, _ out: UnsafeMutableBufferPointer<Float>) { fatalError("abstract") }
+    /// The solid as slabs.
+    func layers() -> [SolidLayer] { fatalError("abstract") }
+    /// Whether the cross-section is constant between the `breakpoints`.
+    var isPiecewiseConstant: Bool { false }
+    /// w values where the cross-section's definition changes.
+    var breakpoints: [Double] { [] }
+}
+
+/// Per-slab in-plane fields (inside mask and boundary gauge²), computed on first use.
+final class LayerFields: @unchecked Sendable {
+    let layers: [SolidLayer]
+    let lattice: CellLattice
+    let radii: FrameRadii
+    let reachMM: Double
+    private var inside: [[UInt8]?]
+    private var gauge2: [[Float]?]
+    private let lock = NSLock()
+
+    init(layers: [SolidLayer], lattice: CellLattice, radii: FrameRadii, reachMM: Double) {
+        self.layers = layers
+        self.lattice = lattice
+        self.radii = radii
+        self.reachMM = reachMM
+        inside = Array(repeating: nil, count: layers.count)
+        gauge2 = Array(repeating: nil, count: layers.count)
+    }
+
+    func fields(_ q: Int) -> (inside: [UInt8], gauge2: [Float]) {
+        lock.lock()
+        if let i = inside[q], let g = gauge2[q] { lock.unlock(); return (i, g) }
+        lock.unlock()
+        let i = PlaneField.insideMask(layers[q].polygons, lattice: lattice)
+        let g = PlaneField.boundaryGauge2(layers[q].polygons, lattice: lattice, radii: radii, reachMM: reachMM)
+        lock.lock()
+        inside[q] = i
+        gauge2[q] = g
+        lock.unlock()
+        return (i, g)
+    }
+
+    /// Index of the slab containing w (lo ≤ w < hi), if any.
+    func layer(containing w: Double) -> Int? {
+        var lo = 0, hi = layers.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if layers[mid].hi <= w { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < layers.count && layers[lo].lo <= w && w < layers[lo].hi ? lo : nil
+    }
+
+    /// Indices of slabs within `distance` of w along w.
+    func layers(near w: Double, within distance: Double) -> Range<Int> {
+        var lo = 0, hi = layers.count
+        while lo < hi { let mid = (lo + hi) / 2; if layers[mid].hi < w - distance { lo = mid + 1 } else { hi = mid } }
+        var end = lo
+        while end < layers.count && layers[end].lo <= w + distance { end += 1 }
+        return lo..<end
+    }
+}
+
+/// A structure's own solid: the slab containing w, as a signed in-plane distance.
+final class LeafNode: FieldNode, @unchecked Sendable {
+    let solid: [SolidLayer]
+    let fields: LayerFields
+    let cap: Float
+
+    init(layers: [SolidLayer], lattice: CellLattice) {
+        solid = layers
+        // Exact signed distances within three cells of the boundary, ± 3 cells beyond.
+        fields = LayerFields(layers: layers, lattice: lattice, radii: FrameRadii(uniform: 1), reachMM: 3 * lattice.h)
+        cap = Float(3 * lattice.h)
+        super.init(lattice: lattice)
+    }
+
+    override func phi(_ w: Double, _ out: UnsafeMutableBufferPointer<Float>) {
+        guard let q = fields.layer(containing: w) else {
+            for i in 0..<out.count { out[i] = cap }
+            return
+        }
+        let (inside, g2) = fields.fields(q)
+        for i in 0..<out.count {
+            let d = min(g2[i].squareRoot(), cap)
+            out[i] = inside[i] != 0 ? -d : d
+        }
+    }
+
+    override func layers() -> [SolidLayer] { solid }
+    override var isPiecewiseConstant: Bool { true }
+    override var breakpoints: [Double] { solid.flatMap { [$0.lo, $0.hi] } }
+}
+
+/// Union, difference, intersection, symmetric difference of two solids.
+final class BooleanNode: FieldNode, @unchecked Sendable {
+    enum Op { case union, difference, intersection, symmetricDifference }
+    let op: Op
+    let a: FieldNode, b: FieldNode
+    unowned let engine: MarginEngine
+    private lazy var cachedLayers: [SolidLayer] = engine.sampledLayers(self, breakpoints: breakpoints, lattice: lattice)
+
+    init(_ op: Op, _ a: FieldNode, _ b: FieldNode, engine: MarginEngine, lattice: CellLattice) {
+        self.op = op
+        self.a = a
+        self.b = b
+        self.engine = engine
+        super.init(lattice: lattice)
+    }
+
+    override func phi(_ w: Double, _ out: UnsafeMutableBufferPointer<Float>) {
+        a.phi(w, out)
+        let tmp = UnsafeMutableBufferPointer<Float>.allocate(capacity: out.count)
+        defer { tmp.deallocate() }
+        b.phi(w, tmp)
+        for i in 0..<out.count {
+            let x = out[i], y = tmp[i]
+            switch op {
+            case .union: out[i] = min(x, y)
+            case .intersection: out[i] = max(x, y)
+            case .difference: out[i] = max(x, -y)
+            case .symmetricDifference: out[i] = max(min(x, y), -max(x, y))
+            }
+        }
+    }
+
+    override var isPiecewiseConstant: Bool { a.isPiecewiseConstant && b.isPiecewiseConstant }
+    override var breakpoints: [Double] {
+        var all = (a.breakpoints + b.breakpoints).sorted()
+        all = all.reduce(into: [Double]()) { acc, x in if acc.last.map({ x - $0 > 1e-9 }) ?? true { acc.append(x) } }
+        return all
+    }
+    override func layers() -> [SolidLayer] { cachedLayers }
+}
+
+/// Growth (x − y ∈ E for some y in S) or contraction (x + E ⊂ S) by an octant body E.
+final class ExpansionNode: FieldNode, @unchecked Sendable {
+    let inner: FieldNode
+    let radii: FrameRadii
+    let grow: Bool
+    let wRange: (Double, Double)
+    let fields: LayerFields
+    let solid: [SolidLayer]
+    /// w intervals outside the stack (for contraction).
+    let gaps: [(Double, Double)]
+    let scale: Double
+    unowned let engine: MarginEngine
+    private lazy var cachedLayers: [SolidLayer] = engine.sampledLayers(self, breakpoints: breakpoints, lattice: lattice)
+
+    init(inner: FieldNode, radii: FrameRadii, grow: Bool, lattice: CellLattice, wRange: (Double, Double), engine: MarginEngine) {
+        self.inner = inner
+        // A contraction measures y − x: the reflected body.
+        self.radii = grow ? radii : radii.reflected
+        self.grow = grow
+        self.wRange = wRange
+        self.engine = engine
+        solid = inner.layers()
+        fields = LayerFields(layers: solid, lattice: lattice, radii: self.radii, reachMM: radii.maxInPlaneMM + 3 * lattice.h)
+        var gaps: [(Double, Double)] = [(-Double.infinity, solid.first?.lo ?? .infinity)]
+        for (p, q) in zip(solid, solid.dropFirst()) where q.lo > p.hi + 1e-9 { gaps.append((p.hi, q.lo)) }
+        gaps.append((solid.last?.hi ?? -.infinity, .infinity))
+        self.gaps = gaps
+        scale = max(radii.maxMM, 1e-3)
+        super.init(lattice: lattice)
+    }
+
+    @inline(__always) func wTerm(_ off: Double) -> Double {
+        if off == 0 { return 0 }
+        let r = off > 0 ? radii.wPlus : radii.wMinus
+        if r <= 0 { return .infinity }
+        return (off / r) * (off / r)
+    }
+
+    override func phi(_ w: Double, _ out: UnsafeMutableBufferPointer<Float>) {
+        let n = out.count
+        let reachW = max(radii.wPlus, radii.wMinus) * 1.3 + 2 * lattice.h
+        let near = fields.layers(near: w, within: reachW)
+        let f = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
+        defer { f.deallocate() }
+        f.initialize(repeating: .infinity)
+        if grow {
+            for q in near {
+                let t = wTerm(solid[q].offset(w))
+                if !(t < 4) { continue }
+                let (inside, g2) = fields.fields(q)
+                for i in 0..<n {
+                    let g = inside[i] != 0 ? t : Double(g2[i]) + t
+                    if g < f[i] { f[i] = g }
+                }
+            }
+            for i in 0..<n {
+                let v = f[i]
+                out[i] = v.isFinite ? Float((v.squareRoot() - 1) * scale) : Float(2 * scale)
+            }
+        } else {
+            guard let p = fields.layer(containing: w) else {
+                for i in 0..<n { out[i] = Float(scale) }
+                return
+            }
+            var floor = Double.infinity  // from w ranges outside the stack: the whole plane
+            for (a, b) in gaps {
+                let off = w < a ? w - a : (w > b ? w - b : 0)
+                floor = min(floor, wTerm(off))
+            }
+            for q in near {
+                let t = wTerm(solid[q].offset(w))
+                if !(t < floor) { continue }
+                let (inside, g2) = fields.fields(q)
+                for i in 0..<n {
+                    let g = inside[i] != 0 ? Double(g2[i]) + t : t
+                    if g < f[i] { f[i] = g }
+                }
+            }
+            let (insideP, _) = fields.fields(p)
+            for i in 0..<n {
+                if insideP[i] == 0 { out[i] = Float(scale); continue }
+                let v = min(f[i], floor)
+                out[i] = v.isFinite ? Float((1 - v.squareRoot()) * scale) : Float(-scale)
+            }
+        }
+    }
+
+    override var breakpoints: [Double] { [wRange.0, wRange.1] }
+    override func layers() -> [SolidLayer] { cachedLayers }
+}

@@ -1,0 +1,218 @@
+import ArgumentParser
+import DICOM
+import Foundation
+import Geometry
+import RTModel
+import VoxelKit
+
+extension SBRT {
+    struct ExpandCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "expand",
+            abstract: "Grow, shrink, crop and combine structures exactly in 3D, and write them as a new RT Structure Set.",
+            discussion: """
+                Margins are measured from the structure's surface (its contours as a prism stack,
+                or --end-cap interpolated), exactly, and contoured on every CT slice. Directions
+                are the patient's: R, L, A, P, S, I. The output keeps every input ROI and appends
+                the new one.
+
+                Examples:
+                  sbrt expand DIR --from GTV --margin 5 --name CTV --crop-to BONE --out rtss.dcm
+                  sbrt expand DIR --from CTV --margin-directions 3,3,3,5,5,5 --name PTV --out rtss.dcm
+                  sbrt expand DIR --from GTV --margin 10 --barrier "Lung_L,Bowel" --name CTV --out rtss.dcm
+                  sbrt expand DIR --from PTV --ring 0:20 --name Ring20 --out rtss.dcm
+                  sbrt expand DIR --expression "PTV-(SpinalCord+2)" --name PTV_eval --out rtss.dcm
+                  sbrt expand --recipe systematic=1.5,random=2.0
+                See docs/expand.md.
+                """
+        )
+
+        @Argument(help: "A folder of DICOM files (CT and RT Structure Set).")
+        var path: String?
+
+        @Option(help: "The structure to grow or shrink.")
+        var from: String?
+
+        @Option(help: "Margin in mm (negative shrinks).")
+        var margin: Double?
+
+        @Option(help: "Six margins in mm: right,left,anterior,posterior,superior,inferior.")
+        var marginDirections: String?
+
+        @Option(help: "Grow around these structures (comma-separated): distance along paths that avoid them.")
+        var barrier: String?
+
+        @Option(help: "A ring a:b mm around --from: (S+b) − (S+a).")
+        var ring: String?
+
+        @Option(help: "A structure expression: + union, - difference, & intersection, ^ symmetric difference, (S+m) margin.")
+        var expression: String?
+
+        @Option(help: "Keep the result inside this structure.")
+        var cropTo: String?
+
+        @Option(help: "Remove this structure, grown by an optional margin (S or S:mm); repeatable.")
+        var avoid: [String] = []
+
+        @Option(help: "Name of the new ROI.")
+        var name: String?
+
+        @Option(help: "RT ROI Interpreted Type (default from the name: PTV…, CTV…, GTV…, else CONTROL).")
+        var type: String?
+
+        @Option(help: "Source solid: prism (default) or interpolated.")
+        var endCap: String = "prism"
+
+        @Option(help: "In-plane cell of the working lattice, mm.")
+        var cell: Double = 0.5
+
+        @Option(help: "Write the new structure set here (atomically).")
+        var out: String?
+
+        @Option(help: "Also write the new ROI as a 0/1 mask on the CT grid (NRRD, for 3D Slicer).")
+        var nrrd: String?
+
+        @Option(help: "Print the van Herk PTV margin 2.5Σ + 0.7σ for \"systematic=Σ,random=σ\" (mm).")
+        var recipe: String?
+
+        func validate() throws {
+            if recipe != nil { return }
+            guard path != nil else { throw ValidationError("give a DICOM folder (or --recipe)") }
+            guard name != nil else { throw ValidationError("--name is required") }
+            guard expression != nil || from != nil else { throw ValidationError("give --from S (with --margin, --margin-directions or --ring) or --expression") }
+            if expression != nil && from != nil { throw ValidationError("--expression and --from cannot be combined") }
+            if from != nil && margin == nil && marginDirections == nil && ring == nil && cropTo == nil && avoid.isEmpty {
+                throw ValidationError("give --margin, --margin-directions or --ring with --from")
+            }
+            if margin != nil && marginDirections != nil { throw ValidationError("--margin and --margin-directions cannot be combined") }
+            if let m = margin, !m.isFinite { throw ValidationError("--margin must be a number of mm") }
+            if barrier != nil && (marginDirections != nil || (margin ?? 0) <= 0) { throw ValidationError("--barrier needs a positive uniform --margin") }
+            guard EndCap(rawValue: endCap) != nil, endCap != "none" else { throw ValidationError("--end-cap must be prism or interpolated") }
+            guard cell > 0.05 && cell <= 2 else { throw ValidationError("--cell must be between 0.05 and 2 mm") }
+            if out == nil && nrrd == nil { throw ValidationError("give --out (RT Structure Set) and/or --nrrd") }
+        }
+
+        func run() throws {
+            if let recipe { try printRecipe(recipe); return }
+            let folder = try StudyFolder.load(path!)
+            guard let ss = folder.structureSets.first else { throw InputError("\(path!): no RT Structure Set found") }
+            guard let ct = folder.ctSeries(for: ss) ?? folder.ctSeries.first else { throw InputError("\(path!): no CT series for the structure set") }
+            let newName = name!
+            if ss.roi(named: newName) != nil { throw InputError("an ROI named \"\(newName)\" already exists in \(ss.path); choose another --name") }
+            let expr = try buildExpression(known: ss.rois.map(\.name))
+
+            let frame = PlaneFrame(grid: ct.grid)
+            let shapes = ss.rois.map { PlanarShape(roi: $0, frame: frame) }
+            let origin = dot(ct.grid.origin, frame.n)
+            let planesW = ct.slices.map { $0.offset - origin }
+            var options = MarginOptions()
+            options.endCap = EndCap(rawValue: endCap)!
+            options.cellMM = cell
+            let engine = MarginEngine(frame: frame, sliceSpacing: ct.grid.spacing.z, shapes: shapes, outputPlanes: planesW, options: options)
+            let result: MarginResult
+            do { result = try engine.evaluate(expr) } catch let e as MarginError { throw InputError(e.description) }
+
+            let shape = result.shape(name: newName, frame: frame)
+            let layers = shape.prismLayers(sliceSpacing: ct.grid.spacing.z)
+            let volumeCC = zip(shape.planeAreas, layers).reduce(0) { $0 + $1.0 * ($1.1.hi - $1.1.lo) } / 1000
+            let contourCount = result.planes.reduce(0) { $0 + $1.polygons.count }
+            let pointCount = result.planes.reduce(0) { $0 + $1.polygons.reduce(0) { $0 + $1.count } }
+            let kind = type ?? StructureSetWriter.interpretedType(forName: newName)
+            let desc = "sbrt \(SBRT.version): \(expr.description), \(endCap) source"
+
+            if let out {
+                var contours: [(points: [Vec3], sliceUID: String)] = []
+                for p in result.planes {
+                    for poly in p.polygons {
+                        contours.append((poly.map { frame.patient($0.x, $0.y, p.w) }, ct.slices[p.index].sopInstanceUID))
+                    }
+                }
+                let file = try DICOMFile.read(path: ss.path)
+                let roi = StructureSetWriter.NewROI(name: newName, interpretedType: kind,
+                                                    color: StructureSetWriter.color(forType: kind, index: ss.rois.count),
+                                                    contours: contours, description: String(desc.prefix(1000)))
+                let ds = try StructureSetWriter.dataSet(base: file.dataSet, ct: ct, adding: [roi])
+                try StructureSetWriter.write(ds, to: out)
+            }
+            if let nrrd { try writeMask(result, ct: ct, frame: frame, to: nrrd, description: desc) }
+            print("\(newName) = \(expr.description): \(String(format: "%.3f", volumeCC)) cc (prism volume on the CT slices), \(result.planes.count) planes, \(contourCount) contours, \(pointCount) points, type \(kind)")
+            if let out { print("wrote \(out) (\(ss.rois.count) input ROIs + \(newName))") }
+            if let nrrd { print("wrote \(nrrd)") }
+        }
+
+        func buildExpression(known: [String]) throws -> MarginExpression {
+            var e: MarginExpression
+            if let expression {
+                do { e = try MarginExpression.parse(expression, knownNames: known) } catch let p as StructureExpression.ParseError { throw InputError(p.description) }
+            } else {
+                let base = MarginExpression.roi(resolve(from!, known))
+                if let ring {
+                    let parts = ring.split(separator: ":").map { Double(String($0).trimmingCharacters(in: .whitespaces)) }
+                    guard parts.count == 2, let a = parts[0], let b = parts[1], a >= 0, b > a else {
+                        throw InputError("--ring must be a:b in mm with 0 ≤ a < b (e.g. 0:20)")
+                    }
+                    let outer = MarginExpression.expansion(base, DirectionalMargin(uniformMM: b))
+                    e = .difference(outer, a == 0 ? base : .expansion(base, DirectionalMargin(uniformMM: a)))
+                } else if let d = marginDirections {
+                    guard let m = DirectionalMargin.parse(directions: d) else {
+                        throw InputError("--margin-directions needs six numbers in mm: right,left,anterior,posterior,superior,inferior")
+                    }
+                    e = .expansion(base, m)
+                } else if let barrier, let margin {
+                    let names = barrier.split(separator: ",").map { resolve(String($0).trimmingCharacters(in: .whitespaces), known) }
+                    e = .geodesic(base, margin, barriers: names)
+                } else if let margin {
+                    e = .expansion(base, DirectionalMargin(uniformMM: margin))
+                } else {
+                    e = base
+                }
+            }
+            if let cropTo { e = .intersection(e, .roi(resolve(cropTo, known))) }
+            for a in avoid {
+                let parts = a.split(separator: ":", maxSplits: 1).map(String.init)
+                var sub = MarginExpression.roi(resolve(parts[0], known))
+                if parts.count == 2 {
+                    guard let mm = Double(parts[1]), mm.isFinite else { throw InputError("--avoid takes S or S:mm, got \"\(a)\"") }
+                    if mm != 0 { sub = .expansion(sub, DirectionalMargin(uniformMM: mm)) }
+                }
+                e = .difference(e, sub)
+            }
+            return e
+        }
+
+        func resolve(_ name: String, _ known: [String]) -> String {
+            known.first { $0.lowercased() == name.lowercased() } ?? name
+        }
+
+        func printRecipe(_ text: String) throws {
+            var sys: Double?, rnd: Double?
+            for part in text.split(separator: ",") {
+                let kv = part.split(separator: "=").map { String($0).trimmingCharacters(in: .whitespaces) }
+                guard kv.count == 2, let v = Double(kv[1]), v >= 0 else { throw InputError("--recipe takes systematic=Σ,random=σ in mm") }
+                switch kv[0].lowercased() {
+                case "systematic", "sigma_sys", "s": sys = v
+                case "random", "sigma_rand", "r": rnd = v
+                default: throw InputError("--recipe: unknown term \"\(kv[0])\" (use systematic=…,random=…)")
+                }
+            }
+            guard let sys, let rnd else { throw InputError("--recipe needs both systematic=Σ and random=σ (mm)") }
+            let m = VanHerk.marginMM(systematicMM: sys, randomMM: rnd)
+            print(String(format: "PTV margin %.2f mm = 2.5 × %.2f + 0.7 × %.2f (van Herk et al., IJROBP 2000;47:1121: minimum CTV dose ≥ 95 %% for 90 %% of patients)", m, sys, rnd))
+        }
+
+        func writeMask(_ r: MarginResult, ct: CTSeries, frame: PlaneFrame, to path: String, description: String) throws {
+            let g = ct.grid
+            var vol = Volume<Float>(grid: g, repeating: 0)
+            var kOfSlice: [Int: Int] = [:]
+            for (k, l) in ct.lattice.enumerated() { if let s = l.slice { kOfSlice[s] = k } }
+            let lattice = CellLattice(u0: -0.5, v0: -0.5, h: 1, nu: g.nx, nv: g.ny)
+            for p in r.planes {
+                guard let k = kOfSlice[p.index] else { continue }
+                let polys = p.polygons.map { $0.map { SIMD2($0.x / g.spacing.x, $0.y / g.spacing.y) } }
+                let cov = PolygonCoverage.rasterize(polys, on: lattice)
+                for i in 0..<cov.count where cov[i] >= 0.5 { vol.voxels[k * g.sliceCount + i] = 1 }
+            }
+            try NRRDWriter.write(vol, to: path, comments: [description])
+        }
+    }
+}
