@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "Geometry", dependencies: ["VoxelKit", "RTModel"]),
         .target(name: "Dosimetry", dependencies: ["VoxelKit", "RTModel", "Geometry"]),
         .target(name: "Rendering", dependencies: ["CLibPNG", "CPNGShim", "DICOM", "VoxelKit", "RTModel", "Geometry", "Dosimetry"]),
+        // Protocol files are data: copied into the resource bundle beside the executable.
+        .target(name: "PlanReview", dependencies: ["RTModel", "Geometry", "Dosimetry", "Rendering"], resources: [.copy("Protocols")]),
 
         // MARK: Implementation details
         // setjmp guards around libpng's write calls, so that libpng's longjmp on error
@@ -50,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "sbrt",
             dependencies: [
-                "DICOM", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "Rendering",
+                "DICOM", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "Rendering", "PlanReview",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -77,6 +79,7 @@ let package = Package(
         .testTarget(name: "GeometryTests", dependencies: ["Geometry", "RTModel", "VoxelKit"]),
         .testTarget(name: "DosimetryTests", dependencies: ["Dosimetry", "Geometry", "RTModel", "VoxelKit", "AnalyticPhantoms"]),
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "CPNGShim", "CZlib"]),
+        .testTarget(name: "PlanReviewTests", dependencies: ["PlanReview", "Dosimetry", "Geometry", "RTModel", "DICOM", "VoxelKit"]),
         .testTarget(name: "EndToEndTests", dependencies: ["sbrt"]),
     ],
     // Swift 5 language mode: the kernels share immutable buffers across threads

@@ -2,7 +2,9 @@
 # Installs what sbrt needs on Debian/Ubuntu (libpng-dev, zlib1g-dev, pkg-config), builds it
 # in release mode and runs the main job on the bundled pelvis fixture plan: the inventory,
 # then the DVH table with the SBRT indices and the planning system's DVHs beside sbrt's,
-# then the Figure-1-style PNG (slice with isodose lines beside the DVH).
+# then the Figure-1-style PNG (slice with isodose lines beside the DVH), and ends with the
+# review: the plan checked against the paediatric sarcoma SBRT protocol (NCT01763970 with
+# TG-101/HyTEC limits) for the 17-year-old of the review's Figure 1, as a table and HTML.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -21,3 +23,6 @@ echo
 .build/release/sbrt dvh Fixtures/pelvis --metrics "D98%,D95%,D50%,D2%,D0.035cc,V100%[%],HI,CI,PCI,GI,R50" --compare-embedded
 .build/release/sbrt render Fixtures/pelvis --figure --out figure1.png
 echo "Figure written to figure1.png"
+echo
+.build/release/sbrt check Fixtures/pelvis --protocol nct01763970 --age 17 --html review.html
+echo "Review written to review.html"

@@ -45,7 +45,7 @@ public struct DVHEngine: Sendable {
     }
 
     /// Number of independent work chunks: fixed, so results do not depend on core count.
-    static let chunks = 32
+    static let chunks = 8
 
     public func dvh(_ expression: StructureExpression, name: String? = nil) throws -> DVH {
         let leaves = try expression.names.map { n -> PlanarShape in
@@ -108,7 +108,13 @@ public struct DVHEngine: Sendable {
             dose.volume.voxels.withUnsafeBufferPointer { doseBuf in
                 let dp = doseBuf.baseAddress!
                 DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
-                    var part = Partial(ramps: [Double](repeating: 0, count: bins + 2), points: [Double](repeating: 0, count: bins + 2))
+                    var part = Partial(ramps: [], points: [])
+                    // The histogram arrays are written through pointers in the sample loop.
+                    let rampPtr = UnsafeMutablePointer<Double>.allocate(capacity: bins + 2)
+                    let pointPtr = UnsafeMutablePointer<Double>.allocate(capacity: bins + 2)
+                    rampPtr.initialize(repeating: 0, count: bins + 2)
+                    pointPtr.initialize(repeating: 0, count: bins + 2)
+                    defer { rampPtr.deallocate(); pointPtr.deallocate() }
                     let leafBuffers = UnsafeMutableBufferPointer<Float>.allocate(capacity: lattice.count * occupancies.count)
                     let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: lattice.count * 2)
                     defer { leafBuffers.deallocate(); scratch.deallocate() }
@@ -151,7 +157,7 @@ public struct DVHEngine: Sendable {
                                 }
                                 guard let (d, g) = DoseField.trilinear(dp, size, x) else {
                                     part.outside += wgt
-                                    part.points[1] += wgt
+                                    pointPtr[1] += wgt
                                     part.minDose = min(part.minDose, 0)
                                     part.maxDose = max(part.maxDose, 0)
                                     continue
@@ -169,7 +175,7 @@ public struct DVHEngine: Sendable {
                                     let au = gu * side / 2, av = gv * side / 2
                                     half = (au * au + av * av + an * an).squareRoot()
                                 }
-                                DVHEngine.addUniform(&part.ramps, &part.points, d - half, d + half, wgt, binWidth, bins, top)
+                                DVHEngine.addUniform(rampPtr, pointPtr, d - half, d + half, wgt, binWidth, bins, top)
                                 if c >= 1 {
                                     part.minDose = min(part.minDose, d - half)
                                     part.maxDose = max(part.maxDose, d + half)
@@ -180,6 +186,8 @@ public struct DVHEngine: Sendable {
                             }
                         }
                     }
+                    part.ramps = Array(UnsafeBufferPointer(start: rampPtr, count: bins + 2))
+                    part.points = Array(UnsafeBufferPointer(start: pointPtr, count: bins + 2))
                     out[chunk] = part
                 }
             }
@@ -239,7 +247,7 @@ public struct DVHEngine: Sendable {
 
     /// Adds mass `w` spread uniformly over [a, b] (a point mass when b − a is tiny).
     @inline(__always)
-    static func addUniform(_ ramps: inout [Double], _ points: inout [Double], _ a0: Double, _ b0: Double, _ w: Double, _ delta: Double, _ bins: Int, _ top: Double) {
+    static func addUniform(_ ramps: UnsafeMutablePointer<Double>, _ points: UnsafeMutablePointer<Double>, _ a0: Double, _ b0: Double, _ w: Double, _ delta: Double, _ bins: Int, _ top: Double) {
         let a = min(max(a0, 0), top), b = min(max(b0, 0), top)
         if b - a < delta * 1e-3 {
             let k = Int(a / delta)

@@ -16,7 +16,7 @@ struct SBRT: ParsableCommand {
             Example: sbrt info Fixtures/pelvis
             """,
         version: version,
-        subcommands: [Info.self, DVHCommand.self, CompositeCommand.self, RenderCommand.self, ExpandCommand.self]
+        subcommands: [Info.self, DVHCommand.self, CompositeCommand.self, RenderCommand.self, ExpandCommand.self, CheckCommand.self, CompareCommand.self, ProtocolsCommand.self]
     )
 
     /// Runs the command, mapping every failure to the documented exit codes:

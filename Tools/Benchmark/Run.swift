@@ -51,6 +51,7 @@ struct Runner {
         var expand = Row(name: "process: sbrt expand DIR --from GTV --margin 5 --out RS (PTV, RTSTRUCT out)", samples: [], budget: 1.0)
         let expandOut = NSTemporaryDirectory() + "sbrt-bench-expand-\(getpid()).dcm"
         defer { try? fm.removeItem(atPath: expandOut) }
+        var check = Row(name: "process: sbrt check DIR --protocol tg101 (verdict table)", samples: [], budget: 1.0)
         var render = Row(name: "process: sbrt render DIR --figure (slice + DVH PNG)", samples: [], budget: 1.0)
         let figure = NSTemporaryDirectory() + "sbrt-bench-figure-\(getpid()).png"
         defer { try? fm.removeItem(atPath: figure) }
@@ -64,6 +65,9 @@ struct Runner {
             let e = try spawn(sbrt, ["expand", dir, "--from", "GTV", "--margin", "5", "--name", "PTV_bench", "--out", expandOut], stdout: "/dev/null")
             guard e.status == 0 else { throw BenchError("sbrt expand exited with status \(e.status)") }
             guard c.status == 0 else { throw BenchError("sbrt dvh exited with status \(c.status)") }
+            // Exit 1 is a verdict (a major deviation), not a failure of the run.
+            let k = try spawn(sbrt, ["check", dir, "--protocol", "tg101"], stdout: "/dev/null")
+            guard k.status == 0 || k.status == 1 else { throw BenchError("sbrt check exited with status \(k.status)") }
             let d = try spawn(sbrt, ["render", dir, "--figure", "--out", figure], stdout: "/dev/null")
             guard d.status == 0 else { throw BenchError("sbrt render exited with status \(d.status)") }
             guard a.status == 0 else { throw BenchError("sbrt info exited with status \(a.status)") }
@@ -72,6 +76,7 @@ struct Runner {
                 info.samples.append(a.wall); info.peakRSSKB.append(a.maxRSSKB); info.cpu.append(a.cpu)
                 load.samples.append(b.wall); load.peakRSSKB.append(b.maxRSSKB); load.cpu.append(b.cpu)
                 dvh.samples.append(c.wall); dvh.peakRSSKB.append(c.maxRSSKB); dvh.cpu.append(c.cpu)
+                check.samples.append(k.wall); check.peakRSSKB.append(k.maxRSSKB); check.cpu.append(k.cpu)
                 expand.samples.append(e.wall); expand.peakRSSKB.append(e.maxRSSKB); expand.cpu.append(e.cpu)
                 render.samples.append(d.wall); render.peakRSSKB.append(d.maxRSSKB); render.cpu.append(d.cpu)
                 loadLines.append((try? String(contentsOfFile: tmp, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
@@ -120,9 +125,9 @@ struct Runner {
         }
 
         print(caseLine + "\n")
-        printTable([scan, hu, dose, inv, ssParse, ssModel, info, load, dvh, render])
+        printTable([scan, hu, dose, inv, ssParse, ssModel, info, load, dvh, check, render])
         if let last = loadLines.last { print("\nlast `sbrt-bench load` report: \(last)") }
-        let failed = [info, load, dvh, render].filter { r in r.budget.map { median(r.samples) > $0 } ?? false }
+        let failed = [info, load, dvh, check, render].filter { r in r.budget.map { median(r.samples) > $0 } ?? false }
         if failed.isEmpty {
             print("\nall budgets met")
         } else {

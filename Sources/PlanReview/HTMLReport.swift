@@ -1,0 +1,140 @@
+import Foundation
+import Rendering
+import RTModel
+
+/// A single self-contained HTML review report: verdict table, DVH plot and isodose
+/// slices through each target, images embedded as PNG data URIs, no scripts, no
+/// external resources (readable offline in any browser).
+public enum HTMLReport {
+    /// What goes into a report.
+    public struct Content {
+        public var title: String
+        public var folder: StudyFolder
+        public var path: String
+        public var check: CheckReport?
+        public var eligibility: EligibilityReport?
+        public var dosePath: String?
+
+        public init(title: String, folder: StudyFolder, path: String, check: CheckReport? = nil, eligibility: EligibilityReport? = nil, dosePath: String? = nil) {
+            self.title = title
+            self.folder = folder
+            self.path = path
+            self.check = check
+            self.eligibility = eligibility
+            self.dosePath = dosePath
+        }
+    }
+
+    /// Renders the figures and writes the report atomically (temporary file, then rename).
+    /// - Throws: `PlanReviewError` with the renderer's or the file system's message.
+    public static func write(_ content: Content, to path: String) throws {
+        let html = try render(content)
+        let url = URL(fileURLWithPath: path)
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        do { try Data(html.utf8).write(to: tmp) } catch { throw PlanReviewError("\(path): cannot write: \(error.localizedDescription)") }
+        if rename(tmp.path, url.path) != 0 {
+            try? FileManager.default.removeItem(at: tmp)
+            throw PlanReviewError("\(path): cannot write: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func esc(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    static func num(_ v: Double?, _ d: Int = 2) -> String { v.map { String(format: "%.\(d)f", $0) } ?? "n/e" }
+
+    /// The report's HTML text.
+    public static func render(_ c: Content) throws -> String {
+        var figures: [(caption: String, dataURI: String)] = []
+        do {
+            let study = try RenderStudy.load(c.folder, dosePath: c.dosePath)
+            let indices = study.rois.indices.filter { (study.rois[$0].interpretedType ?? "").uppercased() != "EXTERNAL" && study.rois[$0].contours.contains(where: \.isClosedPlanar) }
+            if study.doseField != nil, !indices.isEmpty {
+                let curves = try Figure.dvhCurves(c.folder, study, indices: indices, dosePath: c.dosePath)
+                let plot = DVHPlot.render(curves, rxGy: c.check?.rxGy ?? c.eligibility?.rxGy ?? study.plan?.prescriptionGy, width: 900, height: 620)
+                figures.append(("Cumulative DVH of \(curves.map(\.name).joined(separator: ", "))", "data:image/png;base64," + (try PNGEncoder.encode(plot)).base64EncodedString()))
+            }
+            var targets = study.rois.indices.filter { ["PTV", "GTV"].contains(($0 < study.rois.count ? study.rois[$0].interpretedType ?? "" : "").uppercased()) }
+            if targets.isEmpty, let t = study.defaultTargetIndex { targets = [t] }
+            for n in targets.prefix(6) where study.rois[n].contours.contains(where: \.isClosedPlanar) {
+                var req = SliceRequest()
+                req.position = .through(study.rois[n].name)
+                req.zoomTo = study.rois[n].name
+                req.paddingMM = 40
+                req.widthPx = 640
+                if let rx = c.check?.rxGy ?? c.eligibility?.rxGy { req.rxGy = rx }
+                let s = try SliceRenderer.render(study, req)
+                figures.append(("Axial slice through \(study.rois[n].name): \(s.caption)", "data:image/png;base64," + (try PNGEncoder.encode(s.panel)).base64EncodedString()))
+            }
+        } catch let e as RenderingError {
+            throw PlanReviewError("HTML report: \(e.description)")
+        }
+
+        var h = """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(esc(c.title))</title>
+        <style>
+        body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:24px;color:#1b1b1b;max-width:1400px}
+        h1{font-size:1.5em;margin:0 0 4px} h2{font-size:1.15em;margin:28px 0 8px;border-bottom:1px solid #ccc}
+        .meta{color:#555;font-size:.92em} table{border-collapse:collapse;font-size:.9em;margin:8px 0}
+        th,td{border:1px solid #d0d0d0;padding:4px 8px;text-align:left;vertical-align:top} th{background:#f2f2f2}
+        td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+        .ok{background:#e3f4e3} .minor{background:#fff3c4} .major{background:#f9d0d0;font-weight:600} .info{background:#eef1f7}
+        .overall{display:inline-block;padding:6px 12px;border-radius:4px;font-weight:600;margin:8px 0}
+        figure{display:inline-block;margin:8px 16px 8px 0;vertical-align:top} figcaption{font-size:.85em;color:#444;max-width:640px}
+        img{border:1px solid #ccc;max-width:100%} .note{font-size:.85em;color:#444} ul{margin:4px 0}
+        </style></head><body>
+        <h1>\(esc(c.title))</h1>
+        <div class="meta">Plan folder: \(esc(c.path)) · generated by sbrt (offline, no network resources)</div>
+
+        """
+        func cls(_ v: Verdict) -> String {
+            switch v {
+            case .perProtocol: return "ok"
+            case .minorDeviation: return "minor"
+            case .majorDeviation, .missing: return "major"
+            case .notEvaluable, .outOfRange: return "info"
+            }
+        }
+        if let r = c.check {
+            h += "<div class=\"meta\">Protocol: \(esc(r.protocolName)) (\(esc(r.protocolID)); \(esc(r.protocolSource.mark)) \(esc(r.protocolSource.source)))"
+            if !r.included.isEmpty { h += " · includes \(esc(r.included.joined(separator: ", ")))" }
+            h += "<br>Prescription: \(r.rxGy.map { num($0) + " Gy (" + esc(r.rxSource ?? "") + ")" } ?? "unknown") · fractions: \(r.fractions.map { "\($0) (" + esc(r.fractionsSource ?? "") + ")" } ?? "unknown")"
+            if let a = r.age { h += " · age \(num(a, 0))" }
+            h += "</div>\n<div class=\"overall \(cls(r.overall))\">Overall: \(esc(r.overall.rawValue))</div>\n"
+            h += "<h2>Verdicts</h2>\n<table><tr><th>Constraint</th><th>Structure</th><th>Value</th><th>Limit</th><th>Verdict</th><th>Margin</th><th>Mark</th><th>Source</th><th>Note</th></tr>\n"
+            for row in r.rows {
+                let unit = row.unit.isEmpty ? "" : " " + row.unit
+                var limit = row.limit.map { "\(row.comparator) \(num($0))\(unit)" } ?? "—"
+                if let m = row.minorLimit { limit += " (minor \(row.comparator) \(num(m)))" }
+                let structure = row.planStructure.map { $0 == row.structure ? $0 : "\(row.structure) → \($0)" } ?? row.structure
+                h += "<tr class=\"\(cls(row.verdict))\"><td>\(esc(row.constraint))</td><td>\(esc(structure))</td><td class=\"num\">\(row.value.map { num($0) + unit } ?? "n/e")</td>"
+                h += "<td class=\"num\">\(esc(limit))</td><td>\(esc(row.verdict.rawValue))</td><td class=\"num\">\(row.margin.map { String(format: "%+.2f", $0) + unit } ?? "")</td>"
+                h += "<td>\(esc(row.mark))</td><td>\(esc(row.source))</td><td class=\"note\">\(esc(row.note ?? ""))</td></tr>\n"
+            }
+            h += "</table>\n"
+            if !r.absentOptional.isEmpty { h += "<p class=\"note\">Not in the plan (optional, not evaluated): \(esc(r.absentOptional.joined(separator: ", ")))</p>\n" }
+            if !r.notes.isEmpty { h += "<ul class=\"note\">" + r.notes.map { "<li>\(esc($0))</li>" }.joined() + "</ul>\n" }
+            h += "<p class=\"note\">Conventions: end caps \(esc(r.conventions.endCap)); \(esc(r.conventions.volumeAtDose)); \(esc(r.conventions.doseAtVolume)); \(esc(r.conventions.margin)); \(esc(r.conventions.tables)).</p>\n"
+        }
+        if let e = c.eligibility {
+            h += "<div class=\"overall \(e.eligible ? "ok" : "major")\">\(e.eligible ? "Meets every rule evaluated" : "Does not meet the eligibility rules")</div>\n"
+            h += "<h2>Lesions</h2>\n<table><tr><th>Lesion</th><th>Greatest dimension (3D Feret)</th><th>Volume</th></tr>\n"
+            for l in e.lesions { h += "<tr><td>\(esc(l.name))</td><td class=\"num\">\(String(format: "%.2f cm", l.feretMM / 10))</td><td class=\"num\">\(String(format: "%.2f cc", l.volumeCC))</td></tr>\n" }
+            h += "</table>\n<h2>Rules</h2>\n<table><tr><th>Rule</th><th>Plan</th><th>Requirement</th><th>Outcome</th><th>Mark</th><th>Source</th><th>Note</th></tr>\n"
+            for x in e.rules {
+                let k: String = { switch x.outcome { case .eligible: return "ok"; case .notEligible: return "major"; case .flag: return "minor"; default: return "info" } }()
+                h += "<tr class=\"\(k)\"><td>\(esc(x.rule))</td><td>\(esc(x.value))</td><td>\(esc(x.requirement))</td><td>\(esc(x.outcome.rawValue))</td><td>\(esc(x.mark))</td><td>\(esc(x.source))</td><td class=\"note\">\(esc(x.note ?? ""))</td></tr>\n"
+            }
+            h += "</table>\n<p class=\"note\">\(esc(e.conventions))</p>\n"
+        }
+        h += "<h2>Figures</h2>\n"
+        for f in figures { h += "<figure><img alt=\"\(esc(f.caption))\" src=\"\(f.dataURI)\"><figcaption>\(esc(f.caption))</figcaption></figure>\n" }
+        h += "<p class=\"note\">Marks: [V] checked against primary text; [S] secondary source; [NV] not verified — check the primary source before clinical use; [R] stated by Smile et al., Ann Palliat Med 2021 (the review behind sbrt).</p>\n</body></html>\n"
+        return h
+    }
+}

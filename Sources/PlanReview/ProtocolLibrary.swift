@@ -1,0 +1,100 @@
+import Foundation
+
+/// The protocols shipped with sbrt and the user's protocol files.
+///
+/// Shipped files live in `Sources/PlanReview/Protocols` and are copied by SwiftPM into the
+/// resource bundle `sbrt_PlanReview.resources/Protocols` beside the executable (debug,
+/// release and test builds). A binary installed elsewhere looks, in order, in
+/// `<executable dir>/sbrt_PlanReview.resources/Protocols`,
+/// `<executable dir>/../share/sbrt/Protocols`, and the source tree it was built from.
+/// The bundle is located by hand rather than through `Bundle.module`, whose accessor
+/// stops the process when the bundle is missing.
+public struct ProtocolLibrary: Sendable {
+    /// Folders searched for `<id>.toml`, first match wins.
+    public var folders: [String]
+
+    public init(folders: [String]) { self.folders = folders }
+
+    /// The default search folders for an executable at `executablePath`.
+    public static func shipped(executablePath: String) -> ProtocolLibrary {
+        let exeDir = (URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().deletingLastPathComponent()).path
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Protocols").path
+        let candidates = [
+            exeDir + "/sbrt_PlanReview.resources/Protocols",
+            exeDir + "/sbrt_PlanReview.resources",
+            exeDir + "/../share/sbrt/Protocols",
+            source,
+        ]
+        let fm = FileManager.default
+        var found: [String] = []
+        for c in candidates {
+            var isDir: ObjCBool = false
+            if fm.fileExists(atPath: c + "/tg101.toml", isDirectory: &isDir) { found.append(c); break }
+        }
+        return ProtocolLibrary(folders: found)
+    }
+
+    /// A protocol summary for `sbrt protocols`.
+    public struct Entry: Sendable, Codable {
+        public var id: String
+        public var aliases: [String]
+        public var name: String
+        public var source: String
+        public var mark: String
+        public var fractions: [Int]
+        public var constraints: Int
+        public var prescriptions: Int
+        public var eligibilityRules: Int
+        public var includes: [String]
+        public var path: String
+    }
+
+    /// Every shipped protocol, sorted by id.
+    /// - Throws: `PlanReviewError` when a shipped file does not parse, or none is found.
+    public func list() throws -> [Entry] {
+        guard let dir = folders.first else { throw PlanReviewError("the shipped protocols were not found (looked beside the executable and in the source tree)") }
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".toml") }.sorted()
+        return try files.map { f in
+            let p = try load(path: dir + "/" + f)
+            return Entry(id: p.id, aliases: p.aliases, name: p.name, source: p.provenance.source, mark: p.provenance.mark,
+                         fractions: p.fractionColumns, constraints: p.constraints.count, prescriptions: p.prescriptions.count,
+                         eligibilityRules: p.eligibility.count, includes: p.included, path: p.path)
+        }
+    }
+
+    /// A shipped protocol by id or alias (case-insensitive), or a protocol file by path
+    /// (anything containing "/" or ending in ".toml").
+    /// - Throws: `PlanReviewError` naming what was looked for and what exists.
+    public func load(_ nameOrPath: String) throws -> ReviewProtocol {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".toml") { return try load(path: nameOrPath) }
+        let key = nameOrPath.lowercased()
+        for dir in folders {
+            let direct = dir + "/" + key + ".toml"
+            if FileManager.default.fileExists(atPath: direct) { return try load(path: direct) }
+        }
+        for e in (try? list()) ?? [] where e.aliases.map({ $0.lowercased() }).contains(key) {
+            return try load(path: e.path)
+        }
+        let known = ((try? list()) ?? []).map(\.id)
+        throw PlanReviewError("no protocol \"\(nameOrPath)\" (shipped: \(known.joined(separator: ", ")); or give a file path ending in .toml)")
+    }
+
+    /// Reads a protocol file, resolving its includes among the shipped protocols.
+    public func load(path: String, depth: Int = 0) throws -> ReviewProtocol {
+        guard depth < 8 else { throw PlanReviewError("\(path): includes nested more than 8 deep (a cycle?)") }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw PlanReviewError("\(path): cannot read the protocol file (\(FileManager.default.fileExists(atPath: path) ? "not UTF-8 text" : "no such file"))")
+        }
+        return try ReviewProtocol.parse(text, path: path) { id in
+            let key = id.lowercased()
+            for dir in folders {
+                let direct = dir + "/" + key + ".toml"
+                if FileManager.default.fileExists(atPath: direct) { return try load(path: direct, depth: depth + 1) }
+            }
+            let sibling = (URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(key + ".toml")).path
+            if FileManager.default.fileExists(atPath: sibling) { return try load(path: sibling, depth: depth + 1) }
+            throw PlanReviewError("\(path): include \"\(id)\": no such protocol")
+        }
+    }
+}

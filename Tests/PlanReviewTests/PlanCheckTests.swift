@@ -1,0 +1,120 @@
+import Dosimetry
+import PlanReview
+import RTModel
+import XCTest
+
+/// The pelvis plan with every dose scaled by a known factor, checked against limits
+/// placed at known distances from the scaled values: every verdict and margin is known.
+final class PlanCheckTests: XCTestCase {
+    func testScaledPlanViolatesKnownConstraintsByKnownAmounts() throws {
+        // Baseline values of the unscaled plan.
+        let base = try StudyFolder.load(fixture("pelvis"))
+        var req = DVHRequest()
+        req.structures = ["SacralPlexus", "Rectum", "PTV"]
+        let a = try DVHAnalysis.run(base, req)
+        let sacral = try XCTUnwrap(a.dvhs[0].dose(hottestCC: 0.035)), rectumMax = a.dvhs[1].maxGy
+        let rectumVol = a.dvhs[1].volumeCC
+        // Scale so the sacral plexus near-maximum lands on 34 Gy: 2 Gy over TG-101's 32 Gy (5 fx).
+        let factor = 34.0 / sacral
+        let dir = try scaledPelvis(factor, name: "violate")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let folder = try StudyFolder.load(dir)
+
+        let tg = try library().load("tg101")
+        let (report, _) = try PlanCheck.run(folder, tg, CheckRequest())
+        let row = try XCTUnwrap(report.rows.first { $0.constraint == "D0.035cc[Gy] <= 32" && $0.structure == "SacralPlexus" })
+        XCTAssertEqual(row.verdict, .majorDeviation)
+        XCTAssertEqual(row.value!, 34, accuracy: 0.02)
+        XCTAssertEqual(row.margin!, -2, accuracy: 0.02)
+        XCTAssertEqual(row.mark, "[V]")
+        XCTAssertEqual(report.fractions, 5)
+        XCTAssertTrue(report.notes.contains { $0.contains("5-fraction column") })
+        XCTAssertEqual(report.overall, .majorDeviation)
+
+        // A protocol of our own with per-protocol, minor and major rows, a critical volume and a missing required structure.
+        let own = """
+        [protocol]
+        id = "known"
+        name = "Known amounts"
+        source = "test"
+        mark = "[D]"
+        [[constraint]]
+        structure = "SacralPlexus"
+        constraint = "D0.035cc[Gy] <= 33"
+        minor = "<= 35"
+        [[constraint]]
+        structure = "Sacral_Plexus"
+        constraint = "D0.035cc[Gy] < 36.5"
+        [[constraint]]
+        structure = "Rectum"
+        constraint = "Dmax[Gy] <= \(rectumMax * factor + 0.5)"
+        [[constraint]]
+        structure = "Rectum"
+        constraint = "CV13.5Gy[cc] >= \(rectumVol + 1)"
+        minor = ">= \(rectumVol - 1)"
+        [[constraint]]
+        structure = "SpinalCord"
+        required = true
+        constraint = "Dmax[Gy] <= 25.3"
+        """
+        let path = dir + "/known.toml"
+        try own.write(toFile: path, atomically: true, encoding: .utf8)
+        let (r2, _) = try PlanCheck.run(folder, try library().load(path), CheckRequest())
+        XCTAssertEqual(r2.rows.map(\.verdict), [.minorDeviation, .perProtocol, .perProtocol, .minorDeviation, .missing])
+        XCTAssertEqual(r2.rows[0].margin!, -1, accuracy: 0.02)
+        XCTAssertEqual(r2.rows[1].margin!, 2.5, accuracy: 0.02)
+        XCTAssertEqual(r2.rows[2].margin!, 0.5, accuracy: 0.02)
+        XCTAssertEqual(r2.rows[3].margin!, -1, accuracy: 1e-3, "the whole rectum stays below 13.5 Gy: CV = volume")
+        XCTAssertEqual(r2.rows[1].planStructure, "SacralPlexus")
+        XCTAssertTrue(r2.rows[4].verdict.fails)
+        XCTAssertEqual(r2.overall, .missing)
+    }
+
+    func testFractionColumnMustExistAndRTOGTableIsInterpolatedOnThePTV() throws {
+        let folder = try StudyFolder.load(fixture("pelvis"))
+        var req = CheckRequest()
+        req.fractions = 4
+        XCTAssertThrowsError(try PlanCheck.run(folder, try library().load("tg101"), req)) { e in
+            XCTAssertTrue("\(e)".contains("no 4-fraction column"), "\(e)")
+        }
+        let (r, _) = try PlanCheck.run(folder, try library().load("rtog0915"), CheckRequest())
+        let r50 = try XCTUnwrap(r.rows.first { $0.constraint.hasPrefix("R50") })
+        // PTV 25.62 cc lies between the 22.0 and 34.0 cc rows.
+        let t = (25.618 - 22.0) / 12.0
+        XCTAssertEqual(r50.limit!, 4.5 + t * (4.3 - 4.5), accuracy: 2e-3)
+        XCTAssertEqual(r50.minorLimit!, 5.5 + t * (5.3 - 5.5), accuracy: 2e-3)
+        XCTAssertEqual(r50.margin!, r50.limit! - r50.value!, accuracy: 1e-12)
+        XCTAssertEqual(r.absentOptional, ["Lungs"])
+    }
+
+    func testEligibilityOfThePelvisPlanForAnEightYearOld() throws {
+        let folder = try StudyFolder.load(fixture("pelvis"))
+        var req = EligibilityRequest()
+        req.age = 8
+        let r = try Eligibility.run(folder, try library().load("pediatric-sarcoma-sbrt"), req)
+        XCTAssertEqual(r.lesions.map(\.name), ["GTV"])
+        let rule = Dictionary(uniqueKeysWithValues: r.rules.map { ($0.rule, $0) })
+        XCTAssertEqual(rule["lesion-count"]?.outcome, .eligible)
+        XCTAssertEqual(rule["size"]?.outcome, .eligible)
+        XCTAssertEqual(rule["sbrt-fractionation"]?.outcome, .eligible)
+        XCTAssertEqual(rule["bed10"]?.value, "BED10 72.0 Gy", "40 Gy / 5 fx: 40 (1 + 8/10)")
+        XCTAssertEqual(rule["reduced-dose-age"]?.outcome, .note)
+        XCTAssertTrue(rule["reduced-dose-age"]?.note?.contains("35 Gy / 5 fx") == true)
+        XCTAssertEqual(rule["vertebral-fracture"]?.outcome, .eligible)
+        XCTAssertTrue(r.rules.allSatisfy { ["[R]", "[V]"].contains($0.mark) && !$0.source.isEmpty })
+        XCTAssertTrue(r.eligible)
+        // The GTV's greatest dimension is its contour points' largest distance.
+        let gtv = try XCTUnwrap(folder.structureSets[0].rois.first { $0.name == "GTV" })
+        XCTAssertEqual(r.lesions[0].feretMM, Feret.bruteForce(gtv.contours.flatMap(\.points)), accuracy: 1e-9)
+
+        // 30 Gy in 1 fraction to a 41-year-old: age fails, more than 24 Gy per fraction is flagged.
+        req.age = 41
+        req.rxGy = 30
+        req.fractions = 1
+        let r2 = try Eligibility.run(folder, try library().load("nct01763970"), req)
+        let rule2 = Dictionary(uniqueKeysWithValues: r2.rules.map { ($0.rule, $0) })
+        XCTAssertEqual(rule2["age"]?.outcome, .notEligible)
+        XCTAssertEqual(rule2["vertebral-fracture"]?.outcome, .flag)
+        XCTAssertFalse(r2.eligible)
+    }
+}
