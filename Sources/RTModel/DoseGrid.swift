@@ -65,6 +65,8 @@ public struct DoseGrid: Sendable {
     public var studyInstanceUID: String?
     public var frameOfReferenceUID: String?
     public var seriesDescription: String?
+    /// Dose Comment (3004,0006), if any.
+    public var comment: String?
     /// GY or RELATIVE.
     public var units: String
     /// PHYSICAL, EFFECTIVE or ERROR.
@@ -90,6 +92,7 @@ public struct DoseGrid: Sendable {
         studyInstanceUID = ds.string(.studyInstanceUID)
         frameOfReferenceUID = ds.string(.frameOfReferenceUID)
         seriesDescription = ds.string(.seriesDescription)
+        comment = ds.string(.doseComment)
         units = ds.string(.doseUnits) ?? ""
         doseType = ds.string(.doseType) ?? ""
         summationType = ds.string(.doseSummationType) ?? ""
@@ -181,6 +184,17 @@ public struct DoseGrid: Sendable {
         guard have >= need else {
             throw RTModelError("dose pixel data holds \(have) bytes, but \(cols)×\(rows)×\(frames) values of \(bitsAllocated) bits need \(need)", file: path)
         }
+    }
+
+    /// What an EFFECTIVE dose holds, for labels: "EQD2" or "BED" when its Series Description
+    /// or Dose Comment says so (as sbrt composite writes), "effective" otherwise; nil for a
+    /// physical dose.
+    public var quantityLabel: String? {
+        guard doseType.uppercased() == "EFFECTIVE" else { return nil }
+        let text = ((seriesDescription ?? "") + " " + (comment ?? "")).uppercased()
+        if text.contains("EQD2") { return "EQD2" }
+        if text.contains("BED") { return "BED" }
+        return "effective"
     }
 
     static func decodeDVH(_ item: DataSet) throws -> EmbeddedDVH {

@@ -88,8 +88,9 @@ public enum DVHPlot {
     }
 
     /// The plot as an image.
+    /// - Parameter doseLabel: the dose unit on the x axis: "Gy", or "Gy EQD2" for a composite.
     public static func render(_ curves: [DVHCurve], rxGy: Double?, width: Int, height: Int,
-                              title: String = "Cumulative DVH") -> RGBAImage {
+                              title: String = "Cumulative DVH", doseLabel: String = "Gy") -> RGBAImage {
         let L = layout(curves, rxGy: rxGy, width: width, height: height)
         var c = Canvas(width: width, height: height, background: .white)
         let fs = L.fs
@@ -128,7 +129,7 @@ public enum DVHPlot {
         }
         c.stroke(ticks, lineWidth: max(1, fs * 0.08), colour: ink)
         // Labels and title.
-        c.text("Dose (Gy)", x: (L.left + L.right) / 2, y: L.height - fs * 0.8, size: fs, colour: ink, align: .centre)
+        c.text("Dose (\(doseLabel))", x: (L.left + L.right) / 2, y: L.height - fs * 0.8, size: fs, colour: ink, align: .centre)
         let label = "Volume (%)"
         let lwid = StrokeFont.width(label, size: fs)
         let ax = fs * 1.5, ay = (L.top + L.bottom) / 2 + lwid / 2
@@ -154,7 +155,7 @@ public enum DVHPlot {
 
     /// The plot as an SVG document (same layout as `render`).
     public static func svg(_ curves: [DVHCurve], rxGy: Double?, width: Int, height: Int,
-                           title: String = "Cumulative DVH") -> String {
+                           title: String = "Cumulative DVH", doseLabel: String = "Gy") -> String {
         let L = layout(curves, rxGy: rxGy, width: width, height: height)
         let fs = L.fs
         func n(_ x: Double) -> String { String(format: "%.2f", x) }
@@ -196,7 +197,7 @@ public enum DVHPlot {
             s += "<text x=\"\(n(L.left - fs * 0.55))\" y=\"\(n(L.y(p) + fs * 0.3))\" text-anchor=\"end\">\(Format.number(p))</text>\n"
         }
         s += "</g>\n"
-        s += "<text x=\"\(n((L.left + L.right) / 2))\" y=\"\(n(L.height - fs * 0.8))\" font-size=\"\(n(fs))\" text-anchor=\"middle\" fill=\"#1e1e1e\">Dose (Gy)</text>\n"
+        s += "<text x=\"\(n((L.left + L.right) / 2))\" y=\"\(n(L.height - fs * 0.8))\" font-size=\"\(n(fs))\" text-anchor=\"middle\" fill=\"#1e1e1e\">Dose (\(doseLabel))</text>\n"
         s += "<text transform=\"translate(\(n(fs * 1.5)) \(n((L.top + L.bottom) / 2))) rotate(-90)\" font-size=\"\(n(fs))\" text-anchor=\"middle\" fill=\"#1e1e1e\">Volume (%)</text>\n"
         s += "<text x=\"\(n(L.left))\" y=\"\(n(fs * 1.7))\" font-size=\"\(n(fs * 1.1))\" font-weight=\"bold\" fill=\"#1e1e1e\">\(esc(title))</text>\n"
         if !curves.isEmpty {

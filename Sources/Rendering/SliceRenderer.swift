@@ -277,7 +277,9 @@ public enum SliceRenderer {
         }
         parts.append("\(request.orientation.rawValue) \(positionLabel)")
         parts.append("CT \(request.window.label)")
-        if let field = study.doseField { parts.append("dose max \(Format.fixed(field.maxGy, 1)) Gy") }
+        if let field = study.doseField {
+            parts.append("dose max \(Format.fixed(field.maxGy, 1)) Gy" + (study.dose?.quantityLabel.map { " \($0)" } ?? ""))
+        }
         let caption = parts.joined(separator: "  ·  ")
 
         guard request.annotations else {
@@ -307,7 +309,7 @@ public enum SliceRenderer {
         var panel = Canvas(width: W + legendWidth, height: top + captionHeight, background: Colour(12, 12, 12))
         panel.draw(canvasImage.image, x: 0, y: 0)
         drawLegend(&panel, x: Double(W), width: Double(legendWidth), fs: fs, levels: levels, rx: rx,
-                   outlines: outlines, lineWidth: max(1.3, Double(W) / 480))
+                   outlines: outlines, lineWidth: max(1.3, Double(W) / 480), quantity: study.dose?.quantityLabel)
         for (n, line) in captionLines.enumerated() {
             panel.text(line, x: 0.5 * fs, y: Double(top) + fs * 1.2 * Double(n + 1), size: fs * 0.8, colour: Colour(190, 190, 190))
         }
@@ -349,23 +351,26 @@ public enum SliceRenderer {
         c.haloText("\(Format.number(mm)) mm", x: x0 + px / 2, y: y - tick - 0.25 * fs, size: fs * 0.85, colour: .white, align: .centre)
     }
 
+    /// - Parameter quantity: "EQD2"/"BED" for an effective (composite) dose: the title says so.
     static func drawLegend(_ c: inout Canvas, x: Double, width: Double, fs: Double, levels: [IsodoseLevel], rx: Double?,
-                           outlines: [SliceRendering.Outline], lineWidth: Double) {
+                           outlines: [SliceRendering.Outline], lineWidth: Double, quantity: String? = nil) {
         let left = x + 0.7 * fs
         let row = fs * 1.45
         var y = fs * 1.6
         let white = Colour(235, 235, 235), grey = Colour(160, 160, 160)
         if !levels.isEmpty {
-            c.text("Isodose", x: left, y: y, size: fs * 1.05, colour: white, weight: 1.45)
+            c.text(quantity.map { "Isodose (\($0))" } ?? "Isodose", x: left, y: y, size: fs * 1.05, colour: white, weight: 1.45)
             y += row * 0.95
-            c.text(rx.map { "Rx = \(Format.number($0)) Gy" } ?? "absolute dose", x: left, y: y, size: fs * 0.8, colour: grey)
+            // An effective dose (EQD2/BED) is not comparable with a physical prescription: no %.
+            c.text(quantity != nil ? "levels in Gy \(quantity!)" : (rx.map { "Rx = \(Format.number($0)) Gy" } ?? "absolute dose"),
+                   x: left, y: y, size: fs * 0.8, colour: grey)
             y += row * 1.05
             for level in levels {
                 let mid = y - fs * 0.35
                 c.stroke([[SIMD2(left, mid), SIMD2(left + fs * 1.8, mid)]], lineWidth: max(2, lineWidth * 1.5), colour: level.colour)
                 let gy = Format.fixed(level.doseGy, 1) + " Gy"
                 c.text(gy, x: left + fs * 6.6, y: y, size: fs, colour: white, align: .right)
-                if let p = level.percentOfRx {
+                if quantity == nil, let p = level.percentOfRx {
                     c.text(Format.number(p, decimals: 1) + " %", x: left + fs * 10.8, y: y, size: fs, colour: white, align: .right)
                 }
                 y += row

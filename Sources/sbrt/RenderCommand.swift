@@ -150,6 +150,8 @@ extension SBRT {
             let folder = try StudyFolder.load(path)
             let study = try RenderStudy.load(folder, dosePath: dose)
             var text: [(String, String)] = [("Source", provenance(study))]
+            // A composite from `sbrt composite` is labelled with its quantity (Gy EQD2, Gy BED).
+            let doseLabel = study.dose?.quantityLabel.map { "Gy \($0)" } ?? "Gy"
 
             if dvh {
                 let indices = try SliceRenderer.structureIndices(study, request.structures)
@@ -158,11 +160,11 @@ extension SBRT {
                 let w = size ?? 1000, h = Int((Double(size ?? 1000) * 0.72).rounded())
                 if let out {
                     text.append(("Description", "Cumulative DVH of \(curves.map(\.name).joined(separator: ", "))"))
-                    try PNGEncoder.write(DVHPlot.render(curves, rxGy: rxGy, width: w, height: h), to: out, text: text)
+                    try PNGEncoder.write(DVHPlot.render(curves, rxGy: doseLabel == "Gy" ? rxGy : nil, width: w, height: h, doseLabel: doseLabel), to: out, text: text)
                     print("\(out): DVH of \(curves.count) structure(s), \(w)×\(h) px")
                 }
                 if let svg {
-                    try writeAtomically(DVHPlot.svg(curves, rxGy: rxGy, width: w, height: h), to: svg)
+                    try writeAtomically(DVHPlot.svg(curves, rxGy: doseLabel == "Gy" ? rxGy : nil, width: w, height: h, doseLabel: doseLabel), to: svg)
                     print("\(svg): DVH of \(curves.count) structure(s) (SVG)")
                 }
                 return
@@ -206,7 +208,7 @@ extension SBRT {
                 let indices = try SliceRenderer.structureIndices(study, request.structures)
                 let curves = try Figure.dvhCurves(folder, study, indices: indices, dosePath: dose)
                 let h = slice.panel.height
-                let plot = DVHPlot.render(curves, rxGy: slice.rxGy, width: Int((Double(h) * 1.15).rounded()), height: h)
+                let plot = DVHPlot.render(curves, rxGy: doseLabel == "Gy" ? slice.rxGy : nil, width: Int((Double(h) * 1.15).rounded()), height: h, doseLabel: doseLabel)
                 image = Figure.compose([slice.panel, plot], labelColours: [.white, .black])
             }
             text.append(("Description", slice.caption))

@@ -95,3 +95,25 @@ final class RenderEndToEndTests: XCTestCase {
         XCTAssertEqual(try runSBRT(["render", noPlan.path, "--out", out, "--size", "128", "--rx", "40"]).status, 0)
     }
 }
+
+final class CompositeRenderEndToEndTests: XCTestCase {
+    /// A composite written by `sbrt composite` renders like a plan, labelled with its quantity.
+    func testACompositeRendersLabelledEQD2() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sbrt-comp-render-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let composite = try runSBRT(["composite", "--course", fixture("reirradiation/prior") + ":date=2025-03-02",
+                                     "--course", fixture("pelvis") + ":date=2026-01-15", "--alpha-beta", "3",
+                                     "--out", dir.appendingPathComponent("RD.composite.dcm").path])
+        XCTAssertEqual(composite.status, 0, composite.err)
+        for f in try FileManager.default.contentsOfDirectory(atPath: fixture("pelvis")) where f.hasPrefix("CT") || f.hasPrefix("RS") || f.hasPrefix("RP") {
+            try FileManager.default.copyItem(atPath: fixture("pelvis/" + f), toPath: dir.appendingPathComponent(f).path)
+        }
+        let svg = dir.appendingPathComponent("dvh.svg").path
+        let r = try runSBRT(["render", dir.path, "--dvh", "--out", dir.appendingPathComponent("dvh.png").path, "--svg", svg])
+        XCTAssertEqual(r.status, 0, r.err)
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        XCTAssertTrue(text.contains("Dose (Gy EQD2)"), "the DVH axis must say EQD2")
+        XCTAssertFalse(text.contains("Rx 40 Gy"), "a physical Rx line does not belong on an EQD2 plot")
+    }
+}
