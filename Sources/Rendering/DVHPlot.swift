@@ -14,6 +14,33 @@ public struct DVHCurve: Sendable {
     }
 }
 
+/// A constraint drawn on a DVH plot: the point (dose, volume %) a curve must pass below
+/// (upper limits) or above (lower limits), with its verdict.
+public struct DVHMarker: Sendable {
+    public var doseGy: Double
+    public var volumePercent: Double
+    public var label: String
+    public var colour: Colour
+    /// true: met, false: violated, nil: not evaluated.
+    public var met: Bool?
+
+    public init(doseGy: Double, volumePercent: Double, label: String, colour: Colour, met: Bool?) {
+        self.doseGy = doseGy
+        self.volumePercent = volumePercent
+        self.label = label
+        self.colour = colour
+        self.met = met
+    }
+
+    var verdictColour: Colour {
+        switch met {
+        case true?: return Colour(0, 140, 60)
+        case false?: return Colour(210, 30, 30)
+        case nil: return Colour(90, 90, 90)
+        }
+    }
+}
+
 /// Cumulative DVH plots: dose in Gy on x, volume in % of each structure on y, as PNG
 /// pixels or SVG text.
 ///
@@ -89,8 +116,10 @@ public enum DVHPlot {
 
     /// The plot as an image.
     /// - Parameter doseLabel: the dose unit on the x axis: "Gy", or "Gy EQD2" for a composite.
+    /// - Parameter markers: constraint points, drawn as diamonds in the verdict's colour
+    ///   (green met, red violated) with their label.
     public static func render(_ curves: [DVHCurve], rxGy: Double?, width: Int, height: Int,
-                              title: String = "Cumulative DVH", doseLabel: String = "Gy") -> RGBAImage {
+                              title: String = "Cumulative DVH", doseLabel: String = "Gy", markers: [DVHMarker] = []) -> RGBAImage {
         let L = layout(curves, rxGy: rxGy, width: width, height: height)
         var c = Canvas(width: width, height: height, background: .white)
         let fs = L.fs
@@ -111,6 +140,14 @@ public enum DVHPlot {
         for curve in curves {
             let pts = samples(curve.dvh).map { SIMD2(L.x($0.x), L.y($0.y)) }
             c.stroke([pts], lineWidth: lw, colour: lineColour(curve.colour))
+        }
+        // Constraint markers.
+        for m in markers where m.doseGy <= L.xMax {
+            let x = L.x(m.doseGy), y = L.y(min(100, max(0, m.volumePercent))), r = fs * 0.45
+            let diamond = [SIMD2(x, y - r), SIMD2(x + r, y), SIMD2(x, y + r), SIMD2(x - r, y)]
+            c.stroke([diamond], closed: true, lineWidth: max(1.5, fs * 0.12), colour: m.verdictColour)
+            c.stroke([[SIMD2(x - r * 0.45, y), SIMD2(x + r * 0.45, y)]], lineWidth: max(1.2, fs * 0.1), colour: lineColour(m.colour))
+            c.text(m.label, x: x + r * 1.4, y: y - r * 0.9, size: fs * 0.72, colour: m.verdictColour)
         }
         // Axes and ticks.
         c.stroke([[SIMD2(L.left, L.top), SIMD2(L.left, L.bottom), SIMD2(L.right, L.bottom)]], lineWidth: max(1.2, fs * 0.09), colour: ink)
@@ -155,7 +192,7 @@ public enum DVHPlot {
 
     /// The plot as an SVG document (same layout as `render`).
     public static func svg(_ curves: [DVHCurve], rxGy: Double?, width: Int, height: Int,
-                           title: String = "Cumulative DVH", doseLabel: String = "Gy") -> String {
+                           title: String = "Cumulative DVH", doseLabel: String = "Gy", markers: [DVHMarker] = []) -> String {
         let L = layout(curves, rxGy: rxGy, width: width, height: height)
         let fs = L.fs
         func n(_ x: Double) -> String { String(format: "%.2f", x) }
@@ -183,6 +220,11 @@ public enum DVHPlot {
         for curve in curves {
             let pts = samples(curve.dvh).map { "\(n(L.x($0.x))),\(n(L.y($0.y)))" }.joined(separator: " ")
             s += "<polyline fill=\"none\" stroke=\"\(lineColour(curve.colour).hex)\" stroke-width=\"\(n(lw))\" stroke-linejoin=\"round\" stroke-linecap=\"round\" points=\"\(pts)\"><title>\(esc(curve.name))</title></polyline>\n"
+        }
+        for m in markers where m.doseGy <= L.xMax {
+            let x = L.x(m.doseGy), y = L.y(min(100, max(0, m.volumePercent))), r = fs * 0.45
+            s += "<g><title>\(esc(m.label))</title><path d=\"M \(n(x)) \(n(y - r)) L \(n(x + r)) \(n(y)) L \(n(x)) \(n(y + r)) L \(n(x - r)) \(n(y)) Z\" fill=\"none\" stroke=\"\(m.verdictColour.hex)\" stroke-width=\"\(n(max(1.5, fs * 0.12)))\"/>"
+            s += "<text x=\"\(n(x + r * 1.4))\" y=\"\(n(y - r * 0.9))\" font-size=\"\(n(fs * 0.72))\" fill=\"\(m.verdictColour.hex)\">\(esc(m.label))</text></g>\n"
         }
         s += "<path d=\"M \(n(L.left)) \(n(L.top)) L \(n(L.left)) \(n(L.bottom)) L \(n(L.right)) \(n(L.bottom))\" fill=\"none\" stroke=\"#1e1e1e\" stroke-width=\"\(n(max(1.2, fs * 0.09)))\"/>\n"
         s += "<g font-size=\"\(n(fs * 0.85))\" fill=\"#1e1e1e\">\n"

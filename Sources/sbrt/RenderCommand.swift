@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dosimetry
 import Foundation
 import Rendering
 import RTModel
@@ -83,6 +84,9 @@ extension SBRT {
         @Flag(help: "Draw the DVH plot instead of a slice.")
         var dvh = false
 
+        @Option(name: .customLong("constraint"), help: ArgumentHelp("A constraint to mark on the DVH plot, STRUCTURE:METRIC OP LIMIT, e.g. \"Rectum:D0.035cc<38\" or \"SacralPlexus:V30Gy[cc]<5\"; repeat for several. Drawn green when met, red when violated.", valueName: "constraint"))
+        var constraints: [String] = []
+
         @Option(help: "With --dvh: also write the plot as SVG to this file.")
         var svg: String?
 
@@ -125,6 +129,45 @@ extension SBRT {
             return numbers
         }
 
+        /// The --constraint options as plot markers, each evaluated on its structure's DVH.
+        func markers(_ curves: [DVHCurve], _ rx: Double?) throws -> [DVHMarker] {
+            try constraints.map { text in
+                guard let colon = text.firstIndex(of: ":") else {
+                    throw InputError("--constraint \"\(text)\": write STRUCTURE:METRIC OP LIMIT, e.g. Rectum:D0.035cc<38")
+                }
+                let name = text[..<colon].trimmingCharacters(in: .whitespaces)
+                let rest = String(text[text.index(after: colon)...])
+                guard let op = ["<=", ">=", "<", ">"].first(where: { rest.contains($0) }), let r = rest.range(of: op),
+                      let limit = Double(rest[r.upperBound...].trimmingCharacters(in: .whitespaces)) else {
+                    throw InputError("--constraint \"\(text)\": the limit must follow <, <=, > or >= as a number")
+                }
+                let metricText = rest[..<r.lowerBound].trimmingCharacters(in: .whitespaces)
+                let metric: Metric
+                do { metric = try Metric.parse(metricText) } catch let e as Metric.ParseError { throw InputError("--constraint \"\(text)\": \(e.description)") }
+                guard let curve = curves.first(where: { $0.name.lowercased() == name.lowercased() }) else {
+                    throw InputError("--constraint \"\(text)\": no plotted structure named \"\(name)\" (plotted: \(curves.map(\.name).joined(separator: ", ")))")
+                }
+                let dvh = curve.dvh
+                func pct(_ cc: Double) -> Double { dvh.volumeCC > 0 ? 100 * cc / dvh.volumeCC : 0 }
+                let point: (Double, Double)
+                switch (metric.kind, metric.unit) {
+                case (.doseAtPercent(let x), .gy): point = (limit, x)
+                case (.doseAtCC(let x), .gy): point = (limit, pct(x))
+                case (.dmax, .gy): point = (limit, 0)
+                case (.volumeAtGy(let x), .percentVolume): point = (x, limit)
+                case (.volumeAtGy(let x), .cc): point = (x, pct(limit))
+                default:
+                    throw InputError("--constraint \"\(text)\": only Dx%[Gy], Dxcc[Gy], Dmax[Gy] and VxGy[%|cc] are points on a DVH")
+                }
+                let value = DVHAnalysis.evaluate(metric, dvh: dvh, rx: rx, isodose: { nil }, d2cm: { nil }).value
+                let met = value.map { v -> Bool in
+                    switch op { case "<": return v < limit; case "<=": return v <= limit; case ">": return v > limit; default: return v >= limit }
+                }
+                return DVHMarker(doseGy: point.0, volumePercent: point.1, label: "\(name) \(metricText) \(op) \(String(format: "%g", limit))",
+                                 colour: curve.colour, met: met)
+            }
+        }
+
         func run() throws {
             do { try render() } catch let e as RenderingError { throw InputError(e.description) }
         }
@@ -160,11 +203,11 @@ extension SBRT {
                 let w = size ?? 1000, h = Int((Double(size ?? 1000) * 0.72).rounded())
                 if let out {
                     text.append(("Description", "Cumulative DVH of \(curves.map(\.name).joined(separator: ", "))"))
-                    try PNGEncoder.write(DVHPlot.render(curves, rxGy: doseLabel == "Gy" ? rxGy : nil, width: w, height: h, doseLabel: doseLabel), to: out, text: text)
+                    try PNGEncoder.write(DVHPlot.render(curves, rxGy: doseLabel == "Gy" ? rxGy : nil, width: w, height: h, doseLabel: doseLabel, markers: try markers(curves, rxGy)), to: out, text: text)
                     print("\(out): DVH of \(curves.count) structure(s), \(w)×\(h) px")
                 }
                 if let svg {
-                    try writeAtomically(DVHPlot.svg(curves, rxGy: doseLabel == "Gy" ? rxGy : nil, width: w, height: h, doseLabel: doseLabel), to: svg)
+                    try writeAtomically(DVHPlot.svg(curves, rxGy: doseLabel == "Gy" ? rxGy : nil, width: w, height: h, doseLabel: doseLabel, markers: try markers(curves, rxGy)), to: svg)
                     print("\(svg): DVH of \(curves.count) structure(s) (SVG)")
                 }
                 return
@@ -208,7 +251,7 @@ extension SBRT {
                 let indices = try SliceRenderer.structureIndices(study, request.structures)
                 let curves = try Figure.dvhCurves(folder, study, indices: indices, dosePath: dose)
                 let h = slice.panel.height
-                let plot = DVHPlot.render(curves, rxGy: doseLabel == "Gy" ? slice.rxGy : nil, width: Int((Double(h) * 1.15).rounded()), height: h, doseLabel: doseLabel)
+                let plot = DVHPlot.render(curves, rxGy: doseLabel == "Gy" ? slice.rxGy : nil, width: Int((Double(h) * 1.15).rounded()), height: h, doseLabel: doseLabel, markers: try markers(curves, slice.rxGy))
                 image = Figure.compose([slice.panel, plot], labelColours: [.white, .black])
             }
             text.append(("Description", slice.caption))

@@ -117,3 +117,26 @@ final class CompositeRenderEndToEndTests: XCTestCase {
         XCTAssertFalse(text.contains("Rx 40 Gy"), "a physical Rx line does not belong on an EQD2 plot")
     }
 }
+
+final class DVHConstraintMarkerTests: XCTestCase {
+    func testConstraintsAreMarkedWithTheirVerdict() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sbrt-markers-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let svg = dir.appendingPathComponent("dvh.svg").path
+        // SacralPlexus D0.035cc is about 24.5 Gy: met against 32 Gy, violated against 20 Gy.
+        let r = try runSBRT(["render", fixture("pelvis"), "--dvh", "--out", dir.appendingPathComponent("dvh.png").path, "--svg", svg,
+                             "--constraint", "SacralPlexus:D0.035cc<32", "--constraint", "SacralPlexus:D0.035cc<20"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        let met = text.components(separatedBy: "<g><title>SacralPlexus D0.035cc &lt; 32</title>")
+        let violated = text.components(separatedBy: "<g><title>SacralPlexus D0.035cc &lt; 20</title>")
+        XCTAssertEqual(met.count, 2)
+        XCTAssertEqual(violated.count, 2)
+        XCTAssertTrue(met[1].prefix(400).contains("#008c3c"), "met in green")
+        XCTAssertTrue(violated[1].prefix(400).contains("#d21e1e"), "violated in red")
+        let bad = try runSBRT(["render", fixture("pelvis"), "--dvh", "--out", dir.appendingPathComponent("x.png").path, "--constraint", "Liver:Dmax<10"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.err.contains("Liver"), bad.err)
+    }
+}
