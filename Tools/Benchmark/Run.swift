@@ -125,9 +125,9 @@ struct Runner {
         }
 
         print(caseLine + "\n")
-        printTable([scan, hu, dose, inv, ssParse, ssModel, info, load, dvh, check, render])
+        printTable([scan, hu, dose, inv, ssParse, ssModel, info, load, dvh, check, render, expand])
         if let last = loadLines.last { print("\nlast `sbrt-bench load` report: \(last)") }
-        let failed = [info, load, dvh, check, render].filter { r in r.budget.map { median(r.samples) > $0 } ?? false }
+        let failed = [info, load, dvh, check, render, expand].filter { r in r.budget.map { median(r.samples) > $0 } ?? false }
         if failed.isEmpty {
             print("\nall budgets met")
         } else {
