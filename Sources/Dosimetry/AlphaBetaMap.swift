@@ -112,20 +112,8 @@ public enum AlphaBetaMap {
         return lo < slabs.count && w >= slabs[lo].lo && w < slabs[lo].hi ? lo : nil
     }
 
-    /// Even-odd (crossing-number) point-in-polygons test: holes cut out, islands add.
+    /// Even-odd point-in-polygons test: holes cut out, islands add.
     static func evenOddInside(_ q: SIMD2<Double>, _ polygons: [[SIMD2<Double>]]) -> Bool {
-        var inside = false
-        for poly in polygons {
-            var j = poly.count - 1
-            for i in 0..<poly.count {
-                let a = poly[i], b = poly[j]
-                if (a.y > q.y) != (b.y > q.y) {
-                    let x = a.x + (q.y - a.y) * (b.x - a.x) / (b.y - a.y)
-                    if q.x < x { inside.toggle() }
-                }
-                j = i
-            }
-        }
-        return inside
+        polygons.reduce(false) { $0 != PolygonCoverage.contains($1, q) }
     }
 }

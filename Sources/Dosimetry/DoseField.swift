@@ -46,9 +46,11 @@ public struct DoseField: Sendable {
     /// Dose at a patient point, or nil outside the grid.
     public func value(at p: Vec3) -> Double? { value(atIndex: index(p)) }
 
-    /// Trilinear value and index-space gradient at `x`; nil outside [−½, n−½] on any axis.
+    /// The interpolation cell of continuous index `x` under the edge rule: the lower and
+    /// upper voxel indices per axis and the fractions between them; nil beyond half a voxel
+    /// outside the grid. Points between the outermost centre and the face clamp to the face.
     @inlinable @inline(__always)
-    public static func trilinear(_ v: UnsafePointer<Float>, _ size: SIMD3<Int>, _ x: Vec3) -> (value: Double, gradient: Vec3)? {
+    public static func cell(_ size: SIMD3<Int>, _ x: Vec3) -> (i0: Int, j0: Int, k0: Int, i1: Int, j1: Int, k1: Int, f: Vec3)? {
         let nx = size.x, ny = size.y, nz = size.z
         if x.x < -0.5 || x.y < -0.5 || x.z < -0.5 || x.x > Double(nx) - 0.5 || x.y > Double(ny) - 0.5 || x.z > Double(nz) - 0.5 {
             return nil
@@ -58,8 +60,17 @@ public struct DoseField: Sendable {
         if i0 >= nx - 1 { i0 = max(0, nx - 2) }
         if j0 >= ny - 1 { j0 = max(0, ny - 2) }
         if k0 >= nz - 1 { k0 = max(0, nz - 2) }
-        let i1 = min(i0 + 1, nx - 1), j1 = min(j0 + 1, ny - 1), k1 = min(k0 + 1, nz - 1)
-        let fx = cx - Double(i0), fy = cy - Double(j0), fz = cz - Double(k0)
+        return (i0, j0, k0, min(i0 + 1, nx - 1), min(j0 + 1, ny - 1), min(k0 + 1, nz - 1),
+                Vec3(cx - Double(i0), cy - Double(j0), cz - Double(k0)))
+    }
+
+    /// Trilinear value and index-space gradient at `x`; nil outside [−½, n−½] on any axis.
+    @inlinable @inline(__always)
+    public static func trilinear(_ v: UnsafePointer<Float>, _ size: SIMD3<Int>, _ x: Vec3) -> (value: Double, gradient: Vec3)? {
+        guard let cell = DoseField.cell(size, x) else { return nil }
+        let nx = size.x, ny = size.y, nz = size.z
+        let (i0, j0, k0, i1, j1, k1) = (cell.i0, cell.j0, cell.k0, cell.i1, cell.j1, cell.k1)
+        let fx = cell.f.x, fy = cell.f.y, fz = cell.f.z
         let sxy = nx * ny
         @inline(__always) func at(_ i: Int, _ j: Int, _ k: Int) -> Double { Double(v[k * sxy + j * nx + i]) }
         let c000 = at(i0, j0, k0), c100 = at(i1, j0, k0), c010 = at(i0, j1, k0), c110 = at(i1, j1, k0)

@@ -108,17 +108,10 @@ public enum Resampler {
     /// Trilinear value at continuous index `x` with DoseField's edge rule; nil outside.
     @inline(__always)
     static func sample(_ v: UnsafePointer<Float>, _ size: SIMD3<Int>, _ x: Vec3) -> Float? {
-        let nx = size.x, ny = size.y, nz = size.z
-        if x.x < -0.5 || x.y < -0.5 || x.z < -0.5 || x.x > Double(nx) - 0.5 || x.y > Double(ny) - 0.5 || x.z > Double(nz) - 0.5 {
-            return nil
-        }
-        let cx = min(max(x.x, 0), Double(nx - 1)), cy = min(max(x.y, 0), Double(ny - 1)), cz = min(max(x.z, 0), Double(nz - 1))
-        var i0 = Int(cx), j0 = Int(cy), k0 = Int(cz)
-        if i0 >= nx - 1 { i0 = max(0, nx - 2) }
-        if j0 >= ny - 1 { j0 = max(0, ny - 2) }
-        if k0 >= nz - 1 { k0 = max(0, nz - 2) }
-        let i1 = min(i0 + 1, nx - 1), j1 = min(j0 + 1, ny - 1), k1 = min(k0 + 1, nz - 1)
-        let fx = Float(cx - Double(i0)), fy = Float(cy - Double(j0)), fz = Float(cz - Double(k0))
+        guard let cell = DoseField.cell(size, x) else { return nil }
+        let nx = size.x, ny = size.y
+        let (i0, j0, k0, i1, j1, k1) = (cell.i0, cell.j0, cell.k0, cell.i1, cell.j1, cell.k1)
+        let fx = Float(cell.f.x), fy = Float(cell.f.y), fz = Float(cell.f.z)
         let sxy = nx * ny
         let r00 = k0 * sxy + j0 * nx, r10 = k0 * sxy + j1 * nx, r01 = k1 * sxy + j0 * nx, r11 = k1 * sxy + j1 * nx
         let c00 = v[r00 + i0] + (v[r00 + i1] - v[r00 + i0]) * fx
