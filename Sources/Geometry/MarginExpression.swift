@@ -43,6 +43,22 @@ public indirect enum MarginExpression: Equatable, Sendable, CustomStringConverti
         }
     }
 
+    /// The same expression as a `StructureExpression`, or nil when it has a margin.
+    public var withoutMargins: StructureExpression? {
+        func both(_ a: MarginExpression, _ b: MarginExpression, _ f: (StructureExpression, StructureExpression) -> StructureExpression) -> StructureExpression? {
+            guard let x = a.withoutMargins, let y = b.withoutMargins else { return nil }
+            return f(x, y)
+        }
+        switch self {
+        case .roi(let n): return .roi(n)
+        case .union(let a, let b): return both(a, b, StructureExpression.union)
+        case .difference(let a, let b): return both(a, b, StructureExpression.difference)
+        case .intersection(let a, let b): return both(a, b, StructureExpression.intersection)
+        case .symmetricDifference(let a, let b): return both(a, b, StructureExpression.symmetricDifference)
+        case .expansion, .geodesic: return nil
+        }
+    }
+
     public var description: String {
         func wrap(_ e: MarginExpression) -> String {
             switch e {

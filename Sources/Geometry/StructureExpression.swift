@@ -42,75 +42,14 @@ public indirect enum StructureExpression: Equatable, Sendable, CustomStringConve
     }
 
     /// Parses `text`; `knownNames` lets a whole-text ROI name win over an expression.
+    /// The grammar is `MarginExpression`'s (one parser for both); a margin `(S+m)` is
+    /// refused here, since DVHs are of structures, not of grown ones.
     public static func parse(_ text: String, knownNames: [String] = []) throws -> StructureExpression {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if let exact = knownNames.first(where: { $0.lowercased() == trimmed.lowercased() }) {
-            return .roi(exact)
+        let e = try MarginExpression.parse(text, knownNames: knownNames)
+        guard let plain = e.withoutMargins else {
+            throw ParseError(description: "\"\(text)\" grows or shrinks a structure; margins belong to `sbrt expand` (quote a structure whose name is a number)")
         }
-        var p = Parser(chars: Array(trimmed), known: knownNames)
-        let e = try p.expression()
-        p.skipSpaces()
-        guard p.pos == p.chars.count else {
-            throw ParseError(description: "unexpected \"\(String(p.chars[p.pos...]))\" in structure expression \"\(text)\"")
-        }
-        return e
-    }
-
-    private struct Parser {
-        var chars: [Character]
-        var known: [String]
-        var pos = 0
-
-        mutating func skipSpaces() { while pos < chars.count && chars[pos] == " " { pos += 1 } }
-
-        mutating func expression() throws -> StructureExpression {
-            var left = try term()
-            while true {
-                skipSpaces()
-                guard pos < chars.count, "+-&^".contains(chars[pos]) else { return left }
-                let op = chars[pos]
-                pos += 1
-                let right = try term()
-                switch op {
-                case "+": left = .union(left, right)
-                case "-": left = .difference(left, right)
-                case "&": left = .intersection(left, right)
-                default: left = .symmetricDifference(left, right)
-                }
-            }
-        }
-
-        mutating func term() throws -> StructureExpression {
-            skipSpaces()
-            guard pos < chars.count else { throw ParseError(description: "a structure name is missing at the end of the expression") }
-            let c = chars[pos]
-            if c == "(" {
-                pos += 1
-                let e = try expression()
-                skipSpaces()
-                guard pos < chars.count, chars[pos] == ")" else { throw ParseError(description: "a closing parenthesis is missing") }
-                pos += 1
-                return e
-            }
-            if c == "\"" || c == "'" {
-                pos += 1
-                let start = pos
-                while pos < chars.count && chars[pos] != c { pos += 1 }
-                guard pos < chars.count else { throw ParseError(description: "a closing quote is missing") }
-                let name = String(chars[start..<pos])
-                pos += 1
-                return .roi(resolve(name))
-            }
-            let start = pos
-            while pos < chars.count && !"+-&^()".contains(chars[pos]) { pos += 1 }
-            let name = String(chars[start..<pos]).trimmingCharacters(in: .whitespaces)
-            guard !name.isEmpty else { throw ParseError(description: "a structure name is missing before \"\(chars[pos])\"") }
-            return .roi(resolve(name))
-        }
-
-        func resolve(_ name: String) -> String {
-            known.first { $0.lowercased() == name.lowercased() } ?? name
-        }
+        return plain
     }
 }
 
