@@ -207,9 +207,9 @@ public struct DVHAnalysis: Sendable {
             endCap: request.options.endCap.rawValue,
             endCapDescription: {
                 switch request.options.endCap {
-                case .prism: return "each contour plane extruded to half the distance to its neighbours, and half a slice (\(sliceSpacing) mm) beyond the first and last planes"
+                case .prism: return "each contour plane extruded to half the distance to its neighbours, and half a slice (\(sliceSpacing / 2) mm) beyond the first and last planes"
                 case .none: return "each plane extruded to half the distance to its neighbours; nothing beyond the first and last planes"
-                case .interpolated: return "signed-distance interpolation between contiguous planes; rounded ends reaching half a slice (\(sliceSpacing / 2) mm) beyond the end planes"
+                case .interpolated: return "signed-distance interpolation (circular arcs) between contiguous planes; tapering ends rounded along their curvature until they close, at most one slice (\(sliceSpacing) mm) beyond the end planes, other ends flat half a slice out"
                 }
             }(),
             sampling: "exact polygon-area coverage on an in-plane lattice refined until each structure has at least \(request.options.minimumSamples) samples (cells no larger than the dose grid spacing or \(request.options.maximumCellMM) mm); sub-slices along the normal no thicker than the cell, half the dose grid spacing or the slice spacing; dose also evaluated at every contour vertex for Dmin and Dmax",

@@ -20,7 +20,7 @@ public struct MarginOptions: Sendable {
     /// Thickness of the thin slabs of an interpolated source solid, mm (half that in
     /// its rounded ends). Each slab holds the cross-section at its centre, so a surface
     /// of slope s is out by up to s × half this.
-    public var interpolatedLayerMM: Double = 0.1
+    public var interpolatedLayerMM: Double = 0.25
     /// Cell of the 3D working grid of barrier-aware (geodesic) growth, mm.
     public var geodesicCellMM: Double = 1.0
     /// Cap on lattice cells × stored slabs, to bound memory.
@@ -131,7 +131,9 @@ public final class MarginEngine: @unchecked Sendable {
             let s = try shape(n)
             guard let b = s.bounds else { return nil }
             let l = layers(of: s)
-            return Extent(lo: b.lo, hi: b.hi, wLo: l.first!.lo, wHi: l.last!.hi)
+            // Interpolated ends may reach a whole slice beyond the end planes.
+            let beyond = options.endCap == .interpolated ? sliceSpacing / 2 : 0
+            return Extent(lo: b.lo, hi: b.hi, wLo: l.first!.lo - beyond, wHi: l.last!.hi + beyond)
         case .union(let a, let b), .symmetricDifference(let a, let b):
             let x = try extent(a), y = try extent(b)
             guard let x else { return y }
@@ -180,13 +182,12 @@ public final class MarginEngine: @unchecked Sendable {
         switch e {
         case .roi(let n):
             let s = try shape(n)
-            let l: [SolidLayer]
-            if options.endCap == .interpolated {
-                l = s.interpolatedLayers(sliceSpacing: sliceSpacing, lattice: lattice, layerMM: options.interpolatedLayerMM, toleranceMM: options.toleranceMM / 3)
-            } else {
-                l = layers(of: s)
+            guard options.endCap == .interpolated else { return LeafNode(layers: layers(of: s), lattice: lattice) }
+            let (spacing, layerMM, tol) = (sliceSpacing, options.interpolatedLayerMM, options.toleranceMM / 3)
+            func stack(_ bound: PlanarShape.SlabBound) -> [SolidLayer] {
+                s.interpolatedLayers(sliceSpacing: spacing, lattice: lattice, layerMM: layerMM, toleranceMM: tol, bound: bound)
             }
-            return LeafNode(layers: l, lattice: lattice)
+            return LeafNode(lattice: lattice, stacks: stack)
         case .union(let a, let b):
             return BooleanNode(.union, try build(a, lattice: lattice), try build(b, lattice: lattice), engine: self, lattice: lattice)
         case .difference(let a, let b):
@@ -246,6 +247,9 @@ class FieldNode: @unchecked Sendable {
     func phi(_ w: Double, _ out: UnsafeMutableBufferPointer<Float>) { fatalError("abstract") }
     /// The solid as slabs.
     func layers() -> [SolidLayer] { fatalError("abstract") }
+    /// The solid as slabs for measuring distances from outside (growth) or from inside
+    /// (contraction); the same as `layers()` unless the node knows tighter stacks.
+    func layers(forGrowth growth: Bool) -> [SolidLayer] { layers() }
     /// Whether the cross-section is constant between the `breakpoints`.
     var isPiecewiseConstant: Bool { false }
     /// w values where the cross-section's definition changes.
@@ -306,19 +310,48 @@ final class LayerFields: @unchecked Sendable {
 
 /// A structure's own solid: the slab containing w, as a signed in-plane distance.
 final class LeafNode: FieldNode, @unchecked Sendable {
-    let solid: [SolidLayer]
-    let fields: LayerFields
     let cap: Float
+    /// The solid as slabs of each kind. A solid whose cross-section varies within its
+    /// slabs has different stacks for its own level function (`.centre`), for distances
+    /// from outside (growth: `.inner`) and from inside (contraction: `.outer`); a prism
+    /// stack is all three. Built on first use: a growth never needs the centre stack.
+    private let make: (PlanarShape.SlabBound) -> [SolidLayer]
+    private var stacks: [PlanarShape.SlabBound: [SolidLayer]] = [:]
+    private var centreFields: LayerFields?
+    private let lock = NSLock()
 
-    init(layers: [SolidLayer], lattice: CellLattice) {
-        solid = layers
-        // Exact signed distances within three cells of the boundary, ± 3 cells beyond.
-        fields = LayerFields(layers: layers, lattice: lattice, radii: FrameRadii(uniform: 1), reachMM: 3 * lattice.h)
+    init(lattice: CellLattice, stacks make: @escaping (PlanarShape.SlabBound) -> [SolidLayer]) {
+        self.make = make
         cap = Float(3 * lattice.h)
         super.init(lattice: lattice)
     }
 
+    convenience init(layers: [SolidLayer], lattice: CellLattice) {
+        self.init(lattice: lattice, stacks: { _ in layers })
+    }
+
+    private func stack(_ bound: PlanarShape.SlabBound) -> [SolidLayer] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let s = stacks[bound] { return s }
+        let s = make(bound)
+        stacks[bound] = s
+        return s
+    }
+
+    private var fields: LayerFields {
+        let solid = stack(.centre)
+        lock.lock()
+        defer { lock.unlock() }
+        if let f = centreFields { return f }
+        // Exact signed distances within three cells of the boundary, ± 3 cells beyond.
+        let f = LayerFields(layers: solid, lattice: lattice, radii: FrameRadii(uniform: 1), reachMM: 3 * lattice.h)
+        centreFields = f
+        return f
+    }
+
     override func phi(_ w: Double, _ out: UnsafeMutableBufferPointer<Float>) {
+        let fields = self.fields
         guard let q = fields.layer(containing: w) else {
             for i in 0..<out.count { out[i] = cap }
             return
@@ -330,9 +363,10 @@ final class LeafNode: FieldNode, @unchecked Sendable {
         }
     }
 
-    override func layers() -> [SolidLayer] { solid }
+    override func layers() -> [SolidLayer] { stack(.centre) }
+    override func layers(forGrowth growth: Bool) -> [SolidLayer] { stack(growth ? .inner : .outer) }
     override var isPiecewiseConstant: Bool { true }
-    override var breakpoints: [Double] { solid.flatMap { [$0.lo, $0.hi] } }
+    override var breakpoints: [Double] { stack(.centre).flatMap { [$0.lo, $0.hi] } }
 }
 
 /// Union, difference, intersection, symmetric difference of two solids.
@@ -397,7 +431,7 @@ final class ExpansionNode: FieldNode, @unchecked Sendable {
         self.grow = grow
         self.wRange = wRange
         self.engine = engine
-        solid = inner.layers()
+        solid = inner.layers(forGrowth: grow)
         fields = LayerFields(layers: solid, lattice: lattice, radii: self.radii, reachMM: radii.maxInPlaneMM + 3 * lattice.h)
         var gaps: [(Double, Double)] = [(-Double.infinity, solid.first?.lo ?? .infinity)]
         for (p, q) in zip(solid, solid.dropFirst()) where q.lo > p.hi + 1e-9 { gaps.append((p.hi, q.lo)) }

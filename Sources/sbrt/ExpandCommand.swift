@@ -11,8 +11,10 @@ extension SBRT {
             commandName: "expand",
             abstract: "Grow, shrink, crop and combine structures exactly in 3D, and write them as a new RT Structure Set.",
             discussion: """
-                Margins are measured from the structure's surface (its contours as a prism stack,
-                or --end-cap interpolated), exactly, and contoured on every CT slice. Directions
+                Margins are measured exactly from the structure's surface, and the result is
+                contoured on every CT slice. The surface is the one the contours describe:
+                interpolated between slices with rounded ends (default), or the planning
+                systems' prism stack (--end-cap prism). Directions
                 are the patient's: R, L, A, P, S, I. The output keeps every input ROI and appends
                 the new one.
 
@@ -60,8 +62,8 @@ extension SBRT {
         @Option(help: "RT ROI Interpreted Type (default from the name: PTV…, CTV…, GTV…, else CONTROL).")
         var type: String?
 
-        @Option(help: "Source solid: prism (default) or interpolated.")
-        var endCap: String = "prism"
+        @Option(help: "Source solid: interpolated (default; shape-based interpolation between slices, rounded ends) or prism (each contour extruded half way to its neighbours).")
+        var endCap: String = "interpolated"
 
         @Option(help: "In-plane cell of the working lattice, mm.")
         var cell: Double = 0.5
@@ -114,7 +116,8 @@ extension SBRT {
 
             let shape = result.shape(name: newName, frame: frame)
             let layers = shape.prismLayers(sliceSpacing: ct.grid.spacing.z)
-            let volumeCC = zip(shape.planeAreas, layers).reduce(0) { $0 + $1.0 * ($1.1.hi - $1.1.lo) } / 1000
+            let prismCC = zip(shape.planeAreas, layers).reduce(0) { $0 + $1.0 * ($1.1.hi - $1.1.lo) } / 1000
+            let interpolatedCC = shape.volumeMM3(endCap: .interpolated, sliceSpacing: ct.grid.spacing.z) / 1000
             let contourCount = result.planes.reduce(0) { $0 + $1.polygons.count }
             let pointCount = result.planes.reduce(0) { $0 + $1.polygons.reduce(0) { $0 + $1.count } }
             let kind = type ?? StructureSetWriter.interpretedType(forName: newName)
@@ -135,7 +138,7 @@ extension SBRT {
                 try StructureSetWriter.write(ds, to: out)
             }
             if let nrrd { try writeMask(result, ct: ct, frame: frame, to: nrrd, description: desc) }
-            print("\(newName) = \(expr.description): \(String(format: "%.3f", volumeCC)) cc (prism volume on the CT slices), \(result.planes.count) planes, \(contourCount) contours, \(pointCount) points, type \(kind)")
+            print("\(newName) = \(expr.description) (\(endCap) source): \(String(format: "%.3f", interpolatedCC)) cc interpolated between its contours, \(String(format: "%.3f", prismCC)) cc as a prism stack; \(result.planes.count) planes, \(contourCount) contours, \(pointCount) points, type \(kind)")
             if let out { print("wrote \(out) (\(ss.rois.count) input ROIs + \(newName))") }
             if let nrrd { print("wrote \(nrrd)") }
         }
