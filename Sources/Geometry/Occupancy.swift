@@ -194,21 +194,26 @@ public final class ShapeOccupancy: @unchecked Sendable {
     /// or the points straddle its turning points (not a function of w).
     @inline(__always)
     static func arcValue(at w: Double, _ a: (Double, Double), _ b: (Double, Double), _ c: (Double, Double), minimumRadius: Double) -> Double? {
+        guard let (xc, yc, rho) = circle(a, b, c), rho >= minimumRadius, rho < 1e6 else { return nil }
+        // All three on one side of the centre's level: one branch y(w).
+        let sa = a.1 - yc, sb = b.1 - yc, sc = c.1 - yc
+        guard (sa > 0 && sb > 0 && sc > 0) || (sa < 0 && sb < 0 && sc < 0) else { return nil }
+        let dx = w - xc
+        let r = rho * rho - dx * dx
+        guard r >= 0 else { return nil }
+        return yc + (sb > 0 ? 1 : -1) * r.squareRoot()
+    }
+
+    /// The circle through three points (x, y): centre and radius; nil when they are collinear.
+    @inline(__always)
+    static func circle(_ a: (Double, Double), _ b: (Double, Double), _ c: (Double, Double)) -> (x: Double, y: Double, radius: Double)? {
+        // Relative to b, the centre solves 2 p·centre = |p|² for p = a − b and c − b.
         let x1 = a.0 - b.0, y1 = a.1 - b.1, x2 = c.0 - b.0, y2 = c.1 - b.1
         let d = 2 * (x1 * y2 - x2 * y1)
         guard abs(d) > 1e-12 else { return nil }
         let s1 = x1 * x1 + y1 * y1, s2 = x2 * x2 + y2 * y2
-        let xc = (s1 * y2 - s2 * y1) / d
-        let yc = (x1 * s2 - x2 * s1) / d
-        let rho2 = xc * xc + yc * yc
-        guard rho2 >= minimumRadius * minimumRadius, rho2 < 1e12 else { return nil }
-        // All three on one side of the centre's level: one branch y(w).
-        let sa = y1 - yc, sb = -yc, sc = y2 - yc
-        guard (sa > 0 && sb > 0 && sc > 0) || (sa < 0 && sb < 0 && sc < 0) else { return nil }
-        let dx = (w - b.0) - xc
-        let r = rho2 - dx * dx
-        guard r >= 0 else { return nil }
-        return b.1 + yc + (sb > 0 ? 1 : -1) * r.squareRoot()
+        let xc = (s1 * y2 - s2 * y1) / d, yc = (x1 * s2 - x2 * s1) / d
+        return (b.0 + xc, b.1 + yc, (xc * xc + yc * yc).squareRoot())
     }
 
     /// How far the end beyond plane p (below it or above it) may reach: one slice, and
@@ -233,21 +238,12 @@ public final class ShapeOccupancy: @unchecked Sendable {
     @inline(__always)
     static func roundedProfile(ep: Double, eq: Double, er: Double?, a: Double, b: Double) -> (centreT: Double, centreE: Double, radius: Double, close: Double)? {
         guard ep > 0, eq > ep else { return nil }
-        if let er {
-            // Circle through (0, ep), (−a, eq), (−a−b, er).
-            let x1 = -a, y1 = eq, x2 = -a - b, y2 = er
-            let d = 2 * (x1 * (y2 - ep) - x2 * (y1 - ep))
-            if abs(d) > 1e-9 {
-                let s1 = x1 * x1 + y1 * y1 - ep * ep, s2 = x2 * x2 + y2 * y2 - ep * ep
-                let tc = (s1 * (y2 - ep) - s2 * (y1 - ep)) / d
-                let ec = (x1 * s2 - x2 * s1) / d
-                let rho = (tc * tc + (ep - ec) * (ep - ec)).squareRoot()
-                // The points on the upper arc, falling at the end plane: a convex end
-                // (also where the profile levels off inward, as at a kink).
-                if tc < 0 && ec < ep && ec < eq && ec < er && rho < 1e6 {
-                    let close = ec < 0 ? tc + (rho * rho - ec * ec).squareRoot() : tc + rho
-                    return (tc, ec, rho, close)
-                }
+        if let er, let (tc, ec, rho) = circle((0, ep), (-a, eq), (-a - b, er)), rho < 1e6 {
+            // The points on the upper arc, falling at the end plane: a convex end
+            // (also where the profile levels off inward, as at a kink).
+            if tc < 0 && ec < ep && ec < eq && ec < er {
+                let close = ec < 0 ? tc + (rho * rho - ec * ec).squareRoot() : tc + rho
+                return (tc, ec, rho, close)
             }
         }
         // The last chord continued: e(t) = ep − σ t.

@@ -21,7 +21,14 @@ final class ExpandEndToEndTests: XCTestCase {
         let nrrd = dir.appendingPathComponent("ctv.nrrd").path
         let r = try runSBRT(["expand", src, "--from", "GTV", "--margin", "5", "--name", "CTV", "--crop-to", "BODY", "--out", out, "--nrrd", nrrd])
         XCTAssertEqual(r.status, 0, r.err)
-        XCTAssertTrue(r.out.contains("CTV = (GTV+5)&BODY"), r.out)
+        XCTAssertTrue(r.out.contains("CTV = (GTV+5)&BODY (interpolated source)"), r.out)
+        // Both volumes of the result: as the interpolated solid and as a prism stack.
+        let numbers = r.out.split(separator: "\n")[0].components(separatedBy: " cc").dropLast().compactMap { Double($0.split(separator: " ").last ?? "") }
+        XCTAssertEqual(numbers.count, 2, r.out)
+        if numbers.count == 2 {
+            XCTAssertGreaterThan(numbers[0], 1)
+            XCTAssertEqual(numbers[0], numbers[1], accuracy: 0.05 * numbers[1], r.out)
+        }
         XCTAssertTrue(FileManager.default.fileExists(atPath: nrrd))
         let info = try runSBRT(["info", dir.path])
         XCTAssertEqual(info.status, 0, info.err)

@@ -1,9 +1,11 @@
 // sbrt-validate: runs sbrt's DVH engine over the full matrix of Nelms-style analytic
-// phantoms (Tools/AnalyticPhantoms) and prints Markdown tables of the worst errors
-// against closed-form truth, in the style of Nelms et al. 2015 ("points > 3 %: N of M").
+// phantoms (Tools/AnalyticPhantoms) and its margin engine on a contoured sphere, and
+// prints Markdown tables of the worst errors against closed-form truth, in the style of
+// Nelms et al. 2015 ("points > 3 %: N of M").
 // Exits 1 when any tolerance is exceeded:
 //   prism end caps vs the prism stack:          volume, Dmean ≤ 0.5 %; doses ≤ 1 % of local dose
 //   interpolated end caps vs the true solid:    volume, Dmean, D95, D5 ≤ 2 %
+//   margins, sphere r = 10 mm (interpolated):   +5 mm within 1 %, −3 mm within 2 % of analytic
 //
 //   swift build -c release --product sbrt-validate --scratch-path .build-validate
 //   .build-validate/release/sbrt-validate
@@ -153,6 +155,73 @@ for ph in Phantoms.nelms {
     }
 }
 
+// MARK: 4. Margins on a contoured sphere (issue 7), against the analytic sphere
+
+/// A sphere of radius r contoured on `planes` as polygons with 0.2 mm chords.
+func contouredSphere(_ r: Double, planes: [Double]) -> PlanarShape {
+    PlanarShape(name: "S", frame: .patient, planes: planes.compactMap { z in
+        let rr = r * r - z * z
+        guard rr > 0.01 else { return nil }
+        let rc = rr.squareRoot(), n = max(16, Int((2 * Double.pi * rc / 0.2).rounded(.up)))
+        return PlanarShape.Plane(w: z, polygons: [(0..<n).map { k in
+            let t = 2 * Double.pi * Double(k) / Double(n)
+            return SIMD2(rc * cos(t), rc * sin(t))
+        }])
+    })
+}
+
+/// Σ area × thickness over a result's planes.
+func stackVolume(_ r: MarginResult, thickness: Double) -> Double {
+    r.shape(name: "R", frame: .patient).planeAreas.reduce(0, +) * thickness
+}
+
+var marginRows: [String] = []
+for source in [EndCap.interpolated, .prism] {
+    for (step, offset) in [(2.0, 0.0), (2.0, 1.0), (3.0, 0.0), (3.0, 1.5)] {
+        for m in [5.0, -3.0] {
+            var planes: [Double] = []
+            var z = -30 + offset
+            while z <= 30 + 1e-9 { planes.append(z); z += step }
+            let shape = contouredSphere(10, planes: planes)
+            var options = MarginOptions()
+            options.endCap = source
+            let expr = MarginExpression.expansion(.roi("S"), DirectionalMargin(uniformMM: m))
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let onCT: MarginResult
+            let solid: MarginResult
+            do {
+                onCT = try MarginEngine(frame: .patient, sliceSpacing: step, shapes: [shape], outputPlanes: planes, options: options).evaluate(expr)
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                // The grown solid itself: the same engine contoured every 0.1 mm.
+                let fine = (0..<400).map { -19.95 + 0.1 * Double($0) }
+                solid = try MarginEngine(frame: .patient, sliceSpacing: step, shapes: [shape], outputPlanes: fine, options: options).evaluate(expr)
+                let R = 10 + m
+                let analytic = 4 / 3 * Double.pi * R * R * R
+                let vSolid = stackVolume(solid, thickness: 0.1)
+                let written = onCT.shape(name: "R", frame: .patient)
+                let vInterp = written.volumeMM3(endCap: .interpolated, sliceSpacing: step)
+                let vPrism = stackVolume(onCT, thickness: step)
+                let exactPrism = planes.reduce(0) { $0 + Double.pi * max(0, R * R - $1 * $1) * step }
+                func pc(_ a: Double, _ b: Double) -> String { String(format: "%+.2f %%", 100 * (a / b - 1)) }
+                let label = "\(source.rawValue) source, \(Int(step)) mm slices, planes at \(offset)+k·\(Int(step)), \(m > 0 ? "+" : "")\(Int(m)) mm"
+                marginRows.append("| \(source.rawValue) | \(Int(step)) mm, \(offset) + \(Int(step))k | \(m > 0 ? "+" : "−")\(Int(abs(m))) mm | " +
+                    String(format: "%.3f", analytic / 1000) + " | " + String(format: "%.3f", vSolid / 1000) + " (\(pc(vSolid, analytic))) | " +
+                    String(format: "%.3f", vInterp / 1000) + " (\(pc(vInterp, analytic))) | " +
+                    String(format: "%.3f", vPrism / 1000) + " (\(pc(vPrism, exactPrism))) | " + String(format: "%.2f", seconds) + " |")
+                // Issue 7: +5 mm within 1 %, −3 mm within 2 % of the analytic sphere (interpolated source).
+                if source == .interpolated {
+                    let tol = m > 0 ? 0.01 : 0.02
+                    for (what, v) in [("grown solid", vSolid), ("written contours, interpolated", vInterp)] where !(abs(v / analytic - 1) <= tol) {
+                        failures.append("\(label): \(what) \(pc(v, analytic)) against the analytic sphere (tolerance \(Int(tol * 100)) %)")
+                    }
+                }
+            } catch {
+                failures.append("sphere margin \(m) mm, \(step) mm slices: \(error)")
+            }
+        }
+    }
+}
+
 // MARK: Report
 
 print("## Results\n")
@@ -166,6 +235,13 @@ table("Small spheres, `prism` end caps, 1 mm dose grid, against the prism-stack 
       note: errorNote + "Each row: slices 1, 2, 3 mm (planes offset by 0.3 slice) × gradients z, x, y; D0.03cc only where the sphere exceeds 0.03 cc.")
 table("`interpolated` end caps, 2 mm slices, against the true solid", interpolated,
       note: errorNote + "Each row: dose grid 1, 2, 3 mm. Toleranced (2 %): volume, Dmean, D95, D5 only; the other columns are reported, not judged.")
+
+print("### Margins on a contoured sphere (r = 10 mm), against the analytic sphere\n")
+print("The sphere is contoured on the planes (0.2 mm chords), grown by 5 mm or shrunk by 3 mm with `sbrt expand`'s engine, and contoured again on the same planes. *Grown solid*: the engine's result contoured every 0.1 mm (the solid itself). *Written, interpolated*: the contours on the CT planes, measured as the interpolated solid they describe (what `sbrt expand` prints first, and `sbrt dvh --end-cap interpolated`). *Written, prism*: Σ area × slice, against the exact grown sphere measured the same way on the same planes. Tolerance (interpolated source, issue 7): 1 % grown, 2 % shrunk; the prism source is reported, not judged. Time: one evaluation on the CT planes.\n")
+print("| source | slices, planes at | margin | analytic cc | grown solid cc | written, interpolated cc | written, prism cc (vs exact on planes) | time (s) |")
+print("|---|---|---|---:|---:|---:|---:|---:|")
+for r in marginRows { print(r) }
+print("")
 
 let wall = Date().timeIntervalSince(wallStart)
 print(String(format: "**Timing:** %d DVHs in %.2f s of DVH computation (mean %.3f s, release build); %.1f s wall time including the truth.\n",
