@@ -22,8 +22,12 @@ public enum PlaneField {
                 if a.y == b.y { continue }
                 let lo = min(a.y, b.y), hi = max(a.y, b.y)
                 // Rows whose centre vc satisfies lo <= vc < hi (half-open: vertices counted once).
-                let j0 = max(0, Int(((lo - lattice.v0) / h - 0.5).rounded(.up)))
-                let j1 = min(lattice.nv - 1, Int(((hi - lattice.v0) / h - 0.5).rounded(.up)) - 1)
+                // The index range is widened by one row each way and the test below decides:
+                // a vertex exactly on a row centre (traced contours have many) must be
+                // counted by exactly one of its two edges, which rounding in the index
+                // arithmetic alone does not guarantee.
+                let j0 = max(0, Int(((lo - lattice.v0) / h - 0.5).rounded(.down)) - 1)
+                let j1 = min(lattice.nv - 1, Int(((hi - lattice.v0) / h - 0.5).rounded(.up)) + 1)
                 if j0 > j1 { continue }
                 for j in j0...j1 {
                     let vc = lattice.v0 + (Double(j) + 0.5) * h

@@ -35,10 +35,11 @@ extension SBRT {
         @Option(help: "The structure to grow or shrink.")
         var from: String?
 
-        @Option(help: "Margin in mm (negative shrinks).")
+        // Unconditional parsing: "--margin -3" is a value, not an unknown option.
+        @Option(parsing: .unconditional, help: "Margin in mm (negative shrinks: --margin -3).")
         var margin: Double?
 
-        @Option(help: "Six margins in mm: right,left,anterior,posterior,superior,inferior.")
+        @Option(parsing: .unconditional, help: "Six margins in mm: right,left,anterior,posterior,superior,inferior.")
         var marginDirections: String?
 
         @Option(help: "Grow around these structures (comma-separated): distance along paths that avoid them.")

@@ -116,4 +116,36 @@ final class InterpolatedSolidTests: XCTestCase {
         }
         XCTAssertEqual(lying.volumeMM3(endCap: .interpolated, sliceSpacing: 2), Double.pi * 144 * 24, accuracy: 0.01 * Double.pi * 144 * 24)
     }
+
+    /// Traced contours have vertices exactly on the lattice's row centres. Each such vertex
+    /// must be counted by exactly one of its two edges in the scanline inside test, whatever
+    /// the rounding of the lattice origin (a miss flipped the parity of the rest of the row
+    /// and left the interpolated source hollow on a real CT frame).
+    func testInsideMaskCountsVerticesOnRowCentresOnce() {
+        var rng = Seeded(state: 11)
+        let lattice = CellLattice(u0: 19.4974, v0: 19.654700000000002, h: 0.5, nu: 60, nv: 60)
+        for _ in 0..<40 {
+            let n = Int.random(in: 6...40, using: &rng)
+            let poly = (0..<n).map { k -> SIMD2<Double> in
+                let t = 2 * Double.pi * Double(k) / Double(n)
+                let r = Double.random(in: 6...13, using: &rng)
+                let j = ((34.65 + r * sin(t) - lattice.v0) / lattice.h - 0.5).rounded()
+                return SIMD2(34.5 + r * cos(t), lattice.v0 + (j + 0.5) * lattice.h)
+            }
+            let mask = PlaneField.insideMask([poly], lattice: lattice)
+            var wrong = 0
+            for j in 0..<lattice.nv {
+                for i in 0..<lattice.nu {
+                    let c = SIMD2(lattice.u0 + (Double(i) + 0.5) * lattice.h, lattice.v0 + (Double(j) + 0.5) * lattice.h)
+                    let onRow = poly.indices.contains { k in
+                        let a = poly[k], b = poly[(k + 1) % n]
+                        return a.y == b.y && a.y == c.y && c.x >= min(a.x, b.x) && c.x <= max(a.x, b.x)
+                    }
+                    // Centres on a horizontal edge are a tie; anything else must match the point test.
+                    if !onRow && (mask[j * lattice.nu + i] != 0) != PolygonCoverage.contains(poly, c) { wrong += 1 }
+                }
+            }
+            XCTAssertLessThanOrEqual(wrong, 2, "cells disagreeing with the point test")
+        }
+    }
 }
