@@ -52,42 +52,58 @@ extension PlanarShape {
     public func interpolatedLayers(sliceSpacing: Double, lattice: CellLattice, layerMM: Double, toleranceMM: Double, bound: SlabBound = .centre) -> [SolidLayer] {
         let occ = ShapeOccupancy(shape: self, lattice: lattice, endCap: .interpolated, sliceSpacing: sliceSpacing)
         let breaks = occ.breakpoints
-        var pieces: [(Double, Double)] = []
-        for n in 0..<max(0, breaks.count - 1) {
-            let a = breaks[n], b = breaks[n + 1]
-            // The rounded ends change fast near their rim: slabs half as thick there.
-            let isCap = b - a <= 0.51 * sliceSpacing
-            let m = max(1, Int(((b - a) / (isCap ? layerMM / 2 : layerMM)).rounded(.up)))
-            let dz = (b - a) / Double(m)
-            for k in 0..<m { pieces.append((a + Double(k) * dz, a + Double(k + 1) * dz)) }
-        }
         func section(_ w: Double) -> [Float]? {
             var buf = [Float](repeating: 0, count: lattice.count)
             let present = buf.withUnsafeMutableBufferPointer { occ.coverage(at: w, into: $0) }
             return present ? buf : nil
         }
-        var out = [SolidLayer?](repeating: nil, count: pieces.count)
-        out.withUnsafeMutableBufferPointer { o in
-            let ob = o
-            DispatchQueue.concurrentPerform(iterations: pieces.count) { n in
-                let (lo, hi) = pieces[n]
-                var cov: [Float]
-                switch bound {
-                case .centre:
-                    guard let c = section((lo + hi) / 2) else { return }
-                    cov = c
-                case .inner, .outer:
-                    // Just inside the slab, so that each end reads the slab's own interval.
-                    let eps = 1e-6 * (hi - lo)
-                    let a = section(lo + eps), b = section(hi - eps)
-                    guard a != nil || b != nil else { return }
-                    let ca = a ?? [Float](repeating: 0, count: lattice.count), cb = b ?? [Float](repeating: 0, count: lattice.count)
-                    cov = bound == .inner ? zip(ca, cb).map { min($0, $1) } : zip(ca, cb).map { max($0, $1) }
+        func trace(_ cov: [Float], _ lo: Double, _ hi: Double) -> SolidLayer? {
+            let level = cov.map { 0.5 - $0 }
+            let polys = level.withUnsafeBufferPointer { ContourTracer.trace($0, lattice: lattice, toleranceMM: toleranceMM) }
+            return polys.isEmpty ? nil : SolidLayer(lo: lo, hi: hi, polygons: polys)
+        }
+        var out: [SolidLayer?] = []
+        // One breakpoint interval at a time (its definition of the cross-section does not
+        // change inside it), its slabs in parallel; the ends of neighbouring slabs are shared.
+        for n in 0..<max(0, breaks.count - 1) {
+            let a = breaks[n], b = breaks[n + 1]
+            // The rounded ends change fast near their rim: slabs a quarter as thick there.
+            let isCap = b - a <= 0.51 * sliceSpacing
+            let m = max(1, Int(((b - a) / (isCap ? layerMM / 4 : layerMM)).rounded(.up)))
+            let dz = (b - a) / Double(m)
+            var layers = [SolidLayer?](repeating: nil, count: m)
+            switch bound {
+            case .centre:
+                layers.withUnsafeMutableBufferPointer { o in
+                    let ob = o
+                    DispatchQueue.concurrentPerform(iterations: m) { k in
+                        let lo = a + Double(k) * dz
+                        if let c = section(lo + dz / 2) { ob[k] = trace(c, lo, lo + dz) }
+                    }
                 }
-                for i in cov.indices { cov[i] = 0.5 - cov[i] }
-                let polys = cov.withUnsafeBufferPointer { ContourTracer.trace($0, lattice: lattice, toleranceMM: toleranceMM) }
-                if !polys.isEmpty { ob[n] = SolidLayer(lo: lo, hi: hi, polygons: polys) }
+            case .inner, .outer:
+                // The faces, just inside the interval at its two ends.
+                let eps = 1e-6 * dz
+                var faces = [[Float]?](repeating: nil, count: m + 1)
+                faces.withUnsafeMutableBufferPointer { o in
+                    let ob = o
+                    DispatchQueue.concurrentPerform(iterations: m + 1) { k in
+                        ob[k] = section(k == 0 ? a + eps : (k == m ? b - eps : a + Double(k) * dz))
+                    }
+                }
+                let empty = [Float](repeating: 0, count: lattice.count)
+                layers.withUnsafeMutableBufferPointer { o in
+                    let ob = o
+                    DispatchQueue.concurrentPerform(iterations: m) { k in
+                        guard faces[k] != nil || faces[k + 1] != nil else { return }
+                        let lo = a + Double(k) * dz
+                        let c0 = faces[k] ?? empty, c1 = faces[k + 1] ?? empty
+                        let cov = bound == .inner ? zip(c0, c1).map { min($0, $1) } : zip(c0, c1).map { max($0, $1) }
+                        ob[k] = trace(cov, lo, lo + dz)
+                    }
+                }
             }
+            out += layers
         }
         return out.compactMap { $0 }
     }
