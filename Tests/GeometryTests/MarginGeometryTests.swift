@@ -12,12 +12,14 @@ final class MarginGeometryTests: XCTestCase {
         return (lo, hi)
     }
 
-    /// Box x, y, z ∈ [−10, 10] (1 mm planes), margins R 2, L 5, A 3, P 7, S 4, I 6: extents within 0.3 mm.
+    /// Box x, y, z ∈ [−10, 10] (1 mm planes), margins R 2, L 5, A 3, P 7, S 4, I 6: extents
+    /// within 0.3 mm, from the prism source and from the interpolated one (the default of
+    /// `sbrt expand`), in HFS and HFP frames.
     func testDirectionalMarginsReachTheirSixExtentsOnABoxAndASphere() throws {
         let m = DirectionalMargin(rightMM: 2, leftMM: 5, anteriorMM: 3, posteriorMM: 7, superiorMM: 4, inferiorMM: 6)
         // HFS (patient frame) and HFP (rows along −x, columns along −y) frames.
         let hfp = PlaneFrame(origin: .zero, u: Vec3(-1, 0, 0), v: Vec3(0, -1, 0), n: Vec3(0, 0, 1))
-        for frame in [PlaneFrame.patient, hfp] {
+        for (frame, source) in [(PlaneFrame.patient, EndCap.prism), (hfp, .prism), (.patient, .interpolated), (hfp, .interpolated)] {
             let zs = Phantom.planes(from: -9.5, to: 9.5, step: 1)
             let box = PlanarShape(name: "B", frame: frame, planes: zs.map { PlanarShape.Plane(w: $0, polygons: [Phantom.rect(-10, -10, 10, 10)]) })
             let sphere = Phantom.sphere("S", r: 10, planes: zs, frame: frame)
@@ -25,18 +27,22 @@ final class MarginGeometryTests: XCTestCase {
             var out = Phantom.planes(from: -17, to: 15, step: 1)
             out += Phantom.planes(from: -16.6, to: -15.4, step: 0.05) + Phantom.planes(from: 13.4, to: 14.6, step: 0.05)
             out.sort()
-            let e = MarginEngine(frame: frame, sliceSpacing: 1, shapes: [box, sphere], outputPlanes: out)
+            var options = MarginOptions()
+            options.endCap = source
+            let e = MarginEngine(frame: frame, sliceSpacing: 1, shapes: [box, sphere], outputPlanes: out, options: options)
             for name in ["B", "S"] {
                 let r = try e.evaluate(.expansion(.roi(name), m))
                 let x = extents(r, frame: frame)
-                // In-plane extents of the sphere come from the plane nearest its equator (r = 9.987).
-                let base = name == "B" ? 10.0 : (100 - 0.25).squareRoot()
-                XCTAssertEqual(x.lo.x, -base - 2, accuracy: 0.3, "\(name) right")
-                XCTAssertEqual(x.hi.x, base + 5, accuracy: 0.3, "\(name) left")
-                XCTAssertEqual(x.lo.y, -base - 3, accuracy: 0.3, "\(name) anterior")
-                XCTAssertEqual(x.hi.y, base + 7, accuracy: 0.3, "\(name) posterior")
-                XCTAssertEqual(x.hi.z, 10 + 4, accuracy: 0.3, "\(name) superior")
-                XCTAssertEqual(x.lo.z, -10 - 6, accuracy: 0.3, "\(name) inferior")
+                // In-plane extents of the prism sphere come from the plane nearest its
+                // equator (r = 9.987); the interpolated one reaches the equator between planes.
+                let base = name == "B" || source == .interpolated ? 10.0 : (100 - 0.25).squareRoot()
+                let what = "\(name), \(source) source, \(frame == .patient ? "HFS" : "HFP")"
+                XCTAssertEqual(x.lo.x, -base - 2, accuracy: 0.3, "\(what) right")
+                XCTAssertEqual(x.hi.x, base + 5, accuracy: 0.3, "\(what) left")
+                XCTAssertEqual(x.lo.y, -base - 3, accuracy: 0.3, "\(what) anterior")
+                XCTAssertEqual(x.hi.y, base + 7, accuracy: 0.3, "\(what) posterior")
+                XCTAssertEqual(x.hi.z, 10 + 4, accuracy: 0.3, "\(what) superior")
+                XCTAssertEqual(x.lo.z, -10 - 6, accuracy: 0.3, "\(what) inferior")
             }
         }
     }
@@ -159,25 +165,30 @@ final class MarginGeometryTests: XCTestCase {
         let barrier = PlanarShape(name: "Bone", frame: .patient, planes: Phantom.planes(from: 6, to: 10, step: 1).map {
             PlanarShape.Plane(w: $0, polygons: [Phantom.rect(-40, -40, 6, 40), Phantom.rect(10, -40, 40, 40)])
         })
-        var o = MarginOptions()
-        o.geodesicCellMM = 1
-        o.cellMM = 0.5
-        let e = MarginEngine(frame: .patient, sliceSpacing: 1, shapes: [src, barrier], outputPlanes: [0, 12], options: o)
-        let r = try e.evaluate(.geodesic(.roi("GTV"), 15, barriers: ["Bone"]))
-        let top = try XCTUnwrap(r.planes.first { $0.w == 12 })
-        let xs = top.polygons.flatMap { $0.map(\.x) }
-        // Left edge: via the slit's corners (6, 5.5) and (6, 10.5): 3.606 + 5 + √((6−x)² + 1.5²) = 15.
-        let left = 6 - ((15 - 3.606 - 5) * (15 - 3.606 - 5) - 2.25).squareRoot()
-        // Right edge: via (6, 5.5) then (10, 10.5): 3.606 + 6.403 + √((x−10)² + 1.5²) = 15.
-        let right = 10 + ((15 - 3.606 - 6.403) * (15 - 3.606 - 6.403) - 2.25).squareRoot()
-        XCTAssertEqual(xs.min()!, left, accuracy: 1.0)
-        XCTAssertEqual(xs.max()!, right, accuracy: 1.0)
-        // Euclidean growth would reach x = ±15.4 on that plane.
-        let euclid = try e.evaluate(.expansion(.roi("GTV"), DirectionalMargin(uniformMM: 15)))
-        let ex = euclid.planes.first { $0.w == 12 }!.polygons.flatMap { $0.map(\.x) }
-        XCTAssertEqual(ex.min()!, -3 - (225 - 8.5 * 8.5).squareRoot(), accuracy: 0.1)
-        // On the source's own plane the barrier is far: geodesic = Euclidean.
-        let mid = r.planes.first { $0.w == 0 }!, emid = euclid.planes.first { $0.w == 0 }!
-        XCTAssertEqual(mid.polygons.flatMap { $0.map(\.x) }.max()!, emid.polygons.flatMap { $0.map(\.x) }.max()!, accuracy: 0.3)
+        // Both sources: the box's flat ends are half a slice out either way (the interpolated
+        // one rounds their rims by a fillet of half a slice).
+        for source in [EndCap.prism, .interpolated] {
+            var o = MarginOptions()
+            o.geodesicCellMM = 1
+            o.cellMM = 0.5
+            o.endCap = source
+            let e = MarginEngine(frame: .patient, sliceSpacing: 1, shapes: [src, barrier], outputPlanes: [0, 12], options: o)
+            let r = try e.evaluate(.geodesic(.roi("GTV"), 15, barriers: ["Bone"]))
+            let top = try XCTUnwrap(r.planes.first { $0.w == 12 })
+            let xs = top.polygons.flatMap { $0.map(\.x) }
+            // Left edge: via the slit's corners (6, 5.5) and (6, 10.5): 3.606 + 5 + √((6−x)² + 1.5²) = 15.
+            let left = 6 - ((15 - 3.606 - 5) * (15 - 3.606 - 5) - 2.25).squareRoot()
+            // Right edge: via (6, 5.5) then (10, 10.5): 3.606 + 6.403 + √((x−10)² + 1.5²) = 15.
+            let right = 10 + ((15 - 3.606 - 6.403) * (15 - 3.606 - 6.403) - 2.25).squareRoot()
+            XCTAssertEqual(xs.min()!, left, accuracy: 1.0, "\(source)")
+            XCTAssertEqual(xs.max()!, right, accuracy: 1.0, "\(source)")
+            // Euclidean growth would reach x = ±15.4 on that plane (from the prism box's sharp edge).
+            let euclid = try e.evaluate(.expansion(.roi("GTV"), DirectionalMargin(uniformMM: 15)))
+            let ex = euclid.planes.first { $0.w == 12 }!.polygons.flatMap { $0.map(\.x) }
+            XCTAssertEqual(ex.min()!, -3 - (225 - 8.5 * 8.5).squareRoot(), accuracy: source == .prism ? 0.1 : 0.5, "\(source)")
+            // On the source's own plane the barrier is far: geodesic = Euclidean.
+            let mid = r.planes.first { $0.w == 0 }!, emid = euclid.planes.first { $0.w == 0 }!
+            XCTAssertEqual(mid.polygons.flatMap { $0.map(\.x) }.max()!, emid.polygons.flatMap { $0.map(\.x) }.max()!, accuracy: 0.3, "\(source)")
+        }
     }
 }
