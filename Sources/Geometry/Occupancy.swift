@@ -37,7 +37,7 @@ public final class ShapeOccupancy: @unchecked Sendable {
     let contiguousWithNext: [Bool]
     /// Signed distance (mm, negative inside) per plane, for interpolation; empty otherwise.
     let signedDistance: [[Float]]
-    /// Per plane, the nearest point of the plane's contours to each cell centre (u, v).
+    /// Per plane that ends a run, the nearest point of its contours to each cell centre (u, v).
     let nearest: [(u: [Float], v: [Float])]
 
     public init(shape: PlanarShape, lattice: CellLattice, endCap: EndCap, sliceSpacing: Double) {
@@ -77,7 +77,11 @@ public final class ShapeOccupancy: @unchecked Sendable {
                 }
             }
             signedDistance = fields.map(\.distance)
-            nearest = fields.map { ($0.nearestU, $0.nearestV) }
+            // Nearest boundary points are used only beyond the ends of runs of planes.
+            nearest = fields.indices.map { p in
+                let endsRun = p == 0 || !contiguous[p - 1] || !contiguous[p]
+                return endsRun ? (fields[p].nearestU, fields[p].nearestV) : ([], [])
+            }
         } else {
             signedDistance = []
             nearest = []
