@@ -84,21 +84,33 @@ public enum PlaneField {
                 if i0 > i1 || j0 > j1 { continue }
                 let e = b - a
                 let ee = (e * e).sum()
+                if uniform {
+                    // A plain loop over raw memory (no generic SIMD helpers, which do not
+                    // inline here): the point–segment distance per cell.
+                    let invEE = ee > 0 ? 1 / ee : 0
+                    let base = out.baseAddress!
+                    for j in j0...j1 {
+                        let dy = lattice.v0 + (Double(j) + 0.5) * h - a.y
+                        let cy = dy * e.y
+                        let row = base + j * nu
+                        let x0 = lattice.u0 + 0.5 * h - a.x
+                        for i in i0...i1 {
+                            let dx = x0 + Double(i) * h
+                            var t = (dx * e.x + cy) * invEE
+                            t = t < 0 ? 0 : (t > 1 ? 1 : t)
+                            let qx = dx - t * e.x, qy = dy - t * e.y
+                            let g = Float((qx * qx + qy * qy) * invR2)
+                            row[i] = g < row[i] ? g : row[i]
+                        }
+                    }
+                    continue
+                }
                 for j in j0...j1 {
                     let vc = lattice.v0 + (Double(j) + 0.5) * h
                     let row = j * nu
                     for i in i0...i1 {
                         let p = SIMD2(lattice.u0 + (Double(i) + 0.5) * h, vc)
-                        let g: Double
-                        if uniform {
-                            let d = p - a
-                            let t = ee > 0 ? min(1, max(0, (d * e).sum() / ee)) : 0
-                            let q = d - t * e
-                            g = (q * q).sum() * invR2
-                        } else {
-                            g = segmentGauge2(p, a, b, ru: ru, rv: rv)
-                        }
-                        let gf = Float(g)
+                        let gf = Float(segmentGauge2(p, a, b, ru: ru, rv: rv))
                         if gf < out[row + i] { out[row + i] = gf }
                     }
                 }
@@ -112,15 +124,17 @@ public enum PlaneField {
     public static func segmentGauge2(_ p: SIMD2<Double>, _ a: SIMD2<Double>, _ b: SIMD2<Double>,
                                      ru: (Double, Double), rv: (Double, Double)) -> Double {
         let d0 = p - a, e = b - a
-        // D(t) = d0 − t e; component k changes sign at t = d0_k / e_k.
-        var cuts: [Double] = [0, 1]
-        cuts.reserveCapacity(4)
-        if e.x != 0 { let t = d0.x / e.x; if t > 0 && t < 1 { cuts.append(t) } }
-        if e.y != 0 { let t = d0.y / e.y; if t > 0 && t < 1 { cuts.append(t) } }
-        if cuts.count > 2 { cuts.sort() }
+        // D(t) = d0 − t e; component k changes sign at t = d0_k / e_k. The pieces' ends,
+        // sorted, in registers (no array: this runs per edge and cell).
+        var c1 = 1.0, c2 = 1.0
+        if e.x != 0 { let t = d0.x / e.x; if t > 0 && t < 1 { c1 = t } }
+        if e.y != 0 { let t = d0.y / e.y; if t > 0 && t < 1 { c2 = t } }
+        if c2 < c1 { swap(&c1, &c2) }
+        let cuts = SIMD4(0, c1, c2, 1)
         var best = Double.infinity
-        for k in 0..<(cuts.count - 1) {
+        for k in 0..<3 {
             let t0 = cuts[k], t1 = cuts[k + 1]
+            if t1 <= t0 { continue }
             let tm = 0.5 * (t0 + t1)
             let du = d0.x - tm * e.x, dv = d0.y - tm * e.y
             let r1 = du >= 0 ? ru.0 : ru.1, r2 = dv >= 0 ? rv.0 : rv.1
