@@ -69,6 +69,9 @@ public final class MarginEngine: @unchecked Sendable {
     public let outputPlanes: [Double]
     public let options: MarginOptions
 
+    /// Tie-breaking offset of the level function on output planes, mm.
+    static let tieMM: Float = 1e-3
+
     public init(frame: PlaneFrame, sliceSpacing: Double, shapes: [PlanarShape], outputPlanes: [Double], options: MarginOptions = MarginOptions()) {
         self.frame = frame
         self.sliceSpacing = sliceSpacing
@@ -109,7 +112,16 @@ public final class MarginEngine: @unchecked Sendable {
                 let phi = UnsafeMutableBufferPointer<Float>.allocate(capacity: lattice.count)
                 defer { phi.deallocate() }
                 root.phi(w, phi)
+                // Ties: where a CT plane lies exactly on a flat face of the result (a flat end
+                // shrunk by exactly the distance to that plane), the level function is zero
+                // across the face up to rounding, and tracing it would give rounding-noise
+                // specks. A point counts as inside only if it is inside by at least 1 µm.
+                for i in 0..<phi.count { phi[i] += MarginEngine.tieMM }
+                // Specks below half a cell's area (a plane tangent to the result, where a
+                // pole pokes through by micrometres) are below the lattice's resolution: dropped.
+                let minimumArea = 0.5 * lattice.h * lattice.h
                 o[n] = ContourTracer.trace(UnsafeBufferPointer(phi), lattice: lattice, toleranceMM: tol)
+                    .filter { abs(PolygonCoverage.signedArea($0)) >= minimumArea }
             }
         }
         var planes: [MarginResult.Plane] = []

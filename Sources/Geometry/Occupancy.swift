@@ -39,6 +39,10 @@ public final class ShapeOccupancy: @unchecked Sendable {
     let signedDistance: [[Float]]
     /// Per plane that ends a run, the nearest point of its contours to each cell centre (u, v).
     let nearest: [(u: [Float], v: [Float])]
+    /// Per plane that ends a run (and has a neighbour inward), per cell: whether the cell's
+    /// island of the end contour closes as a rounded end. Decided once per island, at its
+    /// deepest point, so that a flat or cut end stays flat up to its rim.
+    private(set) var roundedIsland: [[Bool]] = []
 
     public init(shape: PlanarShape, lattice: CellLattice, endCap: EndCap, sliceSpacing: Double) {
         self.shape = shape
@@ -85,6 +89,14 @@ public final class ShapeOccupancy: @unchecked Sendable {
         } else {
             signedDistance = []
             nearest = []
+        }
+        if endCap == .interpolated {
+            roundedIsland = planes.indices.map { p in
+                let endsBelow = (p == 0 || !contiguous[p - 1]) && contiguous[p]
+                let endsAbove = p > 0 && contiguous[p - 1] && !contiguous[p]
+                guard endsBelow || endsAbove else { return [] }
+                return islandsThatClose(p, inward: endsBelow ? 1 : -1)
+            }
         }
     }
 
@@ -257,8 +269,9 @@ public final class ShapeOccupancy: @unchecked Sendable {
 
     /// The end beyond plane p, at distance d (0 ≤ d < reach) from it.
     ///
-    /// A point inside the end contour whose profile tapers and closes within a slice
-    /// (`roundedProfile`) follows that profile. Every other point takes the flat end
+    /// A point inside the end contour whose island closes as a rounded end
+    /// (`islandsThatClose`), and whose own profile tapers and closes within 1.2 slices
+    /// (`roundedProfile`), follows that profile. Every other point takes the flat end
     /// half a slice out: the signed distance extrapolated linearly from the plane inward
     /// (growth limited to d) with the rim rounded by a fillet of half a slice (eroded by
     /// c − √(c² − d²)). A single plane gets the fillet alone.
@@ -276,25 +289,16 @@ public final class ShapeOccupancy: @unchecked Sendable {
             return true
         }
         let sdQ = signedDistance[q]
-        let sdR = r.map { signedDistance[$0] }
         let a = abs(shape.planes[p].w - shape.planes[q].w)
         let b = r.map { abs(shape.planes[q].w - shape.planes[$0].w) } ?? 0
         let t = Float(d / a)
         let maxGrowth = Float(d)
         let limit = 1.2 * sliceSpacing
-        let (nu, nv) = (nearest[p].u, nearest[p].v)
+        let rounded = roundedIsland[p]
         var any = false
         fill(out) { i in
-            let ep = Double(-sdP[i])
-            // The profile of the end contour's surface where it is nearest to this point:
-            // how far the contours inward lie outside that boundary point.
-            var eq = -Double.infinity, er: Double? = nil
-            if ep > 0, !nu[i].isNaN {
-                let foot = SIMD2(Double(nu[i]), Double(nv[i]))
-                eq = ep - self.sample(sdQ, at: foot)
-                er = sdR.map { ep - self.sample($0, at: foot) }
-            }
-            if let prof = Self.roundedProfile(ep: ep, eq: eq, er: er, a: a, b: b), prof.close <= limit {
+            let (ep, eq, er) = self.endProfile(p, q, r, cell: i)
+            if rounded[i], let prof = Self.roundedProfile(ep: ep, eq: eq, er: er, a: a, b: b), prof.close <= limit {
                 // Past its closing point the profile goes on (negative depth), so the
                 // one-cell ramp of the coverage stays centred on the surface.
                 let e: Double
@@ -315,6 +319,52 @@ public final class ShapeOccupancy: @unchecked Sendable {
             return max(extrapolated, sdP[i] - maxGrowth, sdP[i] + fillet)
         }
         return any
+    }
+
+    /// The depths that sample the end contour's surface profile at a cell: its own depth
+    /// e_p = −sd_p, and e_p plus how far the contours one and two planes inward (q, r) lie
+    /// outside the cell's nearest boundary point of the end contour.
+    @inline(__always)
+    func endProfile(_ p: Int, _ q: Int, _ r: Int?, cell i: Int) -> (ep: Double, eq: Double, er: Double?) {
+        let ep = Double(-signedDistance[p][i])
+        let nu = nearest[p].u, nv = nearest[p].v
+        guard ep > 0, !nu[i].isNaN else { return (ep, -.infinity, nil) }
+        let foot = SIMD2(Double(nu[i]), Double(nv[i]))
+        return (ep, ep - sample(signedDistance[q], at: foot), r.map { ep - sample(signedDistance[$0], at: foot) })
+    }
+
+    /// For end plane p (its run continues towards p + inward): per cell, whether the island
+    /// (4-connected inside cells) holding it closes as a rounded end — the rounded profile
+    /// at the island's deepest cell closes within 1.2 slices. False outside every island.
+    private func islandsThatClose(_ p: Int, inward: Int) -> [Bool] {
+        let planes = shape.planes
+        let q = p + inward
+        let r: Int? = (q + inward >= 0 && q + inward < planes.count && contiguousWithNext[min(q, q + inward)]) ? q + inward : nil
+        let a = abs(planes[p].w - planes[q].w)
+        let b = r.map { abs(planes[q].w - planes[$0].w) } ?? 0
+        let sd = signedDistance[p]
+        let nu = lattice.nu, nv = lattice.nv
+        var label = [Int32](repeating: -1, count: lattice.count)
+        var closes: [Bool] = []
+        var stack: [Int] = []
+        for start in 0..<lattice.count where sd[start] < 0 && label[start] < 0 {
+            let id = Int32(closes.count)
+            label[start] = id
+            stack.append(start)
+            var deepest = start
+            while let k = stack.popLast() {
+                if sd[k] < sd[deepest] { deepest = k }
+                let i = k % nu, j = k / nu
+                for (ok, n) in [(i > 0, k - 1), (i + 1 < nu, k + 1), (j > 0, k - nu), (j + 1 < nv, k + nu)] where ok && sd[n] < 0 && label[n] < 0 {
+                    label[n] = id
+                    stack.append(n)
+                }
+            }
+            let (ep, eq, er) = endProfile(p, q, r, cell: deepest)
+            let prof = Self.roundedProfile(ep: ep, eq: eq, er: er, a: a, b: b)
+            closes.append(prof.map { $0.close <= 1.2 * sliceSpacing } ?? false)
+        }
+        return label.map { $0 >= 0 && closes[Int($0)] }
     }
 
     /// A per-cell field at an in-plane point, bilinearly between cell centres (clamped to the lattice).

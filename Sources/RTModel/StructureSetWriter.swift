@@ -156,7 +156,8 @@ public enum StructureSetWriter {
                 ci.set(.contourData, decimals: values)
                 contours.append(ci)
             }
-            rc.set(.contourSequence, items: contours)
+            // Contour Sequence is type 3 but needs at least one item when present (PS3.3 C.8.8.6).
+            if !contours.isEmpty { rc.set(.contourSequence, items: contours) }
             rc.set(.referencedROINumber, integers: [number])
             contourItems.append(rc)
 

@@ -115,6 +115,9 @@ extension SBRT {
             let result: MarginResult
             do { result = try engine.evaluate(expr) } catch let e as MarginError { throw InputError(e.description) }
 
+            guard !result.planes.isEmpty else {
+                throw InputError("\(newName) = \(expr.description) (\(endCap) source) is empty on every CT slice; nothing written")
+            }
             let shape = result.shape(name: newName, frame: frame)
             let layers = shape.prismLayers(sliceSpacing: ct.grid.spacing.z)
             let prismCC = zip(shape.planeAreas, layers).reduce(0) { $0 + $1.0 * ($1.1.hi - $1.1.lo) } / 1000

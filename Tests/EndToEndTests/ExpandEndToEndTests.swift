@@ -58,6 +58,10 @@ final class ExpandEndToEndTests: XCTestCase {
         XCTAssertTrue(missing.err.contains("no structure named \"Nope\""), missing.err)
         let mixed = try runSBRT(["expand", fixture("pelvis"), "--from", "GTV", "--margin-directions", "3,-3,3,3,3,3", "--name", "X", "--out", out])
         XCTAssertEqual(mixed.status, 2)
+        // Shrinking the 12 cc GTV by 30 mm leaves nothing: refused, not an empty ROI.
+        let empty = try runSBRT(["expand", fixture("pelvis"), "--from", "GTV", "--margin", "-30", "--name", "X", "--out", out])
+        XCTAssertEqual(empty.status, 2)
+        XCTAssertTrue(empty.err.contains("is empty on every CT slice"), empty.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 }

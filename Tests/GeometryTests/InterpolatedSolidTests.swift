@@ -148,4 +148,25 @@ final class InterpolatedSolidTests: XCTestCase {
             XCTAssertLessThanOrEqual(wrong, 2, "cells disagreeing with the point test")
         }
     }
+
+    /// A wide end that does not close within a slice (a structure cut by the end of the
+    /// scan, or flat-topped) is flat half a slice out over its whole face, rim included:
+    /// the rounded-end decision is taken per island, at its deepest point, not per cell
+    /// (per cell, the rim's own profiles closed later than the flat face and stood up as a
+    /// ring above it, which shrinking then cut into specks).
+    func testAFlatEndHasNoRimAboveItsFace() {
+        let lattice = CellLattice(u0: -24, v0: -24, h: 0.5, nu: 96, nv: 96)
+        // A wide frustum, tapering 0.5 mm per 2 mm slice: its rim tapers, its face cannot close.
+        let radii: [(Double, Double)] = [(0, 21.5), (2, 21), (4, 20.5), (6, 20)]
+        let disc = PlanarShape(name: "D", frame: .patient, planes: radii.map { PlanarShape.Plane(w: $0.0, polygons: [Phantom.circle($0.1)]) })
+        let occ = ShapeOccupancy(shape: disc, lattice: lattice, endCap: .interpolated, sliceSpacing: 2)
+        var buf = [Float](repeating: 0, count: lattice.count)
+        for w in [7.1, 7.5, 7.9] {
+            let present = buf.withUnsafeMutableBufferPointer { occ.coverage(at: w, into: $0) }
+            XCTAssertEqual(present ? Double(buf.reduce(0, +)) * 0.25 : 0, 0, accuracy: 0.01, "above the flat face at w = \(w)")
+        }
+        XCTAssertTrue(buf.withUnsafeMutableBufferPointer { occ.coverage(at: 6.9, into: $0) })
+        XCTAssertGreaterThan(Double(buf.reduce(0, +)) * 0.25, 0.9 * Double.pi * 19 * 19, "the flat face itself, half a slice out")
+    }
 }
+
