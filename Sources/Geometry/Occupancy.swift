@@ -355,10 +355,13 @@ public final class ShapeOccupancy: @unchecked Sendable {
             while let k = stack.popLast() {
                 if sd[k] < sd[deepest] { deepest = k }
                 let i = k % nu, j = k / nu
-                for (ok, n) in [(i > 0, k - 1), (i + 1 < nu, k + 1), (j > 0, k - nu), (j + 1 < nv, k + nu)] where ok && sd[n] < 0 && label[n] < 0 {
-                    label[n] = id
-                    stack.append(n)
+                @inline(__always) func visit(_ n: Int) {
+                    if sd[n] < 0 && label[n] < 0 { label[n] = id; stack.append(n) }
                 }
+                if i > 0 { visit(k - 1) }
+                if i + 1 < nu { visit(k + 1) }
+                if j > 0 { visit(k - nu) }
+                if j + 1 < nv { visit(k + nu) }
             }
             let (ep, eq, er) = endProfile(p, q, r, cell: deepest)
             let prof = Self.roundedProfile(ep: ep, eq: eq, er: er, a: a, b: b)
