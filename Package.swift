@@ -73,11 +73,13 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .testTarget(name: "DICOMTests", dependencies: ["DICOM"]),
+        // Helpers shared by the test targets (a deterministic random generator).
+        .target(name: "TestSupport", path: "Tests/Support"),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"]),
         .testTarget(name: "VoxelKitTests", dependencies: ["VoxelKit"]),
         .testTarget(name: "RTModelTests", dependencies: ["RTModel", "DICOM", "VoxelKit"]),
-        .testTarget(name: "GeometryTests", dependencies: ["Geometry", "RTModel", "VoxelKit"]),
-        .testTarget(name: "DosimetryTests", dependencies: ["Dosimetry", "Geometry", "RTModel", "VoxelKit", "AnalyticPhantoms"]),
+        .testTarget(name: "GeometryTests", dependencies: ["Geometry", "RTModel", "VoxelKit", "TestSupport"]),
+        .testTarget(name: "DosimetryTests", dependencies: ["Dosimetry", "Geometry", "RTModel", "VoxelKit", "AnalyticPhantoms", "TestSupport"]),
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "CPNGShim", "CZlib"]),
         .testTarget(name: "PlanReviewTests", dependencies: ["PlanReview", "Dosimetry", "Geometry", "RTModel", "DICOM", "VoxelKit"]),
         .testTarget(name: "EndToEndTests", dependencies: ["sbrt"]),

@@ -75,14 +75,7 @@ public struct DVHEngine: Sendable {
         // Sub-slices: every breakpoint of every leaf, intervals subdivided to ≤ dzMax.
         var breaks = occupancies.flatMap(\.breakpoints).sorted()
         breaks = breaks.reduce(into: [Double]()) { acc, x in if acc.last.map({ x - $0 > 1e-9 }) ?? true { acc.append(x) } }
-        let dzMax = min(h, dose.grid.spacing.z / 2, sliceSpacing)
-        var subSlices: [(w: Double, dz: Double)] = []
-        for n in 0..<max(0, breaks.count - 1) {
-            let a = breaks[n], b = breaks[n + 1]
-            let m = max(1, Int(((b - a) / dzMax).rounded(.up)))
-            let dz = (b - a) / Double(m)
-            for k in 0..<m { subSlices.append((a + (Double(k) + 0.5) * dz, dz)) }
-        }
+        let subSlices = ShapeOccupancy.subSlices(breaks, maximumStepMM: min(h, dose.grid.spacing.z / 2, sliceSpacing))
 
         let top = max(dose.maxGy, 1e-6) * 1.0001
         let binWidth = max(0.0005, top / 200_000)

@@ -59,31 +59,6 @@ public enum DistanceTransform {
     }
 }
 
-/// Signed distances in a plane from a coverage map: negative inside, in mm.
-public enum SignedDistance2D {
-    /// Cells with partial coverage get (½ − coverage)·h, placing the boundary where the
-    /// coverage says; other cells get the distance to the nearest cell of the other side,
-    /// less half a cell (the boundary lies between the two centres).
-    public static func fromCoverage(_ cov: [Float], lattice: CellLattice) -> [Float] {
-        let h = lattice.h
-        let inside = cov.map { $0 >= 0.5 }
-        let toInside = DistanceTransform.squared2D(inside, nu: lattice.nu, nv: lattice.nv, hu: h, hv: h)
-        let toOutside = DistanceTransform.squared2D(inside.map { !$0 }, nu: lattice.nu, nv: lattice.nv, hu: h, hv: h)
-        var out = [Float](repeating: 0, count: cov.count)
-        for i in 0..<cov.count {
-            let c = cov[i]
-            if c > 0 && c < 1 {
-                out[i] = Float((0.5 - Double(c)) * h)
-            } else if inside[i] {
-                out[i] = toOutside[i].isFinite ? Float(-(toOutside[i].squareRoot() - h / 2)) : -Float(1e6)
-            } else {
-                out[i] = toInside[i].isFinite ? Float(toInside[i].squareRoot() - h / 2) : Float(1e6)
-            }
-        }
-        return out
-    }
-}
-
 extension DistanceTransform {
     /// Squared Euclidean distance (mm²) from each voxel centre of an orthogonal grid of
     /// `size` and `spacing` to the nearest voxel centre where `feature` is true (+∞ when

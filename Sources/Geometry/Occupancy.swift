@@ -39,10 +39,25 @@ public final class ShapeOccupancy: @unchecked Sendable {
     let signedDistance: [[Float]]
     /// Per plane that ends a run, the nearest point of its contours to each cell centre (u, v).
     let nearest: [(u: [Float], v: [Float])]
-    /// Per plane that ends a run (and has a neighbour inward), per cell: whether the cell's
-    /// island of the end contour closes as a rounded end. Decided once per island, at its
-    /// deepest point, so that a flat or cut end stays flat up to its rim.
-    private(set) var roundedIsland: [[Bool]] = []
+    /// Per plane that ends a run (and has a neighbour inward), per cell: the rounded
+    /// profile the cell follows beyond the plane, or nil for the flat end. Computed once;
+    /// see `roundedEnd`.
+    private(set) var roundedProfiles: [[RoundedProfile?]] = []
+
+    /// A cell's meridian profile beyond an end plane (`roundedProfile`): the circle
+    /// (centre t, centre depth, radius) or, with a NaN centre, the chord of slope −radius;
+    /// `close` is where the depth reaches zero or the circle turns.
+    struct RoundedProfile {
+        var centreT: Double, centreE: Double, radius: Double, close: Double
+
+        /// The depth at distance d beyond the plane (nil past the circle's far end).
+        @inline(__always)
+        func depth(at d: Double, from ep: Double) -> Double? {
+            if centreT.isNaN { return ep - radius * d }
+            let dt = d - centreT, r2 = radius * radius - dt * dt
+            return r2 >= 0 ? centreE + r2.squareRoot() : nil
+        }
+    }
 
     public init(shape: PlanarShape, lattice: CellLattice, endCap: EndCap, sliceSpacing: Double) {
         self.shape = shape
@@ -91,11 +106,11 @@ public final class ShapeOccupancy: @unchecked Sendable {
             nearest = []
         }
         if endCap == .interpolated {
-            roundedIsland = planes.indices.map { p in
-                let endsBelow = (p == 0 || !contiguous[p - 1]) && contiguous[p]
-                let endsAbove = p > 0 && contiguous[p - 1] && !contiguous[p]
-                guard endsBelow || endsAbove else { return [] }
-                return islandsThatClose(p, inward: endsBelow ? 1 : -1)
+            roundedProfiles = planes.indices.map { p in
+                // A run's first plane faces below, its last above; a lone plane has no profile.
+                let below = p == 0 || !contiguous[p - 1], above = !contiguous[p]
+                guard below != above else { return [] }
+                return roundedEnd(p, below: below)
             }
         }
     }
@@ -148,14 +163,10 @@ public final class ShapeOccupancy: @unchecked Sendable {
                 }
                 let startsRun = p == 0 || !contiguousWithNext[p - 1]
                 if startsRun && w >= wp - capReach(p, below: true) && w < wp {
-                    let q = contiguousWithNext[p] ? p + 1 : nil
-                    let r = q.flatMap { contiguousWithNext[$0] ? $0 + 1 : nil }
-                    return capFill(out, plane: p, inward: q, further: r, distance: wp - w, reach: capReach(p, below: true))
+                    return capFill(out, plane: p, below: true, distance: wp - w)
                 }
                 if !contiguousWithNext[p] && w >= wp && w < wp + capReach(p, below: false) {
-                    let q = p > 0 && contiguousWithNext[p - 1] ? p - 1 : nil
-                    let r = q.flatMap { $0 > 0 && contiguousWithNext[$0 - 1] ? $0 - 1 : nil }
-                    return capFill(out, plane: p, inward: q, further: r, distance: w - wp, reach: capReach(p, below: false))
+                    return capFill(out, plane: p, below: false, distance: w - wp)
                 }
             }
             return false
@@ -241,6 +252,18 @@ public final class ShapeOccupancy: @unchecked Sendable {
         return sliceSpacing
     }
 
+    /// The planes one and two steps inward (contiguous) from plane p, whose run ends at p
+    /// on the side `below` (or above).
+    func inwardPlanes(_ p: Int, below: Bool) -> (q: Int?, r: Int?) {
+        let step = below ? 1 : -1
+        func next(_ k: Int) -> Int? {
+            let n = k + step
+            return n >= 0 && n < shape.planes.count && contiguousWithNext[min(k, n)] ? n : nil
+        }
+        let q = next(p)
+        return (q, q.flatMap(next))
+    }
+
     /// Where a tapering in-plane point closes beyond its end plane, and its depth there.
     ///
     /// At an in-plane point, the depths e = −(signed distance) on the end plane (t = 0)
@@ -267,48 +290,34 @@ public final class ShapeOccupancy: @unchecked Sendable {
         return (.nan, .nan, sigma, ep / sigma)
     }
 
-    /// The end beyond plane p, at distance d (0 ≤ d < reach) from it.
+    /// The end beyond plane p (below it or above it), at distance d (0 ≤ d < reach) from it.
     ///
-    /// A point inside the end contour whose island closes as a rounded end
-    /// (`islandsThatClose`), and whose own profile tapers and closes within 1.2 slices
-    /// (`roundedProfile`), follows that profile. Every other point takes the flat end
-    /// half a slice out: the signed distance extrapolated linearly from the plane inward
-    /// (growth limited to d) with the rim rounded by a fillet of half a slice (eroded by
-    /// c − √(c² − d²)). A single plane gets the fillet alone.
-    private func capFill(_ out: UnsafeMutableBufferPointer<Float>, plane p: Int, inward q: Int?, further r: Int?,
-                         distance d: Double, reach: Double) -> Bool {
+    /// A cell with a rounded profile (`roundedEnd`) follows it. Every other point takes the
+    /// flat end half a slice out: the signed distance extrapolated linearly from the plane
+    /// inward (growth limited to d) with the rim rounded by a fillet of half a slice
+    /// (eroded by c − √(c² − d²)). A single plane gets the fillet alone.
+    private func capFill(_ out: UnsafeMutableBufferPointer<Float>, plane p: Int, below: Bool, distance d: Double) -> Bool {
         let c = sliceSpacing / 2
         let x = min(d, c)
         let fillet = Float(c - (c * c - x * x).squareRoot())
         let flat = d < c
         let sdP = signedDistance[p]
         let outside: Float = Float(2 * lattice.h)
-        guard let q else {
+        guard let q = inwardPlanes(p, below: below).q else {
             guard flat else { return false }
             fill(out) { i in sdP[i] + fillet }
             return true
         }
         let sdQ = signedDistance[q]
-        let a = abs(shape.planes[p].w - shape.planes[q].w)
-        let b = r.map { abs(shape.planes[q].w - shape.planes[$0].w) } ?? 0
-        let t = Float(d / a)
+        let t = Float(d / abs(shape.planes[p].w - shape.planes[q].w))
         let maxGrowth = Float(d)
-        let limit = 1.2 * sliceSpacing
-        let rounded = roundedIsland[p]
+        let profiles = roundedProfiles[p]
         var any = false
         fill(out) { i in
-            let (ep, eq, er) = self.endProfile(p, q, r, cell: i)
-            if rounded[i], let prof = Self.roundedProfile(ep: ep, eq: eq, er: er, a: a, b: b), prof.close <= limit {
+            if let prof = profiles[i] {
                 // Past its closing point the profile goes on (negative depth), so the
                 // one-cell ramp of the coverage stays centred on the surface.
-                let e: Double
-                if prof.centreT.isNaN {
-                    e = ep - prof.radius * d
-                } else {
-                    let dt = d - prof.centreT, r2 = prof.radius * prof.radius - dt * dt
-                    guard r2 >= 0 else { return outside }
-                    e = prof.centreE + r2.squareRoot()
-                }
+                guard let e = prof.depth(at: d, from: Double(-sdP[i])) else { return outside }
                 if e > 0 { any = true }
                 return Float(-e)
             }
@@ -321,53 +330,59 @@ public final class ShapeOccupancy: @unchecked Sendable {
         return any
     }
 
-    /// The depths that sample the end contour's surface profile at a cell: its own depth
-    /// e_p = −sd_p, and e_p plus how far the contours one and two planes inward (q, r) lie
-    /// outside the cell's nearest boundary point of the end contour.
-    @inline(__always)
-    func endProfile(_ p: Int, _ q: Int, _ r: Int?, cell i: Int) -> (ep: Double, eq: Double, er: Double?) {
-        let ep = Double(-signedDistance[p][i])
-        let nu = nearest[p].u, nv = nearest[p].v
-        guard ep > 0, !nu[i].isNaN else { return (ep, -.infinity, nil) }
-        let foot = SIMD2(Double(nu[i]), Double(nv[i]))
-        return (ep, ep - sample(signedDistance[q], at: foot), r.map { ep - sample(signedDistance[$0], at: foot) })
-    }
-
-    /// For end plane p (its run continues towards p + inward): per cell, whether the island
-    /// (4-connected inside cells) holding it closes as a rounded end — the rounded profile
-    /// at the island's deepest cell closes within 1.2 slices. False outside every island.
-    private func islandsThatClose(_ p: Int, inward: Int) -> [Bool] {
+    /// Per cell of end plane p (its run ends on the side `below`, or above), the rounded
+    /// profile it follows beyond the plane, or nil for the flat end.
+    ///
+    /// A cell's profile samples the end contour's surface where it is nearest to the cell:
+    /// its depth e_p = −sd_p, and e_p plus how far the contours one and two planes inward
+    /// lie outside that boundary point (`roundedProfile`); it must close within 1.2 slices.
+    /// And its island (4-connected inside cells) must close as a whole: the profile of the
+    /// island's deepest cell closes within 1.2 slices — else the island is a flat or cut end
+    /// and stays flat up to its rim (decided per cell, the rim closed later than the face
+    /// and stood up as a ring above it).
+    private func roundedEnd(_ p: Int, below: Bool) -> [RoundedProfile?] {
         let planes = shape.planes
-        let q = p + inward
-        let r: Int? = (q + inward >= 0 && q + inward < planes.count && contiguousWithNext[min(q, q + inward)]) ? q + inward : nil
+        let (q0, r) = inwardPlanes(p, below: below)
+        guard let q = q0 else { return [] }
         let a = abs(planes[p].w - planes[q].w)
         let b = r.map { abs(planes[q].w - planes[$0].w) } ?? 0
-        let sd = signedDistance[p]
-        let nu = lattice.nu, nv = lattice.nv
-        var label = [Int32](repeating: -1, count: lattice.count)
-        var closes: [Bool] = []
-        var stack: [Int] = []
-        for start in 0..<lattice.count where sd[start] < 0 && label[start] < 0 {
-            let id = Int32(closes.count)
-            label[start] = id
+        let limit = 1.2 * sliceSpacing
+        let sd = signedDistance[p], nu = nearest[p].u, nv = nearest[p].v
+        var profiles = [RoundedProfile?](repeating: nil, count: lattice.count)
+        for i in 0..<lattice.count where sd[i] < 0 && !nu[i].isNaN {
+            let ep = Double(-sd[i])
+            let foot = SIMD2(Double(nu[i]), Double(nv[i]))
+            let eq = ep - sample(signedDistance[q], at: foot)
+            let er = r.map { ep - sample(signedDistance[$0], at: foot) }
+            if let prof = Self.roundedProfile(ep: ep, eq: eq, er: er, a: a, b: b), prof.close <= limit {
+                profiles[i] = RoundedProfile(centreT: prof.centreT, centreE: prof.centreE, radius: prof.radius, close: prof.close)
+            }
+        }
+        // Islands: flood fill of the inside cells; an island whose deepest cell has no
+        // closing profile keeps none.
+        let w = lattice.nu, h = lattice.nv
+        var seen = [Bool](repeating: false, count: lattice.count)
+        var stack: [Int] = [], members: [Int] = []
+        for start in 0..<lattice.count where sd[start] < 0 && !seen[start] {
+            seen[start] = true
             stack.append(start)
+            members.removeAll(keepingCapacity: true)
             var deepest = start
             while let k = stack.popLast() {
+                members.append(k)
                 if sd[k] < sd[deepest] { deepest = k }
-                let i = k % nu, j = k / nu
+                let i = k % w, j = k / w
                 @inline(__always) func visit(_ n: Int) {
-                    if sd[n] < 0 && label[n] < 0 { label[n] = id; stack.append(n) }
+                    if sd[n] < 0 && !seen[n] { seen[n] = true; stack.append(n) }
                 }
                 if i > 0 { visit(k - 1) }
-                if i + 1 < nu { visit(k + 1) }
-                if j > 0 { visit(k - nu) }
-                if j + 1 < nv { visit(k + nu) }
+                if i + 1 < w { visit(k + 1) }
+                if j > 0 { visit(k - w) }
+                if j + 1 < h { visit(k + w) }
             }
-            let (ep, eq, er) = endProfile(p, q, r, cell: deepest)
-            let prof = Self.roundedProfile(ep: ep, eq: eq, er: er, a: a, b: b)
-            closes.append(prof.map { $0.close <= 1.2 * sliceSpacing } ?? false)
+            if profiles[deepest] == nil { for k in members { profiles[k] = nil } }
         }
-        return label.map { $0 >= 0 && closes[Int($0)] }
+        return profiles
     }
 
     /// A per-cell field at an in-plane point, bilinearly between cell centres (clamped to the lattice).
@@ -397,14 +412,7 @@ extension ShapeOccupancy {
     /// `maximumStepMM` and each sub-slice's coverage at its centre summed (exact for prism
     /// stacks, whose cross-sections are constant between breakpoints).
     public func volumeMM3(maximumStepMM: Double = 0.25) -> Double {
-        let breaks = breakpoints
-        var slices: [(w: Double, dz: Double)] = []
-        for n in 0..<max(0, breaks.count - 1) {
-            let a = breaks[n], b = breaks[n + 1]
-            let m = endCap == .interpolated ? max(1, Int(((b - a) / maximumStepMM).rounded(.up))) : 1
-            let dz = (b - a) / Double(m)
-            for k in 0..<m { slices.append((a + (Double(k) + 0.5) * dz, dz)) }
-        }
+        let slices = Self.subSlices(breakpoints, maximumStepMM: endCap == .interpolated ? maximumStepMM : .infinity)
         let cell = lattice.h * lattice.h
         var parts = [Double](repeating: 0, count: slices.count)
         parts.withUnsafeMutableBufferPointer { out in
@@ -419,6 +427,21 @@ extension ShapeOccupancy {
             }
         }
         return parts.reduce(0, +)
+    }
+}
+
+extension ShapeOccupancy {
+    /// The intervals between consecutive `breaks` (increasing), each cut into equal
+    /// sub-slices no thicker than `maximumStepMM`: their centres and thicknesses.
+    public static func subSlices(_ breaks: [Double], maximumStepMM: Double) -> [(w: Double, dz: Double)] {
+        var out: [(w: Double, dz: Double)] = []
+        for n in 0..<max(0, breaks.count - 1) {
+            let a = breaks[n], b = breaks[n + 1]
+            let m = maximumStepMM.isFinite ? max(1, Int(((b - a) / maximumStepMM).rounded(.up))) : 1
+            let dz = (b - a) / Double(m)
+            for k in 0..<m { out.append((a + (Double(k) + 0.5) * dz, dz)) }
+        }
+        return out
     }
 }
 

@@ -63,25 +63,33 @@ public enum PlaneField {
         return out
     }
 
+    /// The lattice cells whose centres lie within `reachMM` of the bounding box of segment
+    /// [a, b] (index ranges i0...i1, j0...j1), or nil when none does.
+    @inline(__always)
+    static func cellsNear(_ a: SIMD2<Double>, _ b: SIMD2<Double>, reachMM: Double, lattice: CellLattice) -> (Int, Int, Int, Int)? {
+        let inv = 1 / lattice.h
+        let i0 = max(0, Int(((min(a.x, b.x) - reachMM - lattice.u0) * inv - 0.5).rounded(.up)))
+        let i1 = min(lattice.nu - 1, Int(((max(a.x, b.x) + reachMM - lattice.u0) * inv - 0.5).rounded(.down)))
+        let j0 = max(0, Int(((min(a.y, b.y) - reachMM - lattice.v0) * inv - 0.5).rounded(.up)))
+        let j1 = min(lattice.nv - 1, Int(((max(a.y, b.y) + reachMM - lattice.v0) * inv - 0.5).rounded(.down)))
+        return i0 > i1 || j0 > j1 ? nil : (i0, i1, j0, j1)
+    }
+
     /// The kernel of `boundaryGauge2`: min-reduces into `out`.
     public static func splat(_ polygons: [[SIMD2<Double>]], lattice: CellLattice, radii: FrameRadii, reachMM: Double,
                              into out: UnsafeMutableBufferPointer<Float>) {
-        let h = lattice.h, inv = 1 / h
+        let h = lattice.h
         let uniform = radii.isUniform
         let r0 = max(radii.uPlus, 1e-3)
         let invR2 = 1 / (r0 * r0)
         // Radii below a micrometre are taken as a micrometre (a zero margin in a direction).
         let ru = (max(radii.uPlus, 1e-3), max(radii.uMinus, 1e-3))
         let rv = (max(radii.vPlus, 1e-3), max(radii.vMinus, 1e-3))
-        let nu = lattice.nu, nv = lattice.nv
+        let nu = lattice.nu
         for poly in polygons where poly.count >= 2 {
             for n in poly.indices {
                 let a = poly[n], b = poly[(n + 1) % poly.count]
-                let i0 = max(0, Int(((min(a.x, b.x) - reachMM - lattice.u0) * inv - 0.5).rounded(.up)))
-                let i1 = min(nu - 1, Int(((max(a.x, b.x) + reachMM - lattice.u0) * inv - 0.5).rounded(.down)))
-                let j0 = max(0, Int(((min(a.y, b.y) - reachMM - lattice.v0) * inv - 0.5).rounded(.up)))
-                let j1 = min(nv - 1, Int(((max(a.y, b.y) + reachMM - lattice.v0) * inv - 0.5).rounded(.down)))
-                if i0 > i1 || j0 > j1 { continue }
+                guard let (i0, i1, j0, j1) = cellsNear(a, b, reachMM: reachMM, lattice: lattice) else { continue }
                 let e = b - a
                 let ee = (e * e).sum()
                 if uniform {
@@ -188,18 +196,13 @@ extension PlaneField {
         var px = [Double](repeating: .nan, count: lattice.count)
         var py = [Double](repeating: .nan, count: lattice.count)
         var d2 = [Double](repeating: .infinity, count: lattice.count)
-        let reach = 1.5 * h, inv = 1 / h
         @inline(__always) func centre(_ i: Int, _ j: Int) -> SIMD2<Double> {
             SIMD2(lattice.u0 + (Double(i) + 0.5) * h, lattice.v0 + (Double(j) + 0.5) * h)
         }
         for poly in polygons where poly.count >= 2 {
             for n in poly.indices {
                 let a = poly[n], b = poly[(n + 1) % poly.count]
-                let i0 = max(0, Int(((min(a.x, b.x) - reach - lattice.u0) * inv - 0.5).rounded(.up)))
-                let i1 = min(nu - 1, Int(((max(a.x, b.x) + reach - lattice.u0) * inv - 0.5).rounded(.down)))
-                let j0 = max(0, Int(((min(a.y, b.y) - reach - lattice.v0) * inv - 0.5).rounded(.up)))
-                let j1 = min(nv - 1, Int(((max(a.y, b.y) + reach - lattice.v0) * inv - 0.5).rounded(.down)))
-                if i0 > i1 || j0 > j1 { continue }
+                guard let (i0, i1, j0, j1) = cellsNear(a, b, reachMM: 1.5 * h, lattice: lattice) else { continue }
                 let e = b - a
                 let ee = (e * e).sum()
                 for j in j0...j1 {

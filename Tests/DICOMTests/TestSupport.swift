@@ -1,3 +1,4 @@
+@_exported import TestSupport
 import Foundation
 import XCTest
 @testable import DICOM
@@ -135,18 +136,6 @@ func assertDICOMError<T>(_ kind: DICOMError.Kind, containing substring: String? 
     }
 }
 
-/// A small deterministic generator (SplitMix64), so fuzz-like tests are repeatable.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Reads everything a caller typically reads from a parsed data set, recursively, so a
 /// damaged file that parses is also exercised through the accessors.

@@ -3,6 +3,7 @@ import Dosimetry
 import Foundation
 import Geometry
 import RTModel
+import TestSupport
 import VoxelKit
 import XCTest
 
@@ -43,7 +44,7 @@ final class RadiobiologyTests: XCTestCase {
     // MARK: Kernel: SIMD/multi-core against the scalar reference
 
     func randomDoses(_ n: Int, seed: UInt64, max: Float) -> [Float] {
-        var g = SplitMix(seed)
+        var g = SplitMix64(seed: seed)
         return (0..<n).map { _ in Float(g.next01()) * max }
     }
 
@@ -98,7 +99,7 @@ final class RadiobiologyTests: XCTestCase {
 
     func testResamplerMatchesReferenceThroughObliqueGridsAndRotation() throws {
         let src = Grid(size: SIMD3(20, 18, 12), origin: Vec3(-20, -15, -10), spacing: Vec3(2, 2.5, 3))
-        var g = SplitMix(9)
+        var g = SplitMix64(seed: 9)
         let vol = Volume(grid: src, voxels: (0..<src.count).map { _ in Float(g.next01() * 10) })
         let c = cos(0.3), s = sin(0.3)
         let target = Grid(size: SIMD3(15, 14, 9), origin: Vec3(-12, -10, -8), spacing: Vec3(2.2, 2.1, 2.7),
@@ -227,7 +228,7 @@ final class RadiobiologyTests: XCTestCase {
     func testWriterQuantisesBelowOneTenThousandthOfMaxAndRoundTrips() throws {
         let grid = Grid(size: SIMD3(7, 5, 4), origin: Vec3(-10, 20, 5), spacing: Vec3(2, 3, 2.5),
                         axisI: Vec3(1, 0, 0), axisJ: Vec3(0, 1, 0), axisK: Vec3(0, 0, -1))
-        var g = SplitMix(4)
+        var g = SplitMix64(seed: 4)
         let values = (0..<grid.count).map { _ in Float(g.next01() * 123.4) }
         let q = DoseWriter.quantise(values)
         let maxV = Double(values.max()!)
@@ -253,16 +254,3 @@ final class RadiobiologyTests: XCTestCase {
     }
 }
 
-/// A small deterministic generator for test data.
-struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func next01() -> Double { Double(next() >> 11) / Double(1 << 53) }
-}

@@ -1,22 +1,11 @@
 import Geometry
+import TestSupport
 import XCTest
 
 /// The interpolated solid of a contour stack (`EndCap.interpolated`): exact in-plane signed
 /// distances, curved interpolation between planes, rounded ends that close where the
 /// contours say, flat ends half a slice out.
 final class InterpolatedSolidTests: XCTestCase {
-    /// Deterministic pseudo-random numbers (SplitMix64).
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Exact distance from p to the polygons' edges, by brute force.
     func bruteDistance(_ p: SIMD2<Double>, _ polygons: [[SIMD2<Double>]]) -> Double {
         var best = Double.infinity
@@ -32,7 +21,7 @@ final class InterpolatedSolidTests: XCTestCase {
     }
 
     func testSignedDistanceIsTheDistanceToThePolygonsNotToCellCentres() {
-        var rng = Seeded(state: 7)
+        var rng = SplitMix64(seed: 7)
         let lattice = CellLattice(u0: -20, v0: -20, h: 0.37, nu: 110, nv: 110)
         for _ in 0..<6 {
             let n = Int.random(in: 5...30, using: &rng)
@@ -122,7 +111,7 @@ final class InterpolatedSolidTests: XCTestCase {
     /// the rounding of the lattice origin (a miss flipped the parity of the rest of the row
     /// and left the interpolated source hollow on a real CT frame).
     func testInsideMaskCountsVerticesOnRowCentresOnce() {
-        var rng = Seeded(state: 11)
+        var rng = SplitMix64(seed: 11)
         let lattice = CellLattice(u0: 19.4974, v0: 19.654700000000002, h: 0.5, nu: 60, nv: 60)
         for _ in 0..<40 {
             let n = Int.random(in: 6...40, using: &rng)

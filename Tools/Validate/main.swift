@@ -157,16 +157,12 @@ for ph in Phantoms.nelms {
 
 // MARK: 4. Margins on a contoured sphere (issue 7), against the analytic sphere
 
-/// A sphere of radius r contoured on `planes` as polygons with 0.2 mm chords.
+/// A sphere of radius r contoured on `planes` (the analytic phantom's 0.2 mm-chord circles).
 func contouredSphere(_ r: Double, planes: [Double]) -> PlanarShape {
-    PlanarShape(name: "S", frame: .patient, planes: planes.compactMap { z in
-        let rr = r * r - z * z
-        guard rr > 0.01 else { return nil }
-        let rc = rr.squareRoot(), n = max(16, Int((2 * Double.pi * rc / 0.2).rounded(.up)))
-        return PlanarShape.Plane(w: z, polygons: [(0..<n).map { k in
-            let t = 2 * Double.pi * Double(k) / Double(n)
-            return SIMD2(rc * cos(t), rc * sin(t))
-        }])
+    let sphere = Phantoms.sphere(diameter: 2 * r)
+    return PlanarShape(name: "S", frame: .patient, planes: planes.compactMap { z in
+        let polygons = sphere.polygonsAt(z)
+        return polygons.isEmpty ? nil : PlanarShape.Plane(w: z, polygons: polygons)
     })
 }
 
