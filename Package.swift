@@ -10,12 +10,15 @@ let package = Package(
     products: [
         // MARK: Public API
         .executable(name: "sbrt", targets: ["sbrt"]),
+        .library(name: "Base", targets: ["Base"]),
         .library(name: "DICOM", targets: ["DICOM"]),
         .library(name: "VoxelKit", targets: ["VoxelKit"]),
         .library(name: "RTModel", targets: ["RTModel"]),
         .library(name: "Geometry", targets: ["Geometry"]),
         .library(name: "Dosimetry", targets: ["Dosimetry"]),
+        .library(name: "PlanReview", targets: ["PlanReview"]),
         .library(name: "Rendering", targets: ["Rendering"]),
+        .library(name: "Reports", targets: ["Reports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,15 +36,19 @@ let package = Package(
             providers: [.apt(["libpng-dev"])]
         ),
 
-        // MARK: Library modules (data flows down this list)
-        .target(name: "DICOM", dependencies: ["CZlib"]),
-        .target(name: "VoxelKit"),
-        .target(name: "RTModel", dependencies: ["DICOM", "VoxelKit"]),
-        .target(name: "Geometry", dependencies: ["VoxelKit", "RTModel"]),
-        .target(name: "Dosimetry", dependencies: ["VoxelKit", "RTModel", "Geometry"]),
-        .target(name: "Rendering", dependencies: ["CLibPNG", "CPNGShim", "DICOM", "VoxelKit", "RTModel", "Geometry", "Dosimetry"]),
+        // MARK: Library modules, bottom to top (docs/architecture.md)
+        // A module imports only modules listed before it; every import is declared.
+        .target(name: "Base"),
+        .target(name: "DICOM", dependencies: ["Base", "CZlib"]),
+        .target(name: "VoxelKit", dependencies: ["Base"]),
+        .target(name: "Geometry", dependencies: ["Base", "VoxelKit"]),
+        .target(name: "RTModel", dependencies: ["Base", "DICOM", "VoxelKit", "Geometry"]),
+        .target(name: "Dosimetry", dependencies: ["Base", "DICOM", "VoxelKit", "Geometry", "RTModel"]),
         // Protocol files are data: copied into the resource bundle beside the executable.
-        .target(name: "PlanReview", dependencies: ["RTModel", "Geometry", "Dosimetry", "Rendering"], resources: [.copy("Protocols")]),
+        .target(name: "PlanReview", dependencies: ["Base", "VoxelKit", "Geometry", "RTModel", "Dosimetry"], resources: [.copy("Protocols")]),
+        .target(name: "Rendering", dependencies: ["Base", "CLibPNG", "CPNGShim", "DICOM", "VoxelKit", "Geometry", "RTModel", "Dosimetry", "PlanReview"]),
+        // Reports sit above the review and the pictures: HTML and text reports.
+        .target(name: "Reports", dependencies: ["Base", "VoxelKit", "Geometry", "RTModel", "Dosimetry", "PlanReview", "Rendering"]),
 
         // MARK: Implementation details
         // setjmp guards around libpng's write calls, so that libpng's longjmp on error
@@ -52,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "sbrt",
             dependencies: [
-                "DICOM", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "Rendering", "PlanReview",
+                "Base", "DICOM", "VoxelKit", "Geometry", "RTModel", "Dosimetry", "PlanReview", "Rendering", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,28 +67,29 @@ let package = Package(
         // MARK: Tools (release-built, not part of the suite)
         // Nelms-style analytic phantoms and their closed-form DVH truth (shared by the
         // DosimetryTests and sbrt-validate; not a product).
-        .target(name: "AnalyticPhantoms", dependencies: ["Geometry", "Dosimetry", "VoxelKit"], path: "Tools/AnalyticPhantoms"),
+        .target(name: "AnalyticPhantoms", dependencies: ["Base", "Geometry", "Dosimetry", "VoxelKit"], path: "Tools/AnalyticPhantoms"),
         .executableTarget(
             name: "sbrt-validate",
-            dependencies: ["AnalyticPhantoms", "Dosimetry", "Geometry"],
+            dependencies: ["Base", "AnalyticPhantoms", "Dosimetry", "Geometry"],
             path: "Tools/Validate"
         ),
         .executableTarget(
             name: "sbrt-bench",
-            dependencies: ["DICOM", "VoxelKit", "RTModel", "Dosimetry"],
+            dependencies: ["Base", "DICOM", "VoxelKit", "RTModel", "Dosimetry"],
             path: "Tools/Benchmark"
         ),
 
         // MARK: Tests
         // Helpers shared by the test targets (a deterministic random generator).
         .target(name: "TestSupport", path: "Tests/Support"),
-        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"]),
-        .testTarget(name: "VoxelKitTests", dependencies: ["VoxelKit"]),
-        .testTarget(name: "RTModelTests", dependencies: ["RTModel", "DICOM", "VoxelKit"]),
-        .testTarget(name: "GeometryTests", dependencies: ["Geometry", "RTModel", "VoxelKit", "TestSupport"]),
-        .testTarget(name: "DosimetryTests", dependencies: ["Dosimetry", "Geometry", "RTModel", "VoxelKit", "AnalyticPhantoms", "TestSupport"]),
-        .testTarget(name: "RenderingTests", dependencies: ["Rendering", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "CPNGShim", "CZlib"]),
-        .testTarget(name: "PlanReviewTests", dependencies: ["PlanReview", "Dosimetry", "Geometry", "RTModel", "DICOM", "VoxelKit"]),
+        .testTarget(name: "BaseTests", dependencies: ["Base"]),
+        .testTarget(name: "DICOMTests", dependencies: ["Base", "DICOM", "TestSupport"]),
+        .testTarget(name: "VoxelKitTests", dependencies: ["Base", "VoxelKit"]),
+        .testTarget(name: "RTModelTests", dependencies: ["Base", "RTModel", "DICOM", "VoxelKit"]),
+        .testTarget(name: "GeometryTests", dependencies: ["Base", "Geometry", "RTModel", "VoxelKit", "TestSupport"]),
+        .testTarget(name: "DosimetryTests", dependencies: ["Base", "Dosimetry", "Geometry", "RTModel", "VoxelKit", "AnalyticPhantoms", "TestSupport"]),
+        .testTarget(name: "RenderingTests", dependencies: ["Base", "Rendering", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "CPNGShim", "CZlib"]),
+        .testTarget(name: "PlanReviewTests", dependencies: ["Base", "Reports", "PlanReview", "Dosimetry", "Geometry", "RTModel", "DICOM", "VoxelKit"]),
         .testTarget(name: "EndToEndTests", dependencies: ["sbrt"]),
     ],
     // Swift 5 language mode: the kernels share immutable buffers across threads

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// A DICOM file: its file meta information, its data set and how it was encoded.
@@ -25,12 +26,12 @@ public struct DICOMFile: Sendable {
 
     /// Reads and parses the file at `path`. Pixel data is not decoded: the file is mapped
     /// and values are slices of it, so listing many images touches little memory.
-    /// - Throws: `DICOMError` naming the file, the problem and the byte offset.
+    /// - Throws: `SBRTError` naming the file, the problem and the byte offset.
     public static func read(path: String) throws -> DICOMFile {
         let data = try contents(ofFile: path)
         do {
             return try parse(data, path: path)
-        } catch let error as DICOMError {
+        } catch let error as SBRTError {
             throw error.inFile(path)
         }
     }
@@ -48,15 +49,9 @@ public struct DICOMFile: Sendable {
     /// As with any mapping, a file truncated by another program while it is mapped can
     /// make a later access fail with SIGBUS; DICOM exports under review are not rewritten
     /// in place.
-    /// - Throws: `DICOMError` of kind `.io` naming the file.
+    /// - Throws: `SBRTError` of kind `.io` naming the file.
     public static func contents(ofFile path: String) throws -> Data {
-        var info = stat()
-        let big = stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && Int(info.st_size) >= mappingThreshold
-        do {
-            return try Data(contentsOf: URL(fileURLWithPath: path), options: big ? [.alwaysMapped] : [])
-        } catch {
-            throw DICOMError(.io, "cannot read file: \(error.localizedDescription)", file: path)
-        }
+        try InputFiles.read(path, mappingThreshold: mappingThreshold)
     }
 
     /// Whether `data` starts like DICOM: a Part 10 header, or a raw data set whose first
@@ -90,13 +85,13 @@ public struct DICOMFile: Sendable {
     /// Parses a whole file held in memory.
     public static func parse(_ input: Data, path: String? = nil) throws -> DICOMFile {
         guard let layout = detectLayout(input) else {
-            throw DICOMError(.notDICOM, input.count < 132
+            throw SBRTError(.notDICOM, input.count < 132
                 ? "not a DICOM file (only \(input.count) bytes, no DICM prefix and no recognisable data set)"
                 : "not a DICOM file (no DICM prefix at byte 128 and no recognisable data set)", file: path)
         }
         return try input.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws -> DICOMFile in
             guard let base = raw.baseAddress else {
-                throw DICOMError(.notDICOM, "empty file", file: path)
+                throw SBRTError(.notDICOM, "empty file", file: path)
             }
             var meta = DataSet()
             var pos = 0
@@ -110,14 +105,14 @@ public struct DICOMFile: Sendable {
                                           characterSet: .default, metaOnly: true)
                 pos = p.pos
                 if meta.isEmpty && input.count - pos < 8 {
-                    throw DICOMError(.truncated, "file is truncated: it ends after the DICM prefix, before the file meta information", file: path, offset: pos)
+                    throw SBRTError(.truncated, "file is truncated: it ends after the DICM prefix, before the file meta information", file: path, offset: pos)
                 }
                 if meta.isEmpty {
-                    throw DICOMError(.malformed, "the DICM prefix is not followed by file meta information (group 0002); the file is damaged", file: path, offset: pos)
+                    throw SBRTError(.malformed, "the DICM prefix is not followed by file meta information (group 0002); the file is damaged", file: path, offset: pos)
                 }
                 if let uid = meta.string(.transferSyntaxUID), !uid.isEmpty {
                     guard let known = TransferSyntax.named(uid) else {
-                        throw DICOMError(.unsupported, "unknown transfer syntax \(uid) in the file meta information", file: path)
+                        throw SBRTError(.unsupported, "unknown transfer syntax \(uid) in the file meta information", file: path)
                     }
                     ts = known
                 } else {
@@ -184,7 +179,7 @@ extension DICOMFile {
     ///   transfer syntax and how to decompress it; `missingAttribute` without pixel data.
     public func nativePixelData() throws -> Data {
         guard let e = dataSet[.pixelData] else {
-            throw DICOMError(.missingAttribute, "no Pixel Data (7FE0,0010)", file: path)
+            throw SBRTError(.missingAttribute, "no Pixel Data (7FE0,0010)", file: path)
         }
         switch e.value {
         case .bytes(let d): return d
@@ -200,11 +195,11 @@ extension DICOMFile {
             } else {
                 tool = "`dcmdjpeg IN OUT` (dcmtk)"
             }
-            throw DICOMError(.unsupported,
+            throw SBRTError(.unsupported,
                              "pixel data is compressed with \(ts.name) (\(ts.uid)), which sbrt does not decode; decompress it first, e.g. with \(tool)",
                              file: path)
         case .sequence:
-            throw DICOMError(.malformed, "Pixel Data (7FE0,0010) is a sequence", file: path)
+            throw SBRTError(.malformed, "Pixel Data (7FE0,0010) is a sequence", file: path)
         }
     }
 }

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// The value of one data element.
@@ -195,11 +196,11 @@ public struct DataSet: Sendable {
                 do {
                     return try DecimalString.parse(d)
                 } catch let err {
-                    throw DICOMError(.invalidValue, "\(tag) holds \"\(err.token)\", which is not a number")
+                    throw SBRTError(.invalidValue, "\(tag) holds \"\(err.token)\", which is not a number")
                 }
             }
         default:
-            throw DICOMError(.invalidValue, "\(tag) is a sequence, not a number")
+            throw SBRTError(.invalidValue, "\(tag) is a sequence, not a number")
         }
     }
 
@@ -215,7 +216,7 @@ public struct DataSet: Sendable {
         guard let values = try doubles(tag) else { return nil }
         return try values.map { v in
             guard v.isFinite, v.rounded() == v, abs(v) < 9.0e15 else {
-                throw DICOMError(.invalidValue, "\(tag) holds \(v), which is not an integer")
+                throw SBRTError(.invalidValue, "\(tag) holds \(v), which is not an integer")
             }
             return Int(v)
         }

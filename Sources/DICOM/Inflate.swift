@@ -1,3 +1,4 @@
+import Base
 import CZlib
 import Foundation
 
@@ -11,19 +12,19 @@ enum Inflate {
         var stream = z_stream()
         var status = inflateInit2_(&stream, -MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         guard status == Z_OK else {
-            throw DICOMError(.io, "zlib could not start inflating (status \(status))", file: path)
+            throw SBRTError(.io, "zlib could not start inflating (status \(status))", file: path)
         }
         defer { inflateEnd(&stream) }
         var output = Data(count: max(4096, input.count * 4))
         var produced = 0
         let src = Data(input)
-        let failure: DICOMError? = src.withUnsafeBytes { (inRaw: UnsafeRawBufferPointer) -> DICOMError? in
+        let failure: SBRTError? = src.withUnsafeBytes { (inRaw: UnsafeRawBufferPointer) -> SBRTError? in
             stream.next_in = UnsafeMutablePointer(mutating: inRaw.bindMemory(to: Bytef.self).baseAddress)
             stream.avail_in = uInt(inRaw.count)
             while true {
                 if produced == output.count {
                     if output.count >= maximumOutput {
-                        return DICOMError(.unsupported, "deflated data set inflates to more than \(maximumOutput >> 20) MiB; refusing", file: path)
+                        return SBRTError(.unsupported, "deflated data set inflates to more than \(maximumOutput >> 20) MiB; refusing", file: path)
                     }
                     output.count = min(maximumOutput, output.count * 2)
                 }
@@ -37,11 +38,11 @@ enum Inflate {
                 }
                 if status == Z_STREAM_END { return nil }
                 if status == Z_BUF_ERROR && stream.avail_in == 0 {
-                    return DICOMError(.truncated, "deflated data set is truncated (the deflate stream ends early)", file: path)
+                    return SBRTError(.truncated, "deflated data set is truncated (the deflate stream ends early)", file: path)
                 }
                 if status != Z_OK && status != Z_BUF_ERROR {
                     let msg = stream.msg.map { String(cString: $0) } ?? "status \(status)"
-                    return DICOMError(.malformed, "deflated data set is corrupt: zlib says \(msg)", file: path)
+                    return SBRTError(.malformed, "deflated data set is corrupt: zlib says \(msg)", file: path)
                 }
             }
         }

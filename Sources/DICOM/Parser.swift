@@ -1,9 +1,10 @@
+import Base
 import Foundation
 
 /// The bounded, non-recursive-in-depth-beyond-a-limit decoder of DICOM data sets.
 ///
 /// Every read is checked against the end of its buffer, item or sequence; every
-/// failure throws a `DICOMError` with the byte offset. Nesting deeper than
+/// failure throws a `SBRTError` with the byte offset. Nesting deeper than
 /// `maximumDepth` is refused rather than risking the stack.
 struct Parser {
     static let maximumDepth = 64
@@ -41,12 +42,12 @@ struct Parser {
         return bigEndian ? v.byteSwapped : v
     }
 
-    func fail(_ kind: DICOMError.Kind, _ message: String, at: Int? = nil) -> DICOMError {
-        DICOMError(kind, message, offset: (at ?? pos) + fileOffset)
+    func fail(_ kind: SBRTError.Kind, _ message: String, at: Int? = nil) -> SBRTError {
+        SBRTError(kind, message, offset: (at ?? pos) + fileOffset)
     }
 
     @inline(__always)
-    func need(_ n: Int, _ what: @autoclosure () -> String, limit: Int) throws(DICOMError) {
+    func need(_ n: Int, _ what: @autoclosure () -> String, limit: Int) throws(SBRTError) {
         if pos + n > limit {
             if limit == count {
                 throw fail(.truncated, "file is truncated: it ends inside \(what())")
@@ -65,7 +66,7 @@ struct Parser {
     /// Parses elements until `limit`, or until an item delimiter when `undefinedItem`.
     /// With `metaOnly`, stops before the first element outside group 0002.
     mutating func parseDataSet(limit: Int, undefinedItem: Bool, depth: Int,
-                               characterSet: SpecificCharacterSet, metaOnly: Bool = false) throws(DICOMError) -> DataSet {
+                               characterSet: SpecificCharacterSet, metaOnly: Bool = false) throws(SBRTError) -> DataSet {
         if depth > Parser.maximumDepth {
             throw fail(.malformed, "sequences are nested more than \(Parser.maximumDepth) levels deep")
         }
@@ -168,7 +169,7 @@ struct Parser {
     // MARK: Sequences
 
     mutating func parseSequence(tag: Tag, limit: Int, undefined: Bool, depth: Int,
-                                characterSet: SpecificCharacterSet) throws(DICOMError) -> [DataSet] {
+                                characterSet: SpecificCharacterSet) throws(SBRTError) -> [DataSet] {
         var items: [DataSet] = []
         while true {
             if pos >= limit {
@@ -205,7 +206,7 @@ struct Parser {
     }
 
     /// Encapsulated pixel data (PS3.5 §A.4): a basic offset table item, then fragments.
-    mutating func parseEncapsulated(limit: Int, depth: Int) throws(DICOMError) -> Value {
+    mutating func parseEncapsulated(limit: Int, depth: Int) throws(SBRTError) -> Value {
         var items: [Data] = []
         while true {
             if pos >= limit {

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// Encodes data sets as Part 10 files in explicit VR little endian (1.2.840.10008.1.2.1).
@@ -20,10 +21,10 @@ public enum DICOMWriter {
     /// - Parameter sopClassUID/sopInstanceUID: taken from the data set when nil.
     public static func encodeFile(_ dataSet: DataSet) throws -> Data {
         guard let sopClass = dataSet.string(.sopClassUID), !sopClass.isEmpty else {
-            throw DICOMError(.missingAttribute, "cannot write a file without SOP Class UID (0008,0016)")
+            throw SBRTError(.missingAttribute, "cannot write a file without SOP Class UID (0008,0016)")
         }
         guard let sopInstance = dataSet.string(.sopInstanceUID), !sopInstance.isEmpty else {
-            throw DICOMError(.missingAttribute, "cannot write a file without SOP Instance UID (0008,0018)")
+            throw SBRTError(.missingAttribute, "cannot write a file without SOP Instance UID (0008,0018)")
         }
         var meta = DataSet()
         meta[.fileMetaInformationVersion] = Element(tag: .fileMetaInformationVersion, vr: .OB, value: .bytes(Data([0, 1])))
@@ -50,28 +51,10 @@ public enum DICOMWriter {
         return Data(out.bytes)
     }
 
-    /// Writes `dataSet` to `path` atomically (temporary file in the same folder, then rename).
+    /// Writes `dataSet` to `path` as one output (`OutputFiles`: atomic, never over an input).
     public static func write(_ dataSet: DataSet, to path: String) throws {
         let data = try encodeFile(dataSet)
-        try writeAtomically(data, to: path)
-    }
-
-    /// Writes bytes to a temporary sibling of `path` and renames it into place.
-    public static func writeAtomically(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent()
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
-        do {
-            try data.write(to: tmp)
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw DICOMError(.io, "cannot write: \(error.localizedDescription)", file: path)
-        }
-        if rename(tmp.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
-            throw DICOMError(.io, "cannot move the written file into place: \(reason)", file: path)
-        }
+        try OutputFiles.write(data, to: path)
     }
 }
 
@@ -120,7 +103,7 @@ struct ByteSink {
             let padding = vr.paddingByte
             if !vr.hasLongLength && padded > 0xFFFE { vr = .UN }
             if padded > 0xFFFF_FFFE {
-                throw DICOMError(.invalidValue, "value of \(e.tag) is too long to encode (\(d.count) bytes)")
+                throw SBRTError(.invalidValue, "value of \(e.tag) is too long to encode (\(d.count) bytes)")
             }
             header(e.tag, vr, length: UInt32(padded))
             bytes.append(contentsOf: d)

@@ -1,3 +1,4 @@
+import Base
 import DICOM
 import Foundation
 import Geometry
@@ -30,22 +31,22 @@ public struct CourseSpec: Sendable {
             parts.removeLast()
         }
         spec.path = parts.joined(separator: ":")
-        guard !spec.path.isEmpty else { throw DosimetryError("--course \(text): no path before the options") }
+        guard !spec.path.isEmpty else { throw SBRTError(.invalidRequest, "--course \(text): no path before the options") }
         for o in options {
             let kv = o.split(separator: "=", maxSplits: 1).map(String.init)
             let key = kv[0].lowercased(), value = kv.count > 1 ? kv[1] : ""
             switch key {
             case "fractions", "fx", "n":
-                guard let n = Int(value), n >= 1 else { throw DosimetryError("--course \(text): fractions must be a positive integer, got \"\(value)\"") }
+                guard let n = Int(value), n >= 1 else { throw SBRTError(.invalidRequest, "--course \(text): fractions must be a positive integer, got \"\(value)\"") }
                 spec.fractions = n
             case "date":
-                guard CourseSpec.parseDate(value) != nil else { throw DosimetryError("--course \(text): date must be YYYY-MM-DD, got \"\(value)\"") }
+                guard CourseSpec.parseDate(value) != nil else { throw SBRTError(.invalidRequest, "--course \(text): date must be YYYY-MM-DD, got \"\(value)\"") }
                 spec.date = value
             case "label", "name":
-                guard !value.isEmpty else { throw DosimetryError("--course \(text): empty label") }
+                guard !value.isEmpty else { throw SBRTError(.invalidRequest, "--course \(text): empty label") }
                 spec.label = value
             default:
-                throw DosimetryError("--course \(text): unknown option \"\(key)\" (fractions=, date=, label=)")
+                throw SBRTError(.invalidRequest, "--course \(text): unknown option \"\(key)\" (fractions=, date=, label=)")
             }
         }
         return spec
@@ -263,15 +264,15 @@ public enum Composite {
         var timings: [(String, Double)] = []
         var t0 = Date()
         func lap(_ name: String) { timings.append((name, Date().timeIntervalSince(t0))); t0 = Date() }
-        guard !request.courses.isEmpty else { throw DosimetryError("no course given (--course PATH[:fractions=N][:date=YYYY-MM-DD])") }
-        guard request.defaultAlphaBeta > 0 else { throw DosimetryError("α/β must be positive") }
+        guard !request.courses.isEmpty else { throw SBRTError(.invalidRequest, "no course given (--course PATH[:fractions=N][:date=YYYY-MM-DD])") }
+        guard request.defaultAlphaBeta > 0 else { throw SBRTError(.invalidRequest, "α/β must be positive") }
 
         // Labels.
         var labels: [String] = []
         for spec in request.courses {
             var base = spec.label ?? defaultLabel(spec.path)
             if labels.contains(base) {
-                if spec.label != nil { throw DosimetryError("two courses are labelled \"\(base)\"") }
+                if spec.label != nil { throw SBRTError(.invalidRequest, "two courses are labelled \"\(base)\"") }
                 var n = 2
                 while labels.contains("\(base)-\(n)") { n += 1 }
                 base = "\(base)-\(n)"
@@ -279,10 +280,10 @@ public enum Composite {
             labels.append(base)
         }
         for key in request.recoveryFractions.keys where !labels.contains(key) && Int(key).map({ $0 < 1 || $0 > labels.count }) ?? true {
-            throw DosimetryError("--recovery names course \"\(key)\", but the courses are \(labels.joined(separator: ", "))")
+            throw SBRTError(.invalidRequest, "--recovery names course \"\(key)\", but the courses are \(labels.joined(separator: ", "))")
         }
         for t in request.transforms { if let l = t.label, !labels.contains(l) {
-            throw DosimetryError("--transform names course \"\(l)\", but the courses are \(labels.joined(separator: ", "))")
+            throw SBRTError(.invalidRequest, "--transform names course \"\(l)\", but the courses are \(labels.joined(separator: ", "))")
         } }
 
         let courses = try zip(request.courses, labels).map { try loadCourse($0.0, label: $0.1) }
@@ -314,7 +315,7 @@ public enum Composite {
         var gridSource = "dose grid of course \(ref.label) (\((ref.doseFiles.first.map { ($0 as NSString).lastPathComponent }) ?? ""))"
         if request.grid == .ct {
             let ct = structureFolder?.ctSeries.first ?? ref.folder?.ctSeries.first
-            guard let ct else { throw DosimetryError("--grid ct: no CT series in the structures folder or in course \(ref.label)'s folder") }
+            guard let ct else { throw SBRTError(.invalidRequest, "--grid ct: no CT series in the structures folder or in course \(ref.label)'s folder") }
             referenceGrid = ct.grid
             referenceFoR = ct.frameOfReferenceUID ?? referenceFoR
             gridSource = "CT series \(ct.seriesInstanceUID)"
@@ -349,7 +350,7 @@ public enum Composite {
                     transform = m
                     registration = "Spatial Registration \((sro.path as NSString).lastPathComponent) (\(sro.sopInstanceUID)): \(m)"
                 } else {
-                    throw DosimetryError("course \(c.label) (\(c.spec.path)) is on frame of reference \(f), the reference grid on \(foR); a registration is needed: put a Spatial Registration object registering both in a course folder, or give --transform \(c.label)=m00,m01,…,m33 (16 numbers, course → reference)")
+                    throw SBRTError(.invalidRequest, "course \(c.label) (\(c.spec.path)) is on frame of reference \(f), the reference grid on \(foR); a registration is needed: put a Spatial Registration object registering both in a course folder, or give --transform \(c.label)=m00,m01,…,m33 (16 numbers, course → reference)")
                 }
             }
             if let t = transform, !t.isRigid() {
@@ -368,7 +369,7 @@ public enum Composite {
                 recText = String(format: "%.0f %% (given; the course counts %.2f × its BED/EQD2)", 100 * r, 1 - r)
             } else if let model = request.recoveryModel, i != refIndex {
                 guard let d = c.date, let dr = ref.date else {
-                    throw DosimetryError("--recovery-model \(model.rawValue) needs the date of every course (:date=YYYY-MM-DD); course \(c.label) has none")
+                    throw SBRTError(.invalidRequest, "--recovery-model \(model.rawValue) needs the date of every course (:date=YYYY-MM-DD); course \(c.label) has none")
                 }
                 let days = CompositeFlags.interval(from: d, to: dr).days
                 rec = model.recovery(intervalDays: days, toleranceBED: request.toleranceBED)
@@ -386,13 +387,13 @@ public enum Composite {
                 maxPhysicalGy: Double(r.volume.voxels.max() ?? 0), recovery: recText))
         }
         if request.quantity == .physical && recoveries.contains(where: { $0 != .none }) {
-            throw DosimetryError("recovery discounts biologically effective dose; it cannot be applied to a physical sum (use --quantity eqd2 or bed)")
+            throw SBRTError(.invalidRequest, "recovery discounts biologically effective dose; it cannot be applied to a physical sum (use --quantity eqd2 or bed)")
         }
         if request.quantity == .physical && Set(courses.map(\.fractions)).count > 1 {
             warnings.append("physical doses of courses with different fractionation (\(courses.map { "\($0.label) \($0.fractions) fx" }.joined(separator: ", "))) are summed as asked; such a sum is not biologically meaningful (domain.md §3.4)")
         }
         if recoveries.contains(where: { if case .jonesGrant = $0 { return true } else { return false } }), request.toleranceBED == nil {
-            throw DosimetryError("--recovery-model jones-grant needs --tolerance-bed GY (the tolerance BED of the model)")
+            throw SBRTError(.invalidRequest, "--recovery-model jones-grant needs --tolerance-bed GY (the tolerance BED of the model)")
         }
         lap("register + resample")
 
@@ -406,7 +407,7 @@ public enum Composite {
         if let sf = structureFolder {
             let candidates = sf.structureSets.filter { ss in foR.isEmpty || ss.frameOfReferenceUIDs.isEmpty || ss.frameOfReferenceUIDs.contains(foR) }
             if candidates.isEmpty && !sf.structureSets.isEmpty && (!request.structureAlphaBeta.isEmpty || request.computeReport) {
-                throw DosimetryError("\(sf.root): the structure set is on frame of reference \(sf.structureSets.flatMap(\.frameOfReferenceUIDs).joined(separator: ", ")), the reference grid on \(foR)")
+                throw SBRTError(.invalidRequest, "\(sf.root): the structure set is on frame of reference \(sf.structureSets.flatMap(\.frameOfReferenceUIDs).joined(separator: ", ")), the reference grid on \(foR)")
             }
             if let ss = candidates.first {
                 structureSet = ss
@@ -418,16 +419,16 @@ public enum Composite {
         }
         if !request.structureAlphaBeta.isEmpty {
             guard let ss = structureSet else {
-                throw DosimetryError("--structure-alpha-beta needs a structure set on the reference frame of reference (--structures FOLDER)")
+                throw SBRTError(.invalidRequest, "--structure-alpha-beta needs a structure set on the reference frame of reference (--structures FOLDER)")
             }
             var assignments: [AlphaBetaMap.Assignment] = []
             for (name, ab) in request.structureAlphaBeta {
-                guard ab > 0 else { throw DosimetryError("α/β of \(name) must be positive") }
+                guard ab > 0 else { throw SBRTError(.invalidRequest, "α/β of \(name) must be positive") }
                 guard let roi = ss.rois.first(where: { $0.name.lowercased() == name.lowercased() }) else {
-                    throw DosimetryError("\(ss.path): no ROI named \"\(name)\" for --structure-alpha-beta (structures: \(ss.rois.map(\.name).joined(separator: ", ")))")
+                    throw SBRTError(.invalidRequest, "\(ss.path): no ROI named \"\(name)\" for --structure-alpha-beta (structures: \(ss.rois.map(\.name).joined(separator: ", ")))")
                 }
                 let shape = shapes.first { $0.name == roi.name }!
-                if shape.planes.isEmpty { throw DosimetryError("ROI \(roi.name) has no closed contours; it cannot carry an α/β") }
+                if shape.planes.isEmpty { throw SBRTError(.invalidRequest, "ROI \(roi.name) has no closed contours; it cannot carry an α/β") }
                 assignments.append(.init(shape: shape, alphaBeta: ab))
             }
             let m = AlphaBetaMap.build(grid: referenceGrid, defaultAlphaBeta: request.defaultAlphaBeta, assignments: assignments, sliceSpacing: sliceSpacing)
@@ -508,7 +509,7 @@ public enum Composite {
             } else {
                 wanted = try request.reportStructures.map { name in
                     guard let r = ss.rois.first(where: { $0.name.lowercased() == name.lowercased() }) else {
-                        throw DosimetryError("\(ss.path): no ROI named \"\(name)\" (structures: \(ss.rois.map(\.name).joined(separator: ", ")))")
+                        throw SBRTError(.invalidRequest, "\(ss.path): no ROI named \"\(name)\" (structures: \(ss.rois.map(\.name).joined(separator: ", ")))")
                     }
                     return r
                 }
@@ -616,7 +617,7 @@ public enum Composite {
     static func loadCourse(_ spec: CourseSpec, label: String) throws -> LoadedCourse {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: spec.path, isDirectory: &isDir) else {
-            throw DosimetryError("course \(label): \(spec.path): no such file or folder")
+            throw SBRTError(.invalidRequest, "course \(label): \(spec.path): no such file or folder")
         }
         var folder: StudyFolder?
         var doses: [DoseGrid]
@@ -629,30 +630,30 @@ public enum Composite {
         } else {
             let file = try DICOMFile.read(path: spec.path)
             guard file.sopClassUID == SOPClass.rtDose || file.modality == "RTDOSE" else {
-                throw DosimetryError("course \(label): \(spec.path) is not an RT Dose (SOP Class \(file.sopClassUID ?? "none")); give an RT Dose file or a folder")
+                throw SBRTError(.invalidRequest, "course \(label): \(spec.path) is not an RT Dose (SOP Class \(file.sopClassUID ?? "none")); give an RT Dose file or a folder")
             }
             doses = [try DoseGrid(file: file)]
         }
-        guard !doses.isEmpty else { throw DosimetryError("course \(label): no RT Dose in \(spec.path)") }
+        guard !doses.isEmpty else { throw SBRTError(.invalidRequest, "course \(label): no RT Dose in \(spec.path)") }
         var warnings: [String] = []
         // Choose: one PLAN dose; else BEAM doses of one plan (summed); else one FRACTION dose.
         let byType = Dictionary(grouping: doses, by: { $0.summationType.uppercased() })
         var chosen: [DoseGrid]
         var summation: String
         if let p = byType["PLAN"] {
-            guard p.count == 1 else { throw DosimetryError("course \(label): \(p.count) PLAN doses in \(spec.path); give the RT Dose file of the course") }
+            guard p.count == 1 else { throw SBRTError(.invalidRequest, "course \(label): \(p.count) PLAN doses in \(spec.path); give the RT Dose file of the course") }
             chosen = p; summation = "PLAN"
         } else if let b = byType["BEAM"] ?? byType["BEAM_SESSION"] {
             let planSets = Set(b.map { $0.referencedPlanUIDs.sorted() })
-            guard planSets.count == 1 else { throw DosimetryError("course \(label): BEAM doses of several plans in \(spec.path); give one course per plan") }
+            guard planSets.count == 1 else { throw SBRTError(.invalidRequest, "course \(label): BEAM doses of several plans in \(spec.path); give one course per plan") }
             chosen = b; summation = b[0].summationType.uppercased()
         } else if doses.count == 1 {
             chosen = doses; summation = doses[0].summationType.uppercased()
         } else {
-            throw DosimetryError("course \(label): \(doses.count) RT Dose grids (\(doses.map(\.summationType).joined(separator: ", "))) in \(spec.path) and no single PLAN dose; give the RT Dose file of the course")
+            throw SBRTError(.invalidRequest, "course \(label): \(doses.count) RT Dose grids (\(doses.map(\.summationType).joined(separator: ", "))) in \(spec.path) and no single PLAN dose; give the RT Dose file of the course")
         }
         for d in chosen {
-            guard d.units.uppercased() == "GY" else { throw DosimetryError("course \(label): \(d.path): Dose Units are \(d.units), not GY") }
+            guard d.units.uppercased() == "GY" else { throw SBRTError(.invalidRequest, "course \(label): \(d.path): Dose Units are \(d.units), not GY") }
             if d.doseType.uppercased() == "EFFECTIVE" {
                 warnings.append("course \(label): \((d.path as NSString).lastPathComponent) has Dose Type EFFECTIVE; it is taken as a physical dose and converted again")
             }
@@ -671,14 +672,14 @@ public enum Composite {
             fractions = pf; source = "RT Plan \(plan?.label ?? "") Number of Fractions Planned"
         } else {
             let why = plan == nil ? "no RT Plan with the course" : "its RT Plan has \(plan!.fractionGroups.count) fraction groups"
-            throw DosimetryError("course \(label) (\(spec.path)): the number of fractions is unknown (\(why)); give it as \(spec.path):fractions=N")
+            throw SBRTError(.invalidRequest, "course \(label) (\(spec.path)): the number of fractions is unknown (\(why)); give it as \(spec.path):fractions=N")
         }
         // Load and sum.
         var dose = try chosen[0].loadDose()
         for extra in chosen.dropFirst() {
             let v = try extra.loadDose()
             guard extra.frameOfReferenceUID == chosen[0].frameOfReferenceUID else {
-                throw DosimetryError("course \(label): beam doses on different frames of reference")
+                throw SBRTError(.invalidRequest, "course \(label): beam doses on different frames of reference")
             }
             let r = Resampler.resample(v, onto: dose.grid)
             dose.voxels.withUnsafeMutableBufferPointer { d in

@@ -1,3 +1,4 @@
+import Base
 import DICOM
 import Foundation
 import Geometry
@@ -94,31 +95,31 @@ public struct DVHAnalysis: Sendable {
     public static let softwareName = "sbrt 0.1.0"
 
     /// Loads what the request needs from `folder` and computes every DVH and metric.
-    /// - Throws: `DosimetryError` naming the file or structure at fault.
+    /// - Throws: `SBRTError` naming the file or structure at fault.
     public static func run(_ folder: StudyFolder, _ request: DVHRequest) throws -> DVHAnalysis {
         // Dose grid.
         let doseGrid: DoseGrid
         if let path = request.dosePath {
             let file = try DICOMFile.read(path: path)
             guard file.sopClassUID == SOPClass.rtDose || file.modality == "RTDOSE" else {
-                throw DosimetryError("\(path): not an RT Dose (SOP Class \(file.sopClassUID ?? "none"))")
+                throw SBRTError(.invalidRequest, "\(path): not an RT Dose (SOP Class \(file.sopClassUID ?? "none"))")
             }
             doseGrid = try DoseGrid(file: file)
         } else {
             let doses = folder.doses
-            guard !doses.isEmpty else { throw DosimetryError("\(folder.root): no RT Dose in the folder; give one with --dose") }
+            guard !doses.isEmpty else { throw SBRTError(.invalidRequest, "\(folder.root): no RT Dose in the folder; give one with --dose") }
             if doses.count == 1 {
                 doseGrid = doses[0]
             } else {
                 let plans = doses.filter { $0.summationType == "PLAN" }
                 guard plans.count == 1 else {
-                    throw DosimetryError("\(folder.root): \(doses.count) RT Dose grids (\(doses.map { "\(($0.path as NSString).lastPathComponent) \($0.summationType)" }.joined(separator: ", "))); choose one with --dose")
+                    throw SBRTError(.invalidRequest, "\(folder.root): \(doses.count) RT Dose grids (\(doses.map { "\(($0.path as NSString).lastPathComponent) \($0.summationType)" }.joined(separator: ", "))); choose one with --dose")
                 }
                 doseGrid = plans[0]
             }
         }
         guard doseGrid.units == "GY" else {
-            throw DosimetryError("\(doseGrid.path): Dose Units are \(doseGrid.units), not GY; absolute DVH metrics need a dose in Gy")
+            throw SBRTError(.invalidRequest, "\(doseGrid.path): Dose Units are \(doseGrid.units), not GY; absolute DVH metrics need a dose in Gy")
         }
         // Structure set on the dose's frame of reference.
         let candidates = folder.structureSets.filter { ss in
@@ -126,11 +127,11 @@ public struct DVHAnalysis: Sendable {
             return ss.frameOfReferenceUIDs.contains(f)
         }
         guard let structureSet = candidates.first else {
-            if folder.structureSets.isEmpty { throw DosimetryError("\(folder.root): no RT Structure Set in the folder") }
-            throw DosimetryError("\(doseGrid.path): the dose grid is on frame of reference \(doseGrid.frameOfReferenceUID ?? "?"), which no structure set shares (\(folder.structureSets.flatMap(\.frameOfReferenceUIDs).joined(separator: ", "))); a registration is needed")
+            if folder.structureSets.isEmpty { throw SBRTError(.invalidRequest, "\(folder.root): no RT Structure Set in the folder") }
+            throw SBRTError(.invalidRequest, "\(doseGrid.path): the dose grid is on frame of reference \(doseGrid.frameOfReferenceUID ?? "?"), which no structure set shares (\(folder.structureSets.flatMap(\.frameOfReferenceUIDs).joined(separator: ", "))); a registration is needed")
         }
         if candidates.count > 1 {
-            throw DosimetryError("\(folder.root): \(candidates.count) structure sets share the dose's frame of reference; keep one per folder")
+            throw SBRTError(.invalidRequest, "\(folder.root): \(candidates.count) structure sets share the dose's frame of reference; keep one per folder")
         }
         let ct = folder.ctSeries(for: structureSet)
         let frame = ct.map { PlaneFrame(grid: $0.grid) } ?? .patient
@@ -167,10 +168,10 @@ public struct DVHAnalysis: Sendable {
         for text in requested {
             let expr: StructureExpression
             do { expr = try StructureExpression.parse(text, knownNames: names) } catch let e as StructureExpression.ParseError {
-                throw DosimetryError(e.description)
+                throw SBRTError(.invalidRequest, e.description)
             }
             for n in expr.names where !names.contains(n) {
-                throw DosimetryError("\(structureSet.path): no ROI named \"\(n)\" (structures: \(names.joined(separator: ", ")))")
+                throw SBRTError(.invalidRequest, "\(structureSet.path): no ROI named \"\(n)\" (structures: \(names.joined(separator: ", ")))")
             }
             let dvh = try engine.dvh(expr, name: text)
             let roi: ROI? = { if case .roi(let n) = expr { return structureSet.rois.first { $0.name == n } } else { return nil } }()

@@ -1,13 +1,8 @@
+import Base
 import Dispatch
 import Foundation
 import Geometry
 import VoxelKit
-
-/// Errors of DVH computation, naming the structure at fault.
-public struct DosimetryError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}
 
 /// How DVHs are sampled.
 public struct DVHOptions: Sendable {
@@ -49,8 +44,8 @@ public struct DVHEngine: Sendable {
 
     public func dvh(_ expression: StructureExpression, name: String? = nil) throws -> DVH {
         let leaves = try expression.names.map { n -> PlanarShape in
-            guard let s = shapes[n] else { throw DosimetryError("no structure named \"\(n)\"") }
-            guard !s.planes.isEmpty else { throw DosimetryError("structure \"\(n)\" has no closed contours") }
+            guard let s = shapes[n] else { throw SBRTError(.invalidRequest, "no structure named \"\(n)\"") }
+            guard !s.planes.isEmpty else { throw SBRTError(.invalidRequest, "structure \"\(n)\" has no closed contours") }
             return s
         }
         // Volume estimate → cell size for the sample target.
@@ -197,7 +192,7 @@ public struct DVHEngine: Sendable {
         // Spreading can reach past the field's extremes at a kink; no dose exceeds them.
         maxD = min(maxD, dose.maxGy)
         guard weight > 0 else {
-            throw DosimetryError("structure \"\(name ?? expression.description)\" has no volume (\(options.endCap.rawValue) end caps)")
+            throw SBRTError(.invalidRequest, "structure \"\(name ?? expression.description)\" has no volume (\(options.endCap.rawValue) end caps)")
         }
         // Dose at contour vertices, for Dmin and Dmax of a single structure.
         var vertexCount = 0

@@ -1,3 +1,4 @@
+import Base
 import VoxelKit
 
 /// A margin in mm in each of the six patient directions, as planning systems offer it.
@@ -64,7 +65,7 @@ public struct DirectionalMargin: Equatable, Sendable, CustomStringConvertible {
     /// suit any frame; directional ones need a frame whose axes are along patient axes
     /// (any of HFS, FFS, HFP, FFP, decubitus), since octants of an oblique frame are not
     /// the patient's.
-    /// - Throws: `MarginError` for a directional margin on an oblique frame.
+    /// - Throws: `SBRTError` for a directional margin on an oblique frame.
     public func frameRadii(_ frame: PlaneFrame) throws -> FrameRadii {
         let m = values.map(abs)
         if isUniform { return FrameRadii(uniform: m[0]) }
@@ -74,7 +75,7 @@ public struct DirectionalMargin: Equatable, Sendable, CustomStringConvertible {
         func along(_ axis: Vec3) throws -> (Double, Double) {
             let comps = [axis.x, axis.y, axis.z]
             guard let a = comps.firstIndex(where: { abs($0) > 1 - 1e-4 }) else {
-                throw MarginError("directional margins need CT axes along the patient axes; this CT is oblique (use a uniform margin)")
+                throw SBRTError(.invalidRequest, "directional margins need CT axes along the patient axes; this CT is oblique (use a uniform margin)")
             }
             return comps[a] > 0 ? (plus[a], minus[a]) : (minus[a], plus[a])
         }
@@ -110,12 +111,6 @@ public struct FrameRadii: Equatable, Sendable {
     public var reflected: FrameRadii {
         FrameRadii(uPlus: uMinus, uMinus: uPlus, vPlus: vMinus, vMinus: vPlus, wPlus: wMinus, wMinus: wPlus)
     }
-}
-
-/// A margin or structure-algebra problem, with a message for the user.
-public struct MarginError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }
 
 /// The van Herk PTV margin recipe (van Herk et al., IJROBP 2000;47:1121; domain.md §5.2):

@@ -1,3 +1,4 @@
+import Base
 import Dispatch
 import Foundation
 import VoxelKit
@@ -81,13 +82,13 @@ public final class MarginEngine: @unchecked Sendable {
     }
 
     func shape(_ name: String) throws -> PlanarShape {
-        guard let s = shapes[name.lowercased()] else { throw MarginError("no structure named \"\(name)\"") }
-        guard !s.planes.isEmpty else { throw MarginError("structure \"\(name)\" has no closed contours") }
+        guard let s = shapes[name.lowercased()] else { throw SBRTError(.invalidRequest, "no structure named \"\(name)\"") }
+        guard !s.planes.isEmpty else { throw SBRTError(.invalidRequest, "structure \"\(name)\" has no closed contours") }
         return s
     }
 
     /// Evaluates `expression` on the output planes.
-    /// - Throws: `MarginError` for unknown or empty structures, mixed-sign or directional
+    /// - Throws: `SBRTError` for unknown or empty structures, mixed-sign or directional
     ///   margins the frame cannot hold.
     public func evaluate(_ expression: MarginExpression) throws -> MarginResult {
         guard let ext = try extent(expression) else {
@@ -163,7 +164,7 @@ public final class MarginEngine: @unchecked Sendable {
             _ = try extent(b)
             return try extent(a)
         case .expansion(let a, let m):
-            guard !m.hasMixedSigns else { throw MarginError("a margin cannot both grow and shrink (\(m)); split it into two steps") }
+            guard !m.hasMixedSigns else { throw SBRTError(.invalidRequest, "a margin cannot both grow and shrink (\(m)); split it into two steps") }
             guard let x = try extent(a) else { return nil }
             if !m.isExpansion { return x }
             let r = try m.frameRadii(frame)
@@ -171,7 +172,7 @@ public final class MarginEngine: @unchecked Sendable {
             return Extent(lo: x.lo - g, hi: x.hi + g, wLo: x.wLo - r.wMinus, wHi: x.wHi + r.wPlus)
         case .geodesic(let a, let m, let barriers):
             for b in barriers { _ = try shape(b) }
-            guard m >= 0 else { throw MarginError("barrier-aware margins must be positive (got \(m) mm)") }
+            guard m >= 0 else { throw SBRTError(.invalidRequest, "barrier-aware margins must be positive (got \(m) mm)") }
             guard let x = try extent(a) else { return nil }
             return Extent(lo: x.lo - m, hi: x.hi + m, wLo: x.wLo - m, wHi: x.wHi + m)
         }

@@ -1,4 +1,3 @@
-import RTModel
 import VoxelKit
 
 /// An orthonormal frame for planar contours: in-plane axes `u`, `v`, normal `n`.
@@ -62,17 +61,19 @@ public struct PlanarShape: Sendable {
     /// used for dose at vertices (Dmin/Dmax) and bounds.
     public var vertices: [Vec3]
 
-    /// Builds the shape of an ROI in `frame`. Non-closed contours only contribute vertices.
-    public init(roi: ROI, frame: PlaneFrame) {
-        self.name = roi.name
+    /// Builds a shape from contours given in patient coordinates. Closed planar
+    /// contours of at least three points make the planes (contours within 0.05 mm of
+    /// each other along the normal share a plane); every contour contributes vertices.
+    public init(name: String, frame: PlaneFrame, contours: [(points: [Vec3], closedPlanar: Bool)]) {
+        self.name = name
         self.frame = frame
         var planes: [Plane] = []
         var vertices: [Vec3] = []
         var entries: [(w: Double, poly: [SIMD2<Double>])] = []
-        for c in roi.contours {
+        for c in contours {
             let local = c.points.map(frame.local)
             vertices += local
-            guard c.isClosedPlanar, local.count >= 3 else { continue }
+            guard c.closedPlanar, local.count >= 3 else { continue }
             let w = local.reduce(0) { $0 + $1.z } / Double(local.count)
             entries.append((w, local.map { SIMD2($0.x, $0.y) }))
         }

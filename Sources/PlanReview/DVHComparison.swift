@@ -1,3 +1,4 @@
+import Base
 import Dosimetry
 import Foundation
 import RTModel
@@ -26,10 +27,10 @@ public struct DVHSet: Sendable {
 
     /// Reads `path`: a folder (DICOM, DVHs computed with default options), a `.json`
     /// (`sbrt dvh --format json`) or a CSV (`sbrt dvh --format csv`).
-    /// - Throws: `PlanReviewError` naming the file and line, and the DVH engine's errors.
+    /// - Throws: `SBRTError` naming the file and line, and the DVH engine's errors.
     public static func load(_ path: String, dosePath: String? = nil) throws -> DVHSet {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw PlanReviewError("\(path): no such file or folder") }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw SBRTError(.invalidProtocol, "\(path): no such file or folder") }
         if isDir.boolValue {
             let folder = try StudyFolder.load(path)
             var req = DVHRequest()
@@ -40,9 +41,8 @@ public struct DVHSet: Sendable {
                       d5Gy: d.dose(hottestPercent: 5), curve: nil, dvh: d)
             })
         }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw PlanReviewError("\(path): cannot read as UTF-8 text")
-        }
+        let text = try InputFiles.readText(path)
+        let data = Data(text.utf8)
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.hasPrefix("{") { return try parseJSON(data, path: path) }
         return try parseCSV(text, path: path)
@@ -59,20 +59,20 @@ public struct DVHSet: Sendable {
             if line.isEmpty { continue }
             if lineNumber == 1 {
                 guard line.lowercased().hasPrefix("structure,dose_gy,volume_cc") else {
-                    throw PlanReviewError("\(path):1: not a DVH export: expected the header structure,dose_gy,volume_cc,volume_pct (sbrt dvh --format csv)")
+                    throw SBRTError(.invalidProtocol, "\(path):1: not a DVH export: expected the header structure,dose_gy,volume_cc,volume_pct (sbrt dvh --format csv)")
                 }
                 continue
             }
             let cells = splitCSV(line)
             guard cells.count >= 3, let d = Double(cells[1]), let v = Double(cells[2]), d.isFinite, v.isFinite else {
-                throw PlanReviewError("\(path):\(lineNumber): expected structure,dose_gy,volume_cc[,volume_pct]")
+                throw SBRTError(.invalidProtocol, "\(path):\(lineNumber): expected structure,dose_gy,volume_cc[,volume_pct]")
             }
             let name = cells[0]
             if curves[name] == nil { order.append(name); curves[name] = [] }
-            if let last = curves[name]!.last, d <= last.0 { throw PlanReviewError("\(path):\(lineNumber): doses of \(name) must increase") }
+            if let last = curves[name]!.last, d <= last.0 { throw SBRTError(.invalidProtocol, "\(path):\(lineNumber): doses of \(name) must increase") }
             curves[name]!.append((d, v))
         }
-        guard !order.isEmpty else { throw PlanReviewError("\(path): no DVH rows") }
+        guard !order.isEmpty else { throw SBRTError(.invalidProtocol, "\(path): no DVH rows") }
         return DVHSet(kind: .csv, source: path, entries: order.map { entryFromCurve($0, curves[$0]!.map { (doseGy: $0.0, volumeCC: $0.1) }) })
     }
 
@@ -120,11 +120,10 @@ public struct DVHSet: Sendable {
             struct M: Decodable { var metric: String; var value: Double?; var unit: String }
             var report: Report
         }
-        let dec = JSONDecoder()
-        dec.keyDecodingStrategy = .convertFromSnakeCase
+        let dec = JSONOutput.decoder()
         let e: Export
         do { e = try dec.decode(Export.self, from: data) } catch {
-            throw PlanReviewError("\(path): not a DVH export (sbrt dvh --format json): \(error)")
+            throw SBRTError(.invalidProtocol, "\(path): not a DVH export (sbrt dvh --format json): \(error)")
         }
         return DVHSet(kind: .json, source: path, entries: e.report.structures.map { s in
             func metric(_ names: [String]) -> Double? {
@@ -305,29 +304,5 @@ public struct DVHComparison: Codable, Sendable {
             if ok { pass += 1 }
         }
         return 100 * Double(pass) / Double(lastPoint + 1)
-    }
-}
-
-extension ReportText {
-    /// The table of `sbrt compare`.
-    public static func comparison(_ r: DVHComparison) -> String {
-        var out = "Baseline: \(r.baseline)\nCurrent:  \(r.current)\nMode: \(r.mode)\n"
-        out += "Tolerances: dose \(r.doseToleranceText); volume \(String(format: "%g", r.volumeTolerancePercent)) %; DVH agreement ≥ \(String(format: "%g", r.minimumAgreementPercent)) %\n\n"
-        var rows = [["Structure", "ΔVolume cc", "ΔMean Gy", "ΔD95 Gy", "ΔD5 Gy", "ΔMax Gy", "Agreement", "Result"]]
-        for s in r.structures {
-            func cell(_ n: String) -> String {
-                guard let q = s.quantities.first(where: { $0.name == n }), let d = q.difference else { return "—" }
-                return String(format: "%+.3f", d) + (q.withinTolerance ? "" : " !")
-            }
-            rows.append([s.name == s.currentName ? s.name : "\(s.name) → \(s.currentName)", cell("volume"), cell("mean"), cell("D95%"), cell("D5%"), cell("max"),
-                         s.agreementPercent.map { String(format: "%.1f %%", $0) } ?? "n/a", s.passed ? "ok" : "BEYOND TOLERANCE"])
-        }
-        out += columns(rows, right: [1, 2, 3, 4, 5, 6])
-        let failures = r.structures.flatMap { s in s.failures.map { "\(s.name): \($0)" } }
-        if !failures.isEmpty { out += "\n" + failures.map { "  " + $0 + "\n" }.joined() }
-        if !r.onlyInBaseline.isEmpty { out += "\nOnly in the baseline (fails): \(r.onlyInBaseline.joined(separator: ", "))\n" }
-        if !r.onlyInCurrent.isEmpty { out += "\nOnly in the current (not compared): \(r.onlyInCurrent.joined(separator: ", "))\n" }
-        out += "\n" + (r.passed ? "Result: within tolerance\n" : "Result: BEYOND TOLERANCE\n")
-        return out
     }
 }

@@ -1,3 +1,4 @@
+import Base
 import Dosimetry
 import Foundation
 import Geometry
@@ -67,9 +68,9 @@ public struct EligibilityRequest: Sendable {
 /// `reference/domain.md` §9), with the parameters and sources of the protocol file's
 /// `[[eligibility]]` rows.
 public enum Eligibility {
-    /// - Throws: `PlanReviewError` (no eligibility rows, unknown lesion names) and the DVH engine's errors.
+    /// - Throws: `SBRTError` (no eligibility rows, unknown lesion names) and the DVH engine's errors.
     public static func run(_ folder: StudyFolder, _ proto: ReviewProtocol, _ request: EligibilityRequest) throws -> EligibilityReport {
-        guard !proto.eligibility.isEmpty else { throw PlanReviewError("\(proto.path): protocol \(proto.id) has no [[eligibility]] rows") }
+        guard !proto.eligibility.isEmpty else { throw SBRTError(.invalidProtocol, "\(proto.path): protocol \(proto.id) has no [[eligibility]] rows") }
         let rois = folder.structureSets.flatMap(\.rois).filter { $0.contours.contains(where: \.isClosedPlanar) }
         var chosen: [ROI] = []
         if request.lesions.isEmpty {
@@ -78,7 +79,7 @@ public enum Eligibility {
             for name in request.lesions {
                 let k = StructureMatcher.normalise(name)
                 guard let r = rois.first(where: { StructureMatcher.normalise($0.name) == k }) else {
-                    throw PlanReviewError("--lesions: no structure named \"\(name)\" (structures: \(rois.map(\.name).joined(separator: ", ")))")
+                    throw SBRTError(.invalidProtocol, "--lesions: no structure named \"\(name)\" (structures: \(rois.map(\.name).joined(separator: ", ")))")
                 }
                 chosen.append(r)
             }
@@ -181,27 +182,5 @@ public enum Eligibility {
         if n.hasPrefix("vertebra") || n.hasPrefix("vb") || n.contains("vertebr") { return true }
         let pattern = #"^(c[1-7]|t([1-9]|1[0-2])|th([1-9]|1[0-2])|l[1-5]|s1)$"#
         return n.range(of: pattern, options: .regularExpression) != nil
-    }
-}
-
-extension ReportText {
-    /// The eligibility table.
-    public static func eligibility(_ r: EligibilityReport, folder: String) -> String {
-        var out = "Eligibility of \(folder) for \(r.protocolName) (\(r.protocolID))\n"
-        out += "Prescription: " + (r.rxGy.map { "\(n($0)) Gy" } ?? "unknown") + " in " + (r.fractions.map { "\($0) fx" } ?? "? fx")
-        out += r.age.map { ", age \(n($0, 1).replacingOccurrences(of: ".0", with: ""))" } ?? ", age unknown" 
-        out += "\n\n"
-        var lesionRows = [["Lesion", "Greatest dimension (Feret)", "Volume", "Points"]]
-        for l in r.lesions { lesionRows.append([l.name, String(format: "%.2f cm", l.feretMM / 10), String(format: "%.2f cc", l.volumeCC), "\(l.contourPoints)"]) }
-        out += columns(lesionRows, right: [1, 2, 3]) + "\n"
-        var rows = [["Rule", "Plan", "Requirement", "Outcome", "Source"]]
-        for x in r.rules { rows.append([x.rule, x.value, x.requirement, x.outcome.rawValue, "\(x.mark) \(short(x.source))"]) }
-        out += columns(rows)
-        let notes = r.rules.compactMap { x in x.note.map { "\(x.rule): \($0)" } }
-        if !notes.isEmpty { out += "\nNotes:\n" + notes.map { "  " + $0 + "\n" }.joined() }
-        out += "\nSources:\n" + r.rules.map { "  \($0.rule): \($0.mark) \($0.source)\n" }.joined()
-        out += "\nConventions: \(r.conventions)\n"
-        out += "\nOverall: " + (r.eligible ? "meets every rule evaluated" : "does not meet: " + r.rules.filter { $0.outcome == .notEligible }.map(\.rule).joined(separator: ", ")) + "\n"
-        return out
     }
 }

@@ -1,3 +1,4 @@
+import Base
 import Dosimetry
 import Foundation
 import RTModel
@@ -98,9 +99,9 @@ public struct CheckRequest: Sendable {
 /// Checks a plan against a protocol.
 public enum PlanCheck {
     /// Evaluates every constraint of `proto` that applies to the plan's fraction count.
-    /// - Throws: `PlanReviewError` (no fraction count for a tabulated protocol, a
+    /// - Throws: `SBRTError` (no fraction count for a tabulated protocol, a
     ///   fraction count the protocol does not tabulate, a bad mapping) and
-    ///   `DosimetryError` from the DVH engine.
+    ///   `SBRTError` from the DVH engine.
     public static func run(_ folder: StudyFolder, _ proto: ReviewProtocol, _ request: CheckRequest) throws -> (CheckReport, DVHAnalysis?) {
         let plan = folder.plans.count == 1 ? folder.plans[0] : nil
         var notes: [String] = []
@@ -121,10 +122,10 @@ public enum PlanCheck {
         var constraints = proto.constraints
         if !columns.isEmpty {
             guard let f = fractions else {
-                throw PlanReviewError("\(proto.name) tabulates limits for \(columns.map(String.init).joined(separator: ", ")) fractions; the plan states no fraction count: give --fractions")
+                throw SBRTError(.invalidProtocol, "\(proto.name) tabulates limits for \(columns.map(String.init).joined(separator: ", ")) fractions; the plan states no fraction count: give --fractions")
             }
             guard columns.contains(f) else {
-                throw PlanReviewError("\(proto.name) has no \(f)-fraction column (it tabulates \(columns.map(String.init).joined(separator: ", ")) fractions); limits are not interpolated between fraction counts — give --fractions N to check against a tabulated column deliberately")
+                throw SBRTError(.invalidProtocol, "\(proto.name) has no \(f)-fraction column (it tabulates \(columns.map(String.init).joined(separator: ", ")) fractions); limits are not interpolated between fraction counts — give --fractions N to check against a tabulated column deliberately")
             }
             notes.append("\(proto.name): using the \(f)-fraction column (\(f) fractions from \(fractionsSource ?? "?")).")
         }

@@ -1,3 +1,4 @@
+import Base
 import Dosimetry
 import Foundation
 
@@ -144,16 +145,16 @@ public struct ReviewProtocol: Sendable {
     public func eligibilityRule(_ rule: String) -> EligibilityParameter? { eligibility.first { $0.rule == rule } }
 
     /// Reads a protocol file; `include` names are resolved through `resolve`.
-    /// - Throws: `PlanReviewError` naming the file and line at fault.
+    /// - Throws: `SBRTError` naming the file and line at fault.
     public static func parse(_ text: String, path: String, resolve: (String) throws -> ReviewProtocol) throws -> ReviewProtocol {
         let doc = try ProtocolDocument.parse(text, file: path)
-        guard let head = doc.table("protocol") else { throw PlanReviewError("\(path): no [protocol] table (id, name, source, mark)") }
-        func fail(_ t: ProtocolTable, _ key: String, _ why: String) -> PlanReviewError {
-            PlanReviewError("\(path):\(t.lineOf(key)): \(why)")
+        guard let head = doc.table("protocol") else { throw SBRTError(.invalidProtocol, "\(path): no [protocol] table (id, name, source, mark)") }
+        func fail(_ t: ProtocolTable, _ key: String, _ why: String) -> SBRTError {
+            SBRTError(.invalidProtocol, "\(path):\(t.lineOf(key)): \(why)")
         }
         func string(_ t: ProtocolTable, _ key: String, required: Bool = true) throws -> String? {
             guard let v = t[key] else {
-                if required { throw PlanReviewError("\(path):\(t.line): [\(t.name)] needs \(key) = \"…\"") }
+                if required { throw SBRTError(.invalidProtocol, "\(path):\(t.line): [\(t.name)] needs \(key) = \"…\"") }
                 return nil
             }
             guard let s = v.string else { throw fail(t, key, "\(key) must be a quoted string") }
@@ -253,14 +254,14 @@ public struct ReviewProtocol: Sendable {
     /// Splits "D0.035cc[Gy] <= 30" into metric, comparison and the limit text.
     public static func parseConstraintText(_ text: String, at origin: String) throws -> (Metric, Comparator, String) {
         guard let k = text.firstIndex(where: { "<>≤≥".contains($0) }) else {
-            throw PlanReviewError("\(origin): \"\(text)\" has no comparison (<, <=, >, >=)")
+            throw SBRTError(.invalidProtocol, "\(origin): \"\(text)\" has no comparison (<, <=, >, >=)")
         }
         let metricText = text[..<k].trimmingCharacters(in: .whitespaces)
         guard let (comparator, rest) = Comparator.prefix(of: String(text[k...])) else {
-            throw PlanReviewError("\(origin): cannot read the comparison in \"\(text)\"")
+            throw SBRTError(.invalidProtocol, "\(origin): cannot read the comparison in \"\(text)\"")
         }
         let metric: Metric
-        do { metric = try Metric.parse(metricText) } catch let e as Metric.ParseError { throw PlanReviewError("\(origin): \(e.description)") }
+        do { metric = try Metric.parse(metricText) } catch let e as Metric.ParseError { throw SBRTError(.invalidProtocol, "\(origin): \(e.description)") }
         return (metric, comparator, rest)
     }
 }

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// A value of the protocol file format: the small subset of TOML that protocol files use.
@@ -40,14 +41,14 @@ public struct ProtocolDocument: Sendable {
     public func array(_ name: String) -> [ProtocolTable] { tables.filter { $0.name == name } }
 
     /// Parses the text of a file.
-    /// - Throws: `PlanReviewError` naming `file` and the line at fault.
+    /// - Throws: `SBRTError` naming `file` and the line at fault.
     public static func parse(_ text: String, file: String) throws -> ProtocolDocument {
         var root = ProtocolTable(name: "", line: 1)
         var tables: [ProtocolTable] = []
         var singles = Set<String>()
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var i = 0
-        func fail(_ line: Int, _ why: String) -> PlanReviewError { PlanReviewError("\(file):\(line): \(why)") }
+        func fail(_ line: Int, _ why: String) -> SBRTError { SBRTError(.invalidProtocol, "\(file):\(line): \(why)") }
         while i < lines.count {
             let lineNumber = i + 1
             var line = try stripComment(lines[i], file: file, line: lineNumber).trimmingCharacters(in: .whitespaces)
@@ -110,7 +111,7 @@ public struct ProtocolDocument: Sendable {
                 return String(line.prefix(k))
             }
         }
-        if inString { throw PlanReviewError("\(file):\(n): string never closed") }
+        if inString { throw SBRTError(.invalidProtocol, "\(file):\(n): string never closed") }
         return line
     }
 
@@ -132,7 +133,7 @@ public struct ProtocolDocument: Sendable {
         var atEnd: Bool { p >= text.count }
 
         mutating func skipSpace() { while p < text.count, text[p] == " " || text[p] == "\t" { p += 1 } }
-        func fail(_ why: String) -> PlanReviewError { PlanReviewError("\(file):\(line): \(why)") }
+        func fail(_ why: String) -> SBRTError { SBRTError(.invalidProtocol, "\(file):\(line): \(why)") }
 
         mutating func value() throws -> ProtocolValue {
             skipSpace()
@@ -183,9 +184,3 @@ public struct ProtocolDocument: Sendable {
     }
 }
 
-/// A problem with a protocol, mapping or export file, or with a review request: the
-/// message names the file (and line) or the structure at fault.
-public struct PlanReviewError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// The protocols shipped with sbrt and the user's protocol files.
@@ -50,9 +51,9 @@ public struct ProtocolLibrary: Sendable {
     }
 
     /// Every shipped protocol, sorted by id.
-    /// - Throws: `PlanReviewError` when a shipped file does not parse, or none is found.
+    /// - Throws: `SBRTError` when a shipped file does not parse, or none is found.
     public func list() throws -> [Entry] {
-        guard let dir = folders.first else { throw PlanReviewError("the shipped protocols were not found (looked beside the executable and in the source tree)") }
+        guard let dir = folders.first else { throw SBRTError(.invalidProtocol, "the shipped protocols were not found (looked beside the executable and in the source tree)") }
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".toml") }.sorted()
         return try files.map { f in
             let p = try load(path: dir + "/" + f)
@@ -64,7 +65,7 @@ public struct ProtocolLibrary: Sendable {
 
     /// A shipped protocol by id or alias (case-insensitive), or a protocol file by path
     /// (anything containing "/" or ending in ".toml").
-    /// - Throws: `PlanReviewError` naming what was looked for and what exists.
+    /// - Throws: `SBRTError` naming what was looked for and what exists.
     public func load(_ nameOrPath: String) throws -> ReviewProtocol {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".toml") { return try load(path: nameOrPath) }
         let key = nameOrPath.lowercased()
@@ -76,16 +77,14 @@ public struct ProtocolLibrary: Sendable {
             return try load(path: e.path)
         }
         let known = ((try? list()) ?? []).map(\.id)
-        throw PlanReviewError("no protocol \"\(nameOrPath)\" (shipped: \(known.joined(separator: ", ")); or give a file path ending in .toml)")
+        throw SBRTError(.invalidProtocol, "no protocol \"\(nameOrPath)\" (shipped: \(known.joined(separator: ", ")); or give a file path ending in .toml)")
     }
 
     /// Reads a protocol file, resolving its includes among the shipped protocols.
     public func load(path: String, depth: Int = 0) throws -> ReviewProtocol {
-        guard depth < 8 else { throw PlanReviewError("\(path): includes nested more than 8 deep (a cycle?)") }
+        guard depth < 8 else { throw SBRTError(.invalidProtocol, "\(path): includes nested more than 8 deep (a cycle?)") }
         let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw PlanReviewError("\(path): cannot read the protocol file (\(FileManager.default.fileExists(atPath: path) ? "not UTF-8 text" : "no such file"))")
-        }
+        text = try InputFiles.readText(path)
         return try ReviewProtocol.parse(text, path: path) { id in
             let key = id.lowercased()
             for dir in folders {
@@ -94,7 +93,7 @@ public struct ProtocolLibrary: Sendable {
             }
             let sibling = (URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(key + ".toml")).path
             if FileManager.default.fileExists(atPath: sibling) { return try load(path: sibling, depth: depth + 1) }
-            throw PlanReviewError("\(path): include \"\(id)\": no such protocol")
+            throw SBRTError(.invalidProtocol, "\(path): include \"\(id)\": no such protocol")
         }
     }
 }

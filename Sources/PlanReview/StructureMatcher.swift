@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// Finds the plan's structure for a protocol's canonical (TG-263) name.
@@ -64,12 +65,12 @@ public struct StructureMatcher: Sendable {
     }
 
     /// The plan structure for `canonical`, or nil when none matches.
-    /// - Throws: `PlanReviewError` when the user map names a structure the plan lacks.
+    /// - Throws: `SBRTError` when the user map names a structure the plan lacks.
     public func match(_ canonical: String) throws -> Match? {
         let key = Self.normalise(canonical)
         if let (_, target) = userMap.first(where: { Self.normalise($0.key) == key }) {
             guard let e = resolve(target) else {
-                throw PlanReviewError("mapping \(canonical) = \"\(target)\": no such structure in the plan (structures: \(planNames.joined(separator: ", ")))")
+                throw SBRTError(.invalidProtocol, "mapping \(canonical) = \"\(target)\": no such structure in the plan (structures: \(planNames.joined(separator: ", ")))")
             }
             return Match(expression: e, how: "user map")
         }
@@ -105,13 +106,13 @@ public struct StructureMatcher: Sendable {
 
     /// Reads a mapping file: `Canonical = "plan name"` lines (the protocol-file syntax; a
     /// `[structures]` header is optional).
-    /// - Throws: `PlanReviewError` naming the file and line.
+    /// - Throws: `SBRTError` naming the file and line.
     public static func readMap(_ text: String, path: String) throws -> [String: String] {
         let doc = try ProtocolDocument.parse(text, file: path)
         var map: [String: String] = [:]
         for t in [doc.root] + doc.tables {
             for e in t.entries {
-                guard let s = e.value.string else { throw PlanReviewError("\(path):\(e.line): \(e.key) must map to a quoted structure name") }
+                guard let s = e.value.string else { throw SBRTError(.invalidProtocol, "\(path):\(e.line): \(e.key) must map to a quoted structure name") }
                 map[e.key] = s
             }
         }

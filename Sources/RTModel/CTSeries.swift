@@ -1,3 +1,4 @@
+import Base
 import DICOM
 import Dispatch
 import Foundation
@@ -67,7 +68,7 @@ public struct CTSeries: Sendable {
         for n in slices.indices {
             let p = slices[n].plane
             if length(cross(p.normal, normal)) > 1e-3 {
-                throw RTModelError("slice orientation differs from the rest of series \(first.string(.seriesInstanceUID) ?? "")", file: slices[n].path)
+                throw SBRTError(.invalidValue, "slice orientation differs from the rest of series \(first.string(.seriesInstanceUID) ?? "")", file: slices[n].path)
             }
             slices[n].offset = dot(p.position, normal)
         }
@@ -78,21 +79,21 @@ public struct CTSeries: Sendable {
         bitsAllocated = try first.requireUInt16(.bitsAllocated, "Bits Allocated", file: firstPath)
         bitsStored = (try? first.requireUInt16(.bitsStored, "Bits Stored", file: firstPath)) ?? bitsAllocated
         pixelRepresentation = (try? first.requireUInt16(.pixelRepresentation, "Pixel Representation", file: firstPath)) ?? 0
-        guard rows > 0, columns > 0 else { throw RTModelError("image has \(rows) rows and \(columns) columns", file: firstPath) }
+        guard rows > 0, columns > 0 else { throw SBRTError(.invalidValue, "image has \(rows) rows and \(columns) columns", file: firstPath) }
         guard [8, 16, 32].contains(bitsAllocated), bitsStored >= 1, bitsStored <= bitsAllocated else {
-            throw RTModelError("unsupported pixel format: Bits Allocated \(bitsAllocated), Bits Stored \(bitsStored)", file: firstPath)
+            throw SBRTError(.invalidValue, "unsupported pixel format: Bits Allocated \(bitsAllocated), Bits Stored \(bitsStored)", file: firstPath)
         }
         let samples = (try? first.int(.samplesPerPixel)) ?? 1
-        guard samples == 1 else { throw RTModelError("CT with \(samples) samples per pixel is not supported", file: firstPath) }
+        guard samples == 1 else { throw SBRTError(.invalidValue, "CT with \(samples) samples per pixel is not supported", file: firstPath) }
         for s in slices {
             let ds = s.file.dataSet
             let r = try ds.requireUInt16(.rows, "Rows", file: s.path)
             let c = try ds.requireUInt16(.columns, "Columns", file: s.path)
             if r != rows || c != columns {
-                throw RTModelError("image is \(c)×\(r) but the series is \(columns)×\(rows)", file: s.path)
+                throw SBRTError(.invalidValue, "image is \(c)×\(r) but the series is \(columns)×\(rows)", file: s.path)
             }
             if abs(s.plane.rowSpacing - slices[0].plane.rowSpacing) > 1e-4 || abs(s.plane.columnSpacing - slices[0].plane.columnSpacing) > 1e-4 {
-                throw RTModelError("pixel spacing differs from the rest of the series", file: s.path)
+                throw SBRTError(.invalidValue, "pixel spacing differs from the rest of the series", file: s.path)
             }
         }
 
@@ -103,7 +104,7 @@ public struct CTSeries: Sendable {
         let typical = sortedGaps.isEmpty ? (try? first.double(.sliceThickness)).flatMap { $0 } ?? 1.0 : sortedGaps[sortedGaps.count / 2]
         let tolerance = max(0.01, 0.01 * typical)
         if let dup = gaps.firstIndex(where: { $0 < tolerance }) {
-            throw RTModelError("two CT slices share position \(String(format: "%.2f", slices[dup].offset)) mm along the slice normal (\(slices[dup].path) and \(slices[dup + 1].path)); the folder may hold two series with the same UID", file: slices[dup].path)
+            throw SBRTError(.invalidValue, "two CT slices share position \(String(format: "%.2f", slices[dup].offset)) mm along the slice normal (\(slices[dup].path) and \(slices[dup + 1].path)); the folder may hold two series with the same UID", file: slices[dup].path)
         }
         var missing: [String] = []
         var irregular = false
@@ -277,7 +278,7 @@ public struct CTSeries: Sendable {
         let n = rows * columns
         let bytesPer = bitsAllocated / 8
         guard data.count >= n * bytesPer else {
-            throw RTModelError("pixel data holds \(data.count) bytes, but \(columns)×\(rows) pixels of \(bitsAllocated) bits need \(n * bytesPer)", file: s.path)
+            throw SBRTError(.invalidValue, "pixel data holds \(data.count) bytes, but \(columns)×\(rows) pixels of \(bitsAllocated) bits need \(n * bytesPer)", file: s.path)
         }
         if bitsAllocated == 16 && bitsStored == 16 {
             return data.withUnsafeBytes { raw -> (Double, Double) in
@@ -318,7 +319,7 @@ public struct CTSeries: Sendable {
         let n = rows * columns
         let bytesPer = bitsAllocated / 8
         guard data.count >= n * bytesPer else {
-            throw RTModelError("pixel data holds \(data.count) bytes, but \(columns)×\(rows) pixels of \(bitsAllocated) bits need \(n * bytesPer)", file: s.path)
+            throw SBRTError(.invalidValue, "pixel data holds \(data.count) bytes, but \(columns)×\(rows) pixels of \(bitsAllocated) bits need \(n * bytesPer)", file: s.path)
         }
         let slope = s.rescaleSlope, intercept = s.rescaleIntercept
         let signed = pixelRepresentation == 1

@@ -1,3 +1,4 @@
+import Base
 import DICOM
 import Dispatch
 import Foundation
@@ -9,7 +10,7 @@ public struct DirectoryScan: Sendable {
     /// Files that are not DICOM (no `DICM` prefix and no recognisable data set), by path.
     public var ignored: [String]
     /// DICOM files that could not be read, when the scan was asked to skip them.
-    public var unreadable: [DICOMError]
+    public var unreadable: [SBRTError]
 
     public var scannedCount: Int { files.count + ignored.count + unreadable.count }
 
@@ -22,7 +23,7 @@ public struct DirectoryScan: Sendable {
     /// Files are parsed concurrently; results are ordered by path (deterministic).
     public static func scan(_ path: String, skipUnreadable: Bool = false) throws -> DirectoryScan {
         let paths = try listFiles(path)
-        var results = [Result<DICOMFile?, DICOMError>](repeating: .success(nil), count: paths.count)
+        var results = [Result<DICOMFile?, SBRTError>](repeating: .success(nil), count: paths.count)
         results.withUnsafeMutableBufferPointer { out in
             let buffer = out
             DispatchQueue.concurrentPerform(iterations: paths.count) { n in
@@ -43,23 +44,23 @@ public struct DirectoryScan: Sendable {
 
     /// Reads `path` when it looks like DICOM; `.success(nil)` when it does not.
     /// A file without the Part 10 prefix that fails to parse is taken as not DICOM.
-    static func readIfDICOM(_ path: String) -> Result<DICOMFile?, DICOMError> {
+    static func readIfDICOM(_ path: String) -> Result<DICOMFile?, SBRTError> {
         let data: Data
         do {
             data = try DICOMFile.contents(ofFile: path)
-        } catch let e as DICOMError {
+        } catch let e as SBRTError {
             return .failure(e)
         } catch {
-            return .failure(DICOMError(.io, "cannot read file: \(error.localizedDescription)", file: path))
+            return .failure(SBRTError(.io, "cannot read file: \(error.localizedDescription)", file: path))
         }
         guard let signature = DICOMFile.signature(of: data) else { return .success(nil) }
         do {
             return .success(try DICOMFile.parse(data, path: path))
-        } catch let e as DICOMError {
+        } catch let e as SBRTError {
             if signature == .rawDataSet { return .success(nil) }
             return .failure(e.inFile(path))
         } catch {
-            return .failure(DICOMError(.io, "\(error)", file: path))
+            return .failure(SBRTError(.io, "\(error)", file: path))
         }
     }
 
@@ -67,11 +68,11 @@ public struct DirectoryScan: Sendable {
     static func listFiles(_ path: String) throws -> [String] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw RTModelError("no such file or folder", file: path)
+            throw SBRTError(.invalidValue, "no such file or folder", file: path)
         }
         if !isDir.boolValue { return [path] }
         guard let e = FileManager.default.enumerator(atPath: path) else {
-            throw RTModelError("cannot list folder", file: path)
+            throw SBRTError(.invalidValue, "cannot list folder", file: path)
         }
         var out: [String] = []
         while let rel = e.nextObject() as? String {

@@ -1,3 +1,4 @@
+import Base
 import DICOM
 import Foundation
 import VoxelKit
@@ -106,11 +107,11 @@ public struct DoseGrid: Sendable {
         let cols = try ds.requireUInt16(.columns, "Columns", file: path)
         let frames = ds.contains(.numberOfFrames) ? try ds.requireInt(.numberOfFrames, "Number of Frames", file: path) : 1
         guard rows > 0, cols > 0, frames > 0 else {
-            throw RTModelError("dose grid has \(cols) columns, \(rows) rows, \(frames) frames", file: path)
+            throw SBRTError(.invalidValue, "dose grid has \(cols) columns, \(rows) rows, \(frames) frames", file: path)
         }
         bitsAllocated = try ds.requireUInt16(.bitsAllocated, "Bits Allocated", file: path)
         guard bitsAllocated == 16 || bitsAllocated == 32 else {
-            throw RTModelError("dose Bits Allocated is \(bitsAllocated); RT Dose uses 16 or 32", file: path)
+            throw SBRTError(.invalidValue, "dose Bits Allocated is \(bitsAllocated); RT Dose uses 16 or 32", file: path)
         }
         if ds.contains(.doseGridScaling) {
             scaling = try ds.requireDoubles(.doseGridScaling, "Dose Grid Scaling", count: nil, file: path)[0]
@@ -118,7 +119,7 @@ public struct DoseGrid: Sendable {
             scaling = 1
             warnings.append(Warning(kind: "dose-scaling-missing", message: "RT Dose has no Dose Grid Scaling (3004,000E); 1 assumed", files: [path]))
         }
-        guard scaling > 0 else { throw RTModelError("Dose Grid Scaling is \(scaling); it must be positive", file: path) }
+        guard scaling > 0 else { throw SBRTError(.invalidValue, "Dose Grid Scaling is \(scaling); it must be positive", file: path) }
 
         // Frame offsets.
         let normal = plane.normal
@@ -129,7 +130,7 @@ public struct DoseGrid: Sendable {
             offsets = try ds.requireDoubles(.gridFrameOffsetVector, "Grid Frame Offset Vector", count: nil, file: path)
         }
         guard offsets.count == frames else {
-            throw RTModelError("Grid Frame Offset Vector (3004,000C) has \(offsets.count) values for \(frames) frames", file: path)
+            throw SBRTError(.invalidValue, "Grid Frame Offset Vector (3004,000C) has \(offsets.count) values for \(frames) frames", file: path)
         }
         var form = "relative"
         if abs(offsets[0]) > 1e-6 {
@@ -148,12 +149,12 @@ public struct DoseGrid: Sendable {
         if frames > 1 {
             step = offsets[1] - offsets[0]
             guard abs(step) > 1e-6 else {
-                throw RTModelError("Grid Frame Offset Vector repeats a position (\(offsets[0]) mm)", file: path)
+                throw SBRTError(.invalidValue, "Grid Frame Offset Vector repeats a position (\(offsets[0]) mm)", file: path)
             }
             for n in 1..<frames {
                 let d = offsets[n] - offsets[n - 1]
                 if abs(d - step) > max(1e-3, 1e-3 * abs(step)) {
-                    throw RTModelError("Grid Frame Offset Vector is not evenly spaced (gap \(d) mm after \(step) mm at frame \(n)); irregular dose grids are not supported", file: path)
+                    throw SBRTError(.invalidValue, "Grid Frame Offset Vector is not evenly spaced (gap \(d) mm after \(step) mm at frame \(n)); irregular dose grids are not supported", file: path)
                 }
             }
             step = (offsets[frames - 1] - offsets[0]) / Double(frames - 1)
@@ -171,7 +172,7 @@ public struct DoseGrid: Sendable {
         for (n, item) in (ds.sequence(.dvhSequence) ?? []).enumerated() {
             do {
                 dvhs.append(try DoseGrid.decodeDVH(item))
-            } catch let e as RTModelError {
+            } catch let e as SBRTError {
                 warnings.append(Warning(kind: "embedded-dvh-unreadable", message: "embedded DVH \(n + 1): \(e.message); ignored", files: [path]))
             }
         }
@@ -182,7 +183,7 @@ public struct DoseGrid: Sendable {
         let need = cols * rows * frames * bitsAllocated / 8
         let have = try file.nativePixelData().count
         guard have >= need else {
-            throw RTModelError("dose pixel data holds \(have) bytes, but \(cols)×\(rows)×\(frames) values of \(bitsAllocated) bits need \(need)", file: path)
+            throw SBRTError(.invalidValue, "dose pixel data holds \(have) bytes, but \(cols)×\(rows)×\(frames) values of \(bitsAllocated) bits need \(need)", file: path)
         }
     }
 
@@ -202,11 +203,11 @@ public struct DoseGrid: Sendable {
         let data: [Double]
         do {
             data = try item.doubles(.dvhData) ?? []
-        } catch let e as DICOMError {
-            throw RTModelError("DVH Data is unreadable: \(e.message)")
+        } catch let e as SBRTError {
+            throw SBRTError(.invalidValue, "DVH Data is unreadable: \(e.message)")
         }
         guard data.count >= 2, data.count % 2 == 0 else {
-            throw RTModelError("DVH Data holds \(data.count) numbers; pairs of (dose bin width, volume) are required")
+            throw SBRTError(.invalidValue, "DVH Data holds \(data.count) numbers; pairs of (dose bin width, volume) are required")
         }
         let scale = ((try? item.double(.dvhDoseScaling)) ?? nil) ?? 1
         let type = item.string(.dvhType) ?? "CUMULATIVE"

@@ -1,3 +1,4 @@
+import Base
 import DICOM
 import Foundation
 import VoxelKit
@@ -81,15 +82,15 @@ public enum DoseWriter {
     }
 
     /// The RT Dose data set for `grid` and quantised values.
-    /// - Throws: `RTModelError` when the grid's third axis is not along the image normal.
+    /// - Throws: `SBRTError` when the grid's third axis is not along the image normal.
     public static func dataSet(grid: Grid, quantised q: Quantised, template: DataSet, frameOfReferenceUID: String,
                                description d: Description, now: Date = Date()) throws -> DataSet {
         let normal = cross(grid.axisI, grid.axisJ)
         let along = dot(normal, grid.axisK)
         guard abs(abs(along) - 1) < 1e-6 else {
-            throw RTModelError("the dose grid's slice axis is not perpendicular to its rows and columns; it cannot be written as an RT Dose")
+            throw SBRTError(.invalidValue, "the dose grid's slice axis is not perpendicular to its rows and columns; it cannot be written as an RT Dose")
         }
-        guard grid.nx <= 65535, grid.ny <= 65535 else { throw RTModelError("dose grid too large for Rows/Columns") }
+        guard grid.nx <= 65535, grid.ny <= 65535 else { throw SBRTError(.invalidValue, "dose grid too large for Rows/Columns") }
         var ds = DataSet()
         ds.characterSet = template.characterSet
         // Patient and study: copied element by element (their bytes are in the template's character set).
@@ -189,7 +190,7 @@ public enum NRRDWriter {
     }
 
     public static func write(_ volume: Volume<Float>, to path: String, comments: [String] = [], keyValues: [(String, String)] = []) throws {
-        try DICOMWriter.writeAtomically(encode(volume, comments: comments, keyValues: keyValues), to: path)
+        try OutputFiles.write(encode(volume, comments: comments, keyValues: keyValues), to: path)
     }
 
     static func num(_ x: Double) -> String {

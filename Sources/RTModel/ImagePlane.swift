@@ -1,3 +1,4 @@
+import Base
 import DICOM
 import VoxelKit
 
@@ -25,12 +26,12 @@ public struct ImagePlane: Sendable, Equatable {
         var c = Vec3(iop[3], iop[4], iop[5])
         let lr = length(r), lc = length(c)
         guard lr > 0.5, lc > 0.5, abs(dot(r, c)) / (lr * lc) < 1e-3 else {
-            throw RTModelError("Image Orientation (Patient) (0020,0037) is not two orthogonal unit vectors: \(iop)", file: file)
+            throw SBRTError(.invalidValue, "Image Orientation (Patient) (0020,0037) is not two orthogonal unit vectors: \(iop)", file: file)
         }
         r /= lr
         c /= lc
         guard ps[0] > 0, ps[1] > 0 else {
-            throw RTModelError("Pixel Spacing (0028,0030) must be positive, is \(ps)", file: file)
+            throw SBRTError(.invalidValue, "Pixel Spacing (0028,0030) must be positive, is \(ps)", file: file)
         }
         position = Vec3(ipp[0], ipp[1], ipp[2])
         rowCosine = r

@@ -4,11 +4,11 @@ import VoxelKit
 
 /// What `sbrt info` reports: a folder's DICOM objects per patient and study.
 ///
-/// This is a stable, documented schema (`docs/info.md`, schema `sbrt.info/1`):
+/// This is a stable, documented schema (`docs/info.md`, schema `sbrt.info/2`: snake_case keys since version 2):
 /// keys are only added in later versions, never renamed or removed. Lengths are in
 /// mm, volumes in the units named beside them, doses in the dose grid's units.
 public struct Inventory: Codable, Sendable {
-    public var schema = "sbrt.info/1"
+    public var schema = "sbrt.info/2"
     public var root: String
     public var files: FileCounts
     public var patients: [PatientEntry]

@@ -1,20 +1,5 @@
+import Base
 import DICOM
-
-/// Why DICOM objects could not be turned into a CT image, structure set, dose grid or plan.
-public struct RTModelError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public var file: String?
-
-    public init(_ message: String, file: String? = nil) {
-        self.message = message
-        self.file = file
-    }
-
-    public var description: String {
-        if let file { return "\(file): \(message)" }
-        return message
-    }
-}
 
 /// A doubt about the data that does not stop the work but must be shown to the user.
 public struct Warning: Sendable, Codable, Equatable, CustomStringConvertible {
@@ -39,17 +24,17 @@ extension DataSet {
         let values: [Double]?
         do {
             values = try doubles(tag)
-        } catch let e as DICOMError {
-            throw RTModelError("\(name) \(tag): \(e.message)", file: file)
+        } catch let e as SBRTError {
+            throw SBRTError(.invalidValue, "\(name) \(tag): \(e.message)", file: file)
         }
         guard let v = values, !v.isEmpty else {
-            throw RTModelError("missing \(name) \(tag)", file: file)
+            throw SBRTError(.invalidValue, "missing \(name) \(tag)", file: file)
         }
         if let count, v.count != count {
-            throw RTModelError("\(name) \(tag) has \(v.count) values where \(count) are required", file: file)
+            throw SBRTError(.invalidValue, "\(name) \(tag) has \(v.count) values where \(count) are required", file: file)
         }
         guard v.allSatisfy({ $0.isFinite }) else {
-            throw RTModelError("\(name) \(tag) holds a non-finite number", file: file)
+            throw SBRTError(.invalidValue, "\(name) \(tag) holds a non-finite number", file: file)
         }
         return v
     }
@@ -57,7 +42,7 @@ extension DataSet {
     func requireInt(_ tag: Tag, _ name: String, file: String?) throws -> Int {
         let v = try requireDoubles(tag, name, count: nil, file: file)[0]
         guard v == v.rounded(), abs(v) < 1e9 else {
-            throw RTModelError("\(name) \(tag) is \(v), not an integer", file: file)
+            throw SBRTError(.invalidValue, "\(name) \(tag) is \(v), not an integer", file: file)
         }
         return Int(v)
     }
@@ -69,11 +54,11 @@ extension DataSet {
         let value: Double?
         do {
             value = try double(tag)
-        } catch let e as DICOMError {
-            throw RTModelError("\(name) \(tag): \(e.message)", file: file)
+        } catch let e as SBRTError {
+            throw SBRTError(.invalidValue, "\(name) \(tag): \(e.message)", file: file)
         }
         if let value, !value.isFinite {
-            throw RTModelError("\(name) \(tag) holds a non-finite number", file: file)
+            throw SBRTError(.invalidValue, "\(name) \(tag) holds a non-finite number", file: file)
         }
         return value
     }

@@ -1,3 +1,4 @@
+import Base
 import DICOM
 import Foundation
 import VoxelKit
@@ -12,13 +13,13 @@ public struct RigidTransform: Equatable, Sendable, CustomStringConvertible {
     public var m: [Double]
 
     public init(_ m: [Double]) throws {
-        guard m.count == 16 else { throw RTModelError("a 4×4 transform needs 16 numbers, got \(m.count)") }
-        guard m.allSatisfy(\.isFinite) else { throw RTModelError("the transform holds a non-finite number") }
+        guard m.count == 16 else { throw SBRTError(.invalidValue, "a 4×4 transform needs 16 numbers, got \(m.count)") }
+        guard m.allSatisfy(\.isFinite) else { throw SBRTError(.invalidValue, "the transform holds a non-finite number") }
         guard abs(m[12]) < 1e-9, abs(m[13]) < 1e-9, abs(m[14]) < 1e-9, abs(m[15] - 1) < 1e-9 else {
-            throw RTModelError("the transform's last row is (\(m[12...15].map { "\($0)" }.joined(separator: ", "))), not (0, 0, 0, 1)")
+            throw SBRTError(.invalidValue, "the transform's last row is (\(m[12...15].map { "\($0)" }.joined(separator: ", "))), not (0, 0, 0, 1)")
         }
         let det = RigidTransform.det3(m)
-        guard abs(det) > 1e-9 else { throw RTModelError("the transform's 3×3 part is singular") }
+        guard abs(det) > 1e-9 else { throw SBRTError(.invalidValue, "the transform's 3×3 part is singular") }
         self.m = m
     }
 
@@ -102,7 +103,7 @@ public struct SpatialRegistration: Sendable {
         path = file.path ?? "?"
         sopInstanceUID = file.sopInstanceUID ?? ""
         guard let top = ds.string(.frameOfReferenceUID), !top.isEmpty else {
-            throw RTModelError("spatial registration without Frame of Reference UID (0020,0052)", file: path)
+            throw SBRTError(.invalidValue, "spatial registration without Frame of Reference UID (0020,0052)", file: path)
         }
         frameOfReferenceUID = top
         var matrices: [String: RigidTransform] = [top: .identity]
@@ -114,14 +115,14 @@ public struct SpatialRegistration: Sendable {
                     let values: [Double]
                     do {
                         values = try mx.doubles(Tag(0x3006, 0x00C6)) ?? []
-                    } catch let e as DICOMError {
-                        throw RTModelError("Frame of Reference Transformation Matrix (3006,00C6): \(e.message)", file: path)
+                    } catch let e as SBRTError {
+                        throw SBRTError(.invalidValue, "Frame of Reference Transformation Matrix (3006,00C6): \(e.message)", file: path)
                     }
                     guard !values.isEmpty else { continue }
                     do {
                         total = try RigidTransform(values).composed(after: total)
-                    } catch let e as RTModelError {
-                        throw RTModelError("Frame of Reference Transformation Matrix (3006,00C6) for \(f): \(e.message)", file: path)
+                    } catch let e as SBRTError {
+                        throw SBRTError(.invalidValue, "Frame of Reference Transformation Matrix (3006,00C6) for \(f): \(e.message)", file: path)
                     }
                 }
             }

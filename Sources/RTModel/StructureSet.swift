@@ -1,3 +1,4 @@
+import Base
 import DICOM
 import VoxelKit
 
@@ -81,7 +82,7 @@ public struct StructureSet: Sendable {
     public var warnings: [Warning]
 
     /// Reads the structure set of `file`.
-    /// - Throws: `RTModelError` naming the file and the ROI for unusable contour data.
+    /// - Throws: `SBRTError` naming the file and the ROI for unusable contour data.
     public init(file: DICOMFile) throws {
         let ds = file.dataSet
         let path = file.path ?? "?"
@@ -108,16 +109,16 @@ public struct StructureSet: Sendable {
         referencedImageUIDs = images
 
         guard let roiItems = ds.sequence(.structureSetROISequence) else {
-            throw RTModelError("RT Structure Set has no Structure Set ROI Sequence (3006,0020)", file: path)
+            throw SBRTError(.invalidValue, "RT Structure Set has no Structure Set ROI Sequence (3006,0020)", file: path)
         }
         var rois: [ROI] = []
         var indexOfNumber: [Int: Int] = [:]
         for item in roiItems {
             guard let number = try? item.int(.roiNumber) else {
-                throw RTModelError("an ROI of the Structure Set ROI Sequence has no ROI Number (3006,0022)", file: path)
+                throw SBRTError(.invalidValue, "an ROI of the Structure Set ROI Sequence has no ROI Number (3006,0022)", file: path)
             }
             if indexOfNumber[number] != nil {
-                throw RTModelError("ROI Number \(number) is used twice in the Structure Set ROI Sequence", file: path)
+                throw SBRTError(.invalidValue, "ROI Number \(number) is used twice in the Structure Set ROI Sequence", file: path)
             }
             indexOfNumber[number] = rois.count
             rois.append(ROI(number: number, name: item.string(.roiName) ?? "ROI \(number)",
@@ -141,14 +142,14 @@ public struct StructureSet: Sendable {
                 let values: [Double]
                 do {
                     values = try c.doubles(.contourData) ?? []
-                } catch let e as DICOMError {
-                    throw RTModelError("ROI \"\(roiName)\": Contour Data (3006,0050) is unreadable: \(e.message)", file: path)
+                } catch let e as SBRTError {
+                    throw SBRTError(.invalidValue, "ROI \"\(roiName)\": Contour Data (3006,0050) is unreadable: \(e.message)", file: path)
                 }
                 guard values.count % 3 == 0 else {
-                    throw RTModelError("ROI \"\(roiName)\": Contour Data (3006,0050) holds \(values.count) numbers, not a multiple of 3 (x,y,z triplets)", file: path)
+                    throw SBRTError(.invalidValue, "ROI \"\(roiName)\": Contour Data (3006,0050) holds \(values.count) numbers, not a multiple of 3 (x,y,z triplets)", file: path)
                 }
                 guard values.allSatisfy({ $0.isFinite }) else {
-                    throw RTModelError("ROI \"\(roiName)\": Contour Data (3006,0050) holds a non-finite number", file: path)
+                    throw SBRTError(.invalidValue, "ROI \"\(roiName)\": Contour Data (3006,0050) holds a non-finite number", file: path)
                 }
                 var points: [Vec3] = []
                 points.reserveCapacity(values.count / 3)

@@ -1,3 +1,4 @@
+import Base
 import DICOM
 import Foundation
 import VoxelKit
@@ -61,10 +62,10 @@ public enum StructureSetWriter {
     }
 
     /// The data set of the new structure set.
-    /// - Throws: `RTModelError` when the CT has no frame of reference.
+    /// - Throws: `SBRTError` when the CT has no frame of reference.
     public static func dataSet(base: DataSet, ct: CTSeries, adding rois: [NewROI], label: String? = nil, now: Date = Date()) throws -> DataSet {
         guard let frameUID = ct.frameOfReferenceUID else {
-            throw RTModelError("the CT series \(ct.seriesInstanceUID) has no Frame of Reference UID; cannot write a structure set on it")
+            throw SBRTError(.invalidValue, "the CT series \(ct.seriesInstanceUID) has no Frame of Reference UID; cannot write a structure set on it")
         }
         var ds = base
         let fmt = DateFormatter()

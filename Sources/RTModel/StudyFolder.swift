@@ -1,3 +1,4 @@
+import Base
 import DICOM
 import Foundation
 import VoxelKit
@@ -33,9 +34,9 @@ public struct StudyFolder: Sendable {
             var isDir: ObjCBool = false
             _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
             if !isDir.boolValue && scan.unreadable.isEmpty {
-                throw RTModelError("not a DICOM file (no DICM prefix at byte 128 and no recognisable data set)", file: path)
+                throw SBRTError(.invalidValue, "not a DICOM file (no DICM prefix at byte 128 and no recognisable data set)", file: path)
             }
-            throw RTModelError("no readable DICOM files found (\(scan.ignored.count) other file(s) ignored, \(scan.unreadable.count) unreadable)", file: path)
+            throw SBRTError(.invalidValue, "no readable DICOM files found (\(scan.ignored.count) other file(s) ignored, \(scan.unreadable.count) unreadable)", file: path)
         }
         return try StudyFolder(root: path, scan: scan)
     }

@@ -1,3 +1,4 @@
+import Base
 import Dosimetry
 import Foundation
 import RTModel
@@ -8,16 +9,14 @@ public enum Figure {
     /// DVH curves of the ROIs at `indices` of `study`, computed by the DVH engine
     /// (`DVHAnalysis`, default options: prism end caps, exact partial volumes) on the
     /// study's dose, in the ROIs' display colours.
-    /// - Throws: `RenderingError.invalidRequest` with the engine's message.
+    /// - Throws: `SBRTError.invalidRequest` with the engine's message.
     public static func dvhCurves(_ folder: StudyFolder, _ study: RenderStudy, indices: [Int], dosePath: String?) throws -> [DVHCurve] {
-        guard study.doseField != nil else { throw RenderingError(.invalidRequest, "a DVH needs a dose grid; the folder has none") }
+        guard study.doseField != nil else { throw SBRTError(.invalidRequest, "a DVH needs a dose grid; the folder has none") }
         var request = DVHRequest()
         request.structures = indices.map { study.rois[$0].name }
         request.dosePath = dosePath
         let analysis: DVHAnalysis
-        do { analysis = try DVHAnalysis.run(folder, request) } catch let e as DosimetryError {
-            throw RenderingError(.invalidRequest, e.description)
-        }
+        analysis = try DVHAnalysis.run(folder, request)
         return zip(indices, analysis.dvhs).map { n, dvh in
             DVHCurve(name: study.rois[n].name, colour: SliceRenderer.colour(of: study.rois[n], index: n), dvh: dvh)
         }

@@ -1,3 +1,4 @@
+import Base
 /// An 8-bit RGBA raster image: `width × height` pixels, 4 bytes each.
 ///
 /// - Layout: row-major, top row first; pixel (x, y) — column x from the left, row y
@@ -43,10 +44,10 @@ public struct RGBAImage: Equatable, Sendable {
 
     /// An image over existing RGBA bytes (layout as for `pixels`).
     ///
-    /// - Throws: `RenderingError.invalidImage` if a dimension is negative or
+    /// - Throws: `SBRTError.invalidImage` if a dimension is negative or
     ///   `pixels.count != 4 * width * height`.
     public init(width: Int, height: Int, pixels: [UInt8]) throws {
-        try RenderingError.checkBuffer(width: width, height: height, channels: 4, count: pixels.count)
+        try SBRTError.checkBuffer(width: width, height: height, channels: 4, count: pixels.count)
         self.width = width
         self.height = height
         self.pixels = pixels
@@ -117,10 +118,10 @@ public struct GrayImage: Equatable, Sendable {
 
     /// An image over existing grey bytes (layout as for `pixels`).
     ///
-    /// - Throws: `RenderingError.invalidImage` if a dimension is negative or
+    /// - Throws: `SBRTError.invalidImage` if a dimension is negative or
     ///   `pixels.count != width * height`.
     public init(width: Int, height: Int, pixels: [UInt8]) throws {
-        try RenderingError.checkBuffer(width: width, height: height, channels: 1, count: pixels.count)
+        try SBRTError.checkBuffer(width: width, height: height, channels: 1, count: pixels.count)
         self.width = width
         self.height = height
         self.pixels = pixels

@@ -1,3 +1,4 @@
+import Base
 import CLibPNG
 import CPNGShim
 import Foundation
@@ -19,7 +20,7 @@ import Foundation
 ///   Every input is validated here first (dimensions 1…2^31 − 1, buffer length, text),
 ///   so that libpng has nothing to refuse; every libpng call that could still fail
 ///   (out of memory) goes through a setjmp guard in `CPNGShim`, whose failure comes
-///   back as `RenderingError.encoder`. The write callback only appends to a Swift
+///   back as `SBRTError.encoder`. The write callback only appends to a Swift
 ///   buffer and never reports an error to libpng.
 public enum PNGEncoder {
     /// zlib compression level used for every file (0 = store … 9 = smallest).
@@ -35,12 +36,12 @@ public enum PNGEncoder {
     ///     after `Software` = `sbrt`; e.g. `[("Source", "RD.1.2.3.dcm")]`.
     ///   - dropAlphaIfOpaque: write RGB (colour type 2) when every alpha is 255;
     ///     when false, or when any pixel is translucent, write RGBA (colour type 6).
-    /// - Throws: `RenderingError` (`.invalidImage`, `.invalidText`, `.encoder`).
+    /// - Throws: `SBRTError` (`.invalidImage`, `.invalidText`, `.encoder`).
     /// - Complexity: O(width × height); copies the pixels once when dropping alpha.
     public static func encode(_ image: RGBAImage, text: [(String, String)] = [],
                               dropAlphaIfOpaque: Bool = true) throws -> Data {
         try checkDimensions(width: image.width, height: image.height)
-        try RenderingError.checkBuffer(width: image.width, height: image.height, channels: 4,
+        try SBRTError.checkBuffer(width: image.width, height: image.height, channels: 4,
                                        count: image.pixels.count)
         let chunks = try textChunks(text)
         if dropAlphaIfOpaque && image.isOpaque {
@@ -57,10 +58,10 @@ public enum PNGEncoder {
     /// The PNG bytes of `image` as 8-bit greyscale (colour type 0).
     ///
     /// - Parameter text: as for the RGBA overload.
-    /// - Throws: `RenderingError` (`.invalidImage`, `.invalidText`, `.encoder`).
+    /// - Throws: `SBRTError` (`.invalidImage`, `.invalidText`, `.encoder`).
     public static func encode(_ image: GrayImage, text: [(String, String)] = []) throws -> Data {
         try checkDimensions(width: image.width, height: image.height)
-        try RenderingError.checkBuffer(width: image.width, height: image.height, channels: 1,
+        try SBRTError.checkBuffer(width: image.width, height: image.height, channels: 1,
                                        count: image.pixels.count)
         let chunks = try textChunks(text)
         return try image.pixels.withUnsafeBufferPointer {
@@ -72,30 +73,30 @@ public enum PNGEncoder {
     /// file in the same folder, which rename(2) then moves into place, so readers see
     /// either the old file or the complete new one, never a part.
     ///
-    /// - Throws: `RenderingError` as for `encode`, or `.io` naming `path`.
+    /// - Throws: `SBRTError` as for `encode`, or `.io` naming `path`.
     public static func write(_ image: RGBAImage, to path: String, text: [(String, String)] = [],
                              dropAlphaIfOpaque: Bool = true) throws {
         let data: Data
         do {
             data = try encode(image, text: text, dropAlphaIfOpaque: dropAlphaIfOpaque)
-        } catch let error as RenderingError {
+        } catch let error as SBRTError {
             throw error.inFile(path)
         }
-        try writeAtomically(data, to: path)
+        try OutputFiles.write(data, to: path)
     }
 
     /// Encodes the greyscale `image` and writes it to `path` atomically (see the RGBA
     /// overload).
     ///
-    /// - Throws: `RenderingError` as for `encode`, or `.io` naming `path`.
+    /// - Throws: `SBRTError` as for `encode`, or `.io` naming `path`.
     public static func write(_ image: GrayImage, to path: String, text: [(String, String)] = []) throws {
         let data: Data
         do {
             data = try encode(image, text: text)
-        } catch let error as RenderingError {
+        } catch let error as SBRTError {
             throw error.inFile(path)
         }
-        try writeAtomically(data, to: path)
+        try OutputFiles.write(data, to: path)
     }
 
     // MARK: - Validation
@@ -128,7 +129,7 @@ public enum PNGEncoder {
     /// Throws unless both sides are within 1…2^31 − 1, as the PNG IHDR requires.
     static func checkDimensions(width: Int, height: Int) throws {
         guard (1...maximumSide).contains(width), (1...maximumSide).contains(height) else {
-            throw RenderingError(.invalidImage,
+            throw SBRTError(.invalidValue,
                                  "a PNG must be 1 to \(maximumSide) pixels on each side; this image is \(width)×\(height)")
         }
     }
@@ -142,7 +143,7 @@ public enum PNGEncoder {
         return try all.map { key, value in
             let keyword = try keywordBytes(key)
             guard !value.unicodeScalars.contains("\0") else {
-                throw RenderingError(.invalidText, "PNG text \"\(key)\" must not contain a NUL character")
+                throw SBRTError(.invalidValue, "PNG text \"\(key)\" must not contain a NUL character")
             }
             if value.unicodeScalars.allSatisfy({ $0.value <= 0xFF }) {
                 return TextChunk(keyword: keyword, value: value.unicodeScalars.map { UInt8($0.value) },
@@ -156,14 +157,14 @@ public enum PNGEncoder {
     static func keywordBytes(_ key: String) throws -> [UInt8] {
         let scalars = Array(key.unicodeScalars)
         guard (1...79).contains(scalars.count) else {
-            throw RenderingError(.invalidText, "PNG keyword \"\(key)\" must be 1 to 79 characters long")
+            throw SBRTError(.invalidValue, "PNG keyword \"\(key)\" must be 1 to 79 characters long")
         }
         for s in scalars where !((32...126).contains(s.value) || (161...255).contains(s.value)) {
-            throw RenderingError(.invalidText,
+            throw SBRTError(.invalidValue,
                                  "PNG keyword \"\(key)\" contains U+\(String(s.value, radix: 16, uppercase: true)), which is not printable Latin-1")
         }
         guard scalars.first != " ", scalars.last != " ", !key.contains("  ") else {
-            throw RenderingError(.invalidText,
+            throw SBRTError(.invalidValue,
                                  "PNG keyword \"\(key)\" must not have leading, trailing or consecutive spaces")
         }
         return scalars.map { UInt8($0.value) }
@@ -198,12 +199,12 @@ public enum PNGEncoder {
 
         var png = sbrt_png_create_write_struct(sink)
         guard png != nil else {
-            throw RenderingError(.encoder, "libpng could not start (out of memory or library version mismatch)")
+            throw SBRTError(.io, "libpng could not start (out of memory or library version mismatch)")
         }
         var info = png_create_info_struct(png)
         defer { png_destroy_write_struct(&png, &info) }
         guard info != nil else {
-            throw RenderingError(.encoder, "libpng could not start (out of memory)")
+            throw SBRTError(.io, "libpng could not start (out of memory)")
         }
 
         func check(_ ok: Int32, _ step: String) throws {
@@ -211,7 +212,7 @@ public enum PNGEncoder {
                 let message = withUnsafeBytes(of: sink.pointee.message) { raw in
                     String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
                 }
-                throw RenderingError(.encoder, "libpng failed in \(step): \(message.isEmpty ? "unknown error" : message)")
+                throw SBRTError(.io, "libpng failed in \(step): \(message.isEmpty ? "unknown error" : message)")
             }
         }
 
@@ -268,24 +269,6 @@ public enum PNGEncoder {
 
     /// PNG_ALL_FILTERS: none, sub, up, average and Paeth, chosen per row by libpng.
     private static let allFilters: Int32 = 0x08 | 0x10 | 0x20 | 0x40 | 0x80
-
-    /// Writes `data` to a temporary sibling of `path`, then renames it into place.
-    static func writeAtomically(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(
-            ".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
-        do {
-            try data.write(to: tmp)
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw RenderingError(.io, "cannot write: \(error.localizedDescription)", file: path)
-        }
-        if rename(tmp.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
-            throw RenderingError(.io, "cannot move the written file into place: \(reason)", file: path)
-        }
-    }
 }
 
 /// The growing byte buffer that libpng's write callback appends to.

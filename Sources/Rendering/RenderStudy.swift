@@ -1,3 +1,4 @@
+import Base
 import DICOM
 import Dosimetry
 import Foundation
@@ -26,25 +27,25 @@ public struct RenderStudy: Sendable {
     /// HU volume, the structure set, the dose (`dosePath`, else the folder's only dose or
     /// only PLAN dose) and the plan (the folder's only plan, else the one the dose names).
     ///
-    /// - Throws: `RenderingError.invalidRequest` when the folder has no CT, several
+    /// - Throws: `SBRTError.invalidRequest` when the folder has no CT, several
     ///   structure sets or doses without a way to choose, a dose not in Gy, or a dose on
-    ///   another frame of reference; `RTModelError`/`DICOMError` for unreadable files.
+    ///   another frame of reference; `SBRTError`/`SBRTError` for unreadable files.
     public static func load(_ folder: StudyFolder, dosePath: String? = nil) throws -> RenderStudy {
         let structureSet: StructureSet?
         switch folder.structureSets.count {
         case 0: structureSet = nil
         case 1: structureSet = folder.structureSets[0]
         default:
-            throw RenderingError(.invalidRequest, "\(folder.root): \(folder.structureSets.count) structure sets; keep one per folder")
+            throw SBRTError(.invalidRequest, "\(folder.root): \(folder.structureSets.count) structure sets; keep one per folder")
         }
         guard let ct = structureSet.flatMap({ folder.ctSeries(for: $0) }) ?? folder.ctSeries.first else {
-            throw RenderingError(.invalidRequest, "\(folder.root): no CT series in the folder; a slice is drawn on its CT")
+            throw SBRTError(.invalidRequest, "\(folder.root): no CT series in the folder; a slice is drawn on its CT")
         }
         var dose: DoseGrid?
         if let dosePath {
             let file = try DICOMFile.read(path: dosePath)
             guard file.sopClassUID == SOPClass.rtDose || file.modality == "RTDOSE" else {
-                throw RenderingError(.invalidRequest, "\(dosePath): not an RT Dose (SOP Class \(file.sopClassUID ?? "none"))")
+                throw SBRTError(.invalidRequest, "\(dosePath): not an RT Dose (SOP Class \(file.sopClassUID ?? "none"))")
             }
             dose = try DoseGrid(file: file)
         } else if folder.doses.count == 1 {
@@ -52,16 +53,16 @@ public struct RenderStudy: Sendable {
         } else if folder.doses.count > 1 {
             let plans = folder.doses.filter { $0.summationType == "PLAN" }
             guard plans.count == 1 else {
-                throw RenderingError(.invalidRequest, "\(folder.root): \(folder.doses.count) RT Dose grids; choose one with --dose")
+                throw SBRTError(.invalidRequest, "\(folder.root): \(folder.doses.count) RT Dose grids; choose one with --dose")
             }
             dose = plans[0]
         }
         if let d = dose {
             guard d.units == "GY" else {
-                throw RenderingError(.invalidRequest, "\(d.path): Dose Units are \(d.units), not GY; isodose lines need a dose in Gy")
+                throw SBRTError(.invalidRequest, "\(d.path): Dose Units are \(d.units), not GY; isodose lines need a dose in Gy")
             }
             if let f = d.frameOfReferenceUID, let c = ct.frameOfReferenceUID, f != c {
-                throw RenderingError(.invalidRequest, "\(d.path): the dose is on frame of reference \(f), the CT on \(c); a registration is needed to overlay them")
+                throw SBRTError(.invalidRequest, "\(d.path): the dose is on frame of reference \(f), the CT on \(c); a registration is needed to overlay them")
             }
         }
         let plan = folder.plans.count == 1 ? folder.plans[0]
@@ -91,12 +92,12 @@ public struct RenderStudy: Sendable {
     /// The ROIs of the structure set.
     public var rois: [ROI] { structureSet?.rois ?? [] }
 
-    /// The index of the ROI named `name` (case-insensitive), or a `RenderingError` that
+    /// The index of the ROI named `name` (case-insensitive), or a `SBRTError` that
     /// lists the names.
     public func roiIndex(_ name: String) throws -> Int {
         let key = name.trimmingCharacters(in: .whitespaces).lowercased()
         if let n = rois.firstIndex(where: { $0.name.trimmingCharacters(in: .whitespaces).lowercased() == key }) { return n }
-        throw RenderingError(.invalidRequest, "no ROI named \"\(name)\"" +
+        throw SBRTError(.invalidRequest, "no ROI named \"\(name)\"" +
                              (rois.isEmpty ? " (the folder has no structure set)" : " (structures: \(rois.map(\.name).joined(separator: ", ")))"))
     }
 

@@ -1,3 +1,4 @@
+import Base
 import Dosimetry
 import Foundation
 import Geometry
@@ -107,7 +108,7 @@ public enum SliceRenderer {
         guard let field = study.doseField else {
             if case .none = request.isodose { return [] }
             if request.isodose != .percent(IsodoseStyle.defaultPercentLevels) {
-                throw RenderingError(.invalidRequest, "isodose lines were asked for, but the folder has no RT Dose")
+                throw SBRTError(.invalidRequest, "isodose lines were asked for, but the folder has no RT Dose")
             }
             return []
         }
@@ -116,12 +117,12 @@ public enum SliceRenderer {
         case .none: return []
         case .percent(let p):
             guard let rx else {
-                throw RenderingError(.invalidRequest, "isodose levels in % need the prescription, and the plan states none: give --rx GY, or levels in Gy with --isodose-gy")
+                throw SBRTError(.invalidRequest, "isodose levels in % need the prescription, and the plan states none: give --rx GY, or levels in Gy with --isodose-gy")
             }
-            guard p.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw RenderingError(.invalidRequest, "isodose levels must be positive percentages") }
+            guard p.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw SBRTError(.invalidRequest, "isodose levels must be positive percentages") }
             return IsodoseStyle.levels(percent: p, rxGy: rx)
         case .gy(let g):
-            guard g.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw RenderingError(.invalidRequest, "isodose levels must be positive doses in Gy") }
+            guard g.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw SBRTError(.invalidRequest, "isodose levels must be positive doses in Gy") }
             return IsodoseStyle.levels(gy: g, rxGy: rx, referenceGy: field.maxGy)
         }
     }
@@ -146,15 +147,15 @@ public enum SliceRenderer {
         case .coordinate(let axis, let mm):
             let c = normal[axis]
             guard abs(c) >= 0.5 else {
-                throw RenderingError(.invalidRequest, "a \(axisNames[axis]) position does not select a \(request.orientation.rawValue) slice of this CT; use --slice-\(axisNames[abs(normal.x) >= abs(normal.y) && abs(normal.x) >= abs(normal.z) ? 0 : abs(normal.y) >= abs(normal.z) ? 1 : 2])")
+                throw SBRTError(.invalidRequest, "a \(axisNames[axis]) position does not select a \(request.orientation.rawValue) slice of this CT; use --slice-\(axisNames[abs(normal.x) >= abs(normal.y) && abs(normal.x) >= abs(normal.z) ? 0 : abs(normal.y) >= abs(normal.z) ? 1 : 2])")
             }
             p = middle + normal * ((mm - middle[axis]) / c)
         case .through(let name):
             let n = try study.roiIndex(name)
-            guard let c = study.centroid(n) else { throw RenderingError(.invalidRequest, "ROI \"\(study.rois[n].name)\" has no closed contours to go through") }
+            guard let c = study.centroid(n) else { throw SBRTError(.invalidRequest, "ROI \"\(study.rois[n].name)\" has no closed contours to go through") }
             p = c
         case .atMaximumDose:
-            guard let m = study.maximumDosePosition else { throw RenderingError(.invalidRequest, "--at-max needs a dose grid; the folder has none") }
+            guard let m = study.maximumDosePosition else { throw SBRTError(.invalidRequest, "--at-max needs a dose grid; the folder has none") }
             p = m
         case .point(let q):
             p = q
@@ -168,7 +169,7 @@ public enum SliceRenderer {
         guard idx[a] >= -0.5, idx[a] <= Double(n) - 0.5 else {
             let lo = g.position(idx.x, idx.y, idx.z) + axisVector * (0 - idx[a])
             let hi = g.position(idx.x, idx.y, idx.z) + axisVector * (Double(n - 1) - idx[a])
-            throw RenderingError(.invalidRequest, "the \(request.orientation.rawValue) slice at \(axisNames[na]) = \(Format.number(p[na])) mm lies outside the CT (its planes span \(axisNames[na]) = \(Format.number(min(lo[na], hi[na]))) … \(Format.number(max(lo[na], hi[na]))) mm)")
+            throw SBRTError(.invalidRequest, "the \(request.orientation.rawValue) slice at \(axisNames[na]) = \(Format.number(p[na])) mm lies outside the CT (its planes span \(axisNames[na]) = \(Format.number(min(lo[na], hi[na]))) … \(Format.number(max(lo[na], hi[na]))) mm)")
         }
         let k = min(max(idx[a].rounded(), 0), Double(n - 1))
         p += axisVector * (k - idx[a])
@@ -196,7 +197,7 @@ public enum SliceRenderer {
         if let zoom = request.zoomTo {
             let n = try study.roiIndex(zoom)
             let pts = study.rois[n].contours.flatMap(\.points)
-            guard !pts.isEmpty else { throw RenderingError(.invalidRequest, "ROI \"\(study.rois[n].name)\" has no contour points to zoom to") }
+            guard !pts.isEmpty else { throw SBRTError(.invalidRequest, "ROI \"\(study.rois[n].name)\" has no contour points to zoom to") }
             let (a, b) = project(pts)
             lo = a - request.paddingMM
             hi = b + request.paddingMM
@@ -206,7 +207,7 @@ public enum SliceRenderer {
             lo = pointwiseMax(lo, a - 10)
             hi = pointwiseMin(hi, b + 10)
         }
-        guard hi.x > lo.x, hi.y > lo.y else { throw RenderingError(.invalidRequest, "nothing to frame: the field of view is empty") }
+        guard hi.x > lo.x, hi.y > lo.y else { throw SBRTError(.invalidRequest, "nothing to frame: the field of view is empty") }
         let w = max(16, request.widthPx)
         let mmpp = (hi.x - lo.x) / Double(w)
         let h = min(4 * w, max(16, Int(((hi.y - lo.y) / mmpp).rounded())))
@@ -215,7 +216,7 @@ public enum SliceRenderer {
     }
 
     /// Renders the slice of `request`.
-    /// - Throws: `RenderingError.invalidRequest` (see `slicePoint`, `levels`, `structureIndices`).
+    /// - Throws: `SBRTError.invalidRequest` (see `slicePoint`, `levels`, `structureIndices`).
     public static func render(_ study: RenderStudy, _ request: SliceRequest) throws -> SliceRendering {
         let levels = try levels(study, request)
         let structures = try structureIndices(study, request.structures)

@@ -1,8 +1,10 @@
+import Base
 import ArgumentParser
 import Dosimetry
 import Foundation
 import Geometry
 import PlanReview
+import Reports
 import RTModel
 
 extension SBRT {
@@ -84,18 +86,8 @@ extension SBRT {
         }
 
         func run() throws {
-            do { try check() } catch let e as PlanReviewError { throw InputError(e.description) } catch let e as DosimetryError {
-                throw InputError(e.description)
-            }
-        }
-
-        func check() throws {
             let library = shippedProtocols()
             let folder = try StudyFolder.load(path)
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            enc.keyEncodingStrategy = .convertToSnakeCase
-            enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
 
             if let eligibility {
                 let proto = try library.load(eligibility)
@@ -107,7 +99,7 @@ extension SBRT {
                 req.spinal = spinal
                 req.dosePath = dose
                 let report = try Eligibility.run(folder, proto, req)
-                let text = json ? String(decoding: try enc.encode(report), as: UTF8.self) + "\n" : ReportText.eligibility(report, folder: path)
+                let text = json ? try JSONOutput.text(report) : ReportText.eligibility(report, folder: path)
                 try emit(text)
                 if let html {
                     try HTMLReport.write(HTMLReport.Content(title: "Eligibility: \(proto.name)", folder: folder, path: path, eligibility: report, dosePath: dose), to: html)
@@ -125,16 +117,16 @@ extension SBRT {
             request.dosePath = dose
             request.options.endCap = EndCap(rawValue: endCap)!
             if let map {
-                guard let text = try? String(contentsOfFile: map, encoding: .utf8) else { throw InputError("\(map): cannot read the mapping file") }
+                let text = try InputFiles.readText(map)
                 request.structureMap = try StructureMatcher.readMap(text, path: map)
             }
             for m in mapStructure {
                 let parts = m.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw InputError("--map-structure \"\(m)\": write Canonical=plan name") }
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw SBRTError(.invalidRequest, "--map-structure \"\(m)\": write Canonical=plan name") }
                 request.structureMap[parts[0]] = parts[1]
             }
             let (report, _) = try PlanCheck.run(folder, proto, request)
-            let text = json ? String(decoding: try enc.encode(report), as: UTF8.self) + "\n" : ReportText.check(report, folder: path)
+            let text = json ? try JSONOutput.text(report) : ReportText.check(report, folder: path)
             try emit(text)
             if let html {
                 try HTMLReport.write(HTMLReport.Content(title: "\(proto.name) check", folder: folder, path: path, check: report, dosePath: dose), to: html)
@@ -144,7 +136,7 @@ extension SBRT {
         }
 
         func emit(_ text: String) throws {
-            if let out { try writeAtomically(text, to: out) } else { print(text, terminator: "") }
+            if let out { try OutputFiles.write(text, to: out) } else { print(text, terminator: "") }
         }
     }
 }

@@ -1,7 +1,9 @@
+import Base
 import ArgumentParser
 import Dosimetry
 import Foundation
 import PlanReview
+import Reports
 
 extension SBRT {
     struct CompareCommand: ParsableCommand {
@@ -61,16 +63,11 @@ extension SBRT {
             options.minimumAgreementPercent = minAgreement
             options.referenceDoseGy = rx
             let result: DVHComparison
-            do {
-                let b = try DVHSet.load(baseline)
-                let c = try DVHSet.load(current)
-                result = DVHComparison.run(baseline: b, current: c, options: options)
-            } catch let e as PlanReviewError { throw InputError(e.description) } catch let e as DosimetryError { throw InputError(e.description) }
+            let b = try DVHSet.load(baseline)
+            let c = try DVHSet.load(current)
+            result = DVHComparison.run(baseline: b, current: c, options: options)
             if json {
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                enc.keyEncodingStrategy = .convertToSnakeCase
-                print(String(decoding: try enc.encode(result), as: UTF8.self))
+                print(try JSONOutput.text(result), terminator: "")
             } else {
                 print(ReportText.comparison(result), terminator: "")
             }

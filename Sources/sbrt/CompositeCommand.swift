@@ -1,3 +1,4 @@
+import Base
 import ArgumentParser
 import DICOM
 import Dosimetry
@@ -99,16 +100,14 @@ extension SBRT {
 
         func run() throws {
             var request = CompositeRequest()
-            do {
-                request.courses = try courses.map(CourseSpec.parse)
-            } catch let e as DosimetryError { throw InputError(e.description) }
+            request.courses = try courses.map(CourseSpec.parse)
             request.structuresPath = structures
             request.defaultAlphaBeta = alphaBeta
             request.structureAlphaBeta = try parsePairs(structureAlphaBeta, option: "--structure-alpha-beta")
             request.quantity = DoseQuantity(rawValue: quantity)!
             request.linearAboveGy = lqLinearAbove
             for (k, r) in try parsePairs(recovery, option: "--recovery") {
-                guard r >= 0, r < 1 else { throw InputError("--recovery \(k)=\(r): a recovery fraction is between 0 and 1") }
+                guard r >= 0, r < 1 else { throw SBRTError(.invalidRequest, "--recovery \(k)=\(r): a recovery fraction is between 0 and 1") }
                 request.recoveryFractions[k] = r
             }
             request.recoveryModel = recoveryModel.flatMap(RecoveryModel.init(rawValue:))
@@ -122,11 +121,11 @@ extension SBRT {
                 }
                 let values = numbers.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\\" }).map { Double($0) }
                 guard values.count == 16, values.allSatisfy({ $0 != nil }) else {
-                    throw InputError("--transform \(t): 16 numbers are needed (row-major 4×4), got \(values.count)")
+                    throw SBRTError(.invalidRequest, "--transform \(t): 16 numbers are needed (row-major 4×4), got \(values.count)")
                 }
                 do {
                     request.transforms.append((label, try RigidTransform(values.map { $0! })))
-                } catch let e as RTModelError { throw InputError("--transform \(t): \(e.message)") }
+                } catch let e as SBRTError { throw SBRTError(.invalidRequest, "--transform \(t): \(e.message)") }
             }
             request.grid = CompositeRequest.GridChoice(rawValue: grid)!
             request.reportStructures = reportStructures
@@ -134,7 +133,7 @@ extension SBRT {
 
             let t0 = Date()
             let result: CompositeResult
-            do { result = try Composite.run(request) } catch let e as DosimetryError { throw InputError(e.description) }
+            result = try Composite.run(request)
             let t1 = Date()
             try DoseWriter.write(result.dataSet, to: out)
             if let nrrd {
@@ -147,13 +146,9 @@ extension SBRT {
             }
             var json = ""
             if report != nil || format == .json {
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                enc.keyEncodingStrategy = .convertToSnakeCase
-                enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-                json = String(decoding: try enc.encode(result.report), as: UTF8.self) + "\n"
+                json = try JSONOutput.text(result.report)
             }
-            if let report { try writeAtomically(json, to: report) }
+            if let report { try OutputFiles.write(json, to: report) }
             if timings {
                 func show(_ name: String, _ s: Double) {
                     printError("timing: " + name.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%8.1f ms", s * 1000))
@@ -174,7 +169,7 @@ extension SBRT {
             return try text.split(separator: ",").map { part in
                 let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard kv.count == 2, !kv[0].isEmpty, let v = Double(kv[1]) else {
-                    throw InputError("\(option): \"\(part)\" is not NAME=NUMBER")
+                    throw SBRTError(.invalidRequest, "\(option): \"\(part)\" is not NAME=NUMBER")
                 }
                 return (kv[0], v)
             }

@@ -1,3 +1,4 @@
+import Base
 import ArgumentParser
 import Dosimetry
 import Foundation
@@ -74,14 +75,14 @@ extension SBRT {
         func run() throws {
             var request = DVHRequest()
             request.structures = structures
-            do { request.metrics = try Metric.parseList(metrics) } catch let e as Metric.ParseError { throw InputError(e.description) }
+            do { request.metrics = try Metric.parseList(metrics) } catch let e as Metric.ParseError { throw SBRTError(.invalidRequest, e.description) }
             request.rxGy = rx
             request.fractions = fractions
             request.options.endCap = EndCap(rawValue: endCap)!
             request.dosePath = dose
             let folder = try StudyFolder.load(path)
             let analysis: DVHAnalysis
-            do { analysis = try DVHAnalysis.run(folder, request) } catch let e as DosimetryError { throw InputError(e.description) }
+            analysis = try DVHAnalysis.run(folder, request)
             var text: String
             var comparisons: [EmbeddedComparison] = []
             if compareEmbedded {
@@ -98,14 +99,10 @@ extension SBRT {
                 text = DVHFormatter.csv(analysis.dvhs, step: step)
             case .json:
                 struct Output: Encodable { var report: DVHReport; var embeddedComparison: [EmbeddedComparison]? }
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                enc.keyEncodingStrategy = .convertToSnakeCase
-                enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-                text = String(decoding: try enc.encode(Output(report: analysis.report, embeddedComparison: compareEmbedded ? comparisons : nil)), as: UTF8.self) + "\n"
+                text = try JSONOutput.text(Output(report: analysis.report, embeddedComparison: compareEmbedded ? comparisons : nil))
             }
             if let out {
-                try writeAtomically(text, to: out)
+                try OutputFiles.write(text, to: out)
             } else {
                 print(text, terminator: "")
             }
@@ -113,21 +110,5 @@ extension SBRT {
                 for w in s.warnings { printError("warning: \(s.name): \(w)") }
             }
         }
-    }
-}
-
-/// Writes text to a temporary file beside `path`, then renames it into place.
-func writeAtomically(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    do {
-        try Data(text.utf8).write(to: tmp)
-    } catch {
-        throw InputError("\(path): cannot write: \(error.localizedDescription)")
-    }
-    if rename(tmp.path, url.path) != 0 {
-        let why = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: tmp)
-        throw InputError("\(path): cannot write: \(why)")
     }
 }

@@ -1,3 +1,4 @@
+import Base
 import ArgumentParser
 import DICOM
 import Foundation
@@ -98,10 +99,10 @@ extension SBRT {
         func run() throws {
             if let recipe { try printRecipe(recipe); return }
             let folder = try StudyFolder.load(path!)
-            guard let ss = folder.structureSets.first else { throw InputError("\(path!): no RT Structure Set found") }
-            guard let ct = folder.ctSeries(for: ss) ?? folder.ctSeries.first else { throw InputError("\(path!): no CT series for the structure set") }
+            guard let ss = folder.structureSets.first else { throw SBRTError(.invalidRequest, "\(path!): no RT Structure Set found") }
+            guard let ct = folder.ctSeries(for: ss) ?? folder.ctSeries.first else { throw SBRTError(.invalidRequest, "\(path!): no CT series for the structure set") }
             let newName = name!
-            if ss.roi(named: newName) != nil { throw InputError("an ROI named \"\(newName)\" already exists in \(ss.path); choose another --name") }
+            if ss.roi(named: newName) != nil { throw SBRTError(.invalidRequest, "an ROI named \"\(newName)\" already exists in \(ss.path); choose another --name") }
             let expr = try buildExpression(known: ss.rois.map(\.name))
 
             let frame = PlaneFrame(grid: ct.grid)
@@ -113,10 +114,10 @@ extension SBRT {
             options.cellMM = cell
             let engine = MarginEngine(frame: frame, sliceSpacing: ct.grid.spacing.z, shapes: shapes, outputPlanes: planesW, options: options)
             let result: MarginResult
-            do { result = try engine.evaluate(expr) } catch let e as MarginError { throw InputError(e.description) }
+            result = try engine.evaluate(expr)
 
             guard !result.planes.isEmpty else {
-                throw InputError("\(newName) = \(expr.description) (\(endCap) source) is empty on every CT slice; nothing written")
+                throw SBRTError(.invalidRequest, "\(newName) = \(expr.description) (\(endCap) source) is empty on every CT slice; nothing written")
             }
             let shape = result.shape(name: newName, frame: frame)
             let layers = shape.prismLayers(sliceSpacing: ct.grid.spacing.z)
@@ -150,19 +151,19 @@ extension SBRT {
         func buildExpression(known: [String]) throws -> MarginExpression {
             var e: MarginExpression
             if let expression {
-                do { e = try MarginExpression.parse(expression, knownNames: known) } catch let p as StructureExpression.ParseError { throw InputError(p.description) }
+                do { e = try MarginExpression.parse(expression, knownNames: known) } catch let p as StructureExpression.ParseError { throw SBRTError(.invalidRequest, p.description) }
             } else {
                 let base = MarginExpression.roi(resolve(from!, known))
                 if let ring {
                     let parts = ring.split(separator: ":").map { Double(String($0).trimmingCharacters(in: .whitespaces)) }
                     guard parts.count == 2, let a = parts[0], let b = parts[1], a >= 0, b > a else {
-                        throw InputError("--ring must be a:b in mm with 0 ≤ a < b (e.g. 0:20)")
+                        throw SBRTError(.invalidRequest, "--ring must be a:b in mm with 0 ≤ a < b (e.g. 0:20)")
                     }
                     let outer = MarginExpression.expansion(base, DirectionalMargin(uniformMM: b))
                     e = .difference(outer, a == 0 ? base : .expansion(base, DirectionalMargin(uniformMM: a)))
                 } else if let d = marginDirections {
                     guard let m = DirectionalMargin.parse(directions: d) else {
-                        throw InputError("--margin-directions needs six numbers in mm: right,left,anterior,posterior,superior,inferior")
+                        throw SBRTError(.invalidRequest, "--margin-directions needs six numbers in mm: right,left,anterior,posterior,superior,inferior")
                     }
                     e = .expansion(base, m)
                 } else if let barrier, let margin {
@@ -179,7 +180,7 @@ extension SBRT {
                 let parts = a.split(separator: ":", maxSplits: 1).map(String.init)
                 var sub = MarginExpression.roi(resolve(parts[0], known))
                 if parts.count == 2 {
-                    guard let mm = Double(parts[1]), mm.isFinite else { throw InputError("--avoid takes S or S:mm, got \"\(a)\"") }
+                    guard let mm = Double(parts[1]), mm.isFinite else { throw SBRTError(.invalidRequest, "--avoid takes S or S:mm, got \"\(a)\"") }
                     if mm != 0 { sub = .expansion(sub, DirectionalMargin(uniformMM: mm)) }
                 }
                 e = .difference(e, sub)
@@ -195,14 +196,14 @@ extension SBRT {
             var sys: Double?, rnd: Double?
             for part in text.split(separator: ",") {
                 let kv = part.split(separator: "=").map { String($0).trimmingCharacters(in: .whitespaces) }
-                guard kv.count == 2, let v = Double(kv[1]), v >= 0 else { throw InputError("--recipe takes systematic=Σ,random=σ in mm") }
+                guard kv.count == 2, let v = Double(kv[1]), v >= 0 else { throw SBRTError(.invalidRequest, "--recipe takes systematic=Σ,random=σ in mm") }
                 switch kv[0].lowercased() {
                 case "systematic", "sigma_sys", "s": sys = v
                 case "random", "sigma_rand", "r": rnd = v
-                default: throw InputError("--recipe: unknown term \"\(kv[0])\" (use systematic=…,random=…)")
+                default: throw SBRTError(.invalidRequest, "--recipe: unknown term \"\(kv[0])\" (use systematic=…,random=…)")
                 }
             }
-            guard let sys, let rnd else { throw InputError("--recipe needs both systematic=Σ and random=σ (mm)") }
+            guard let sys, let rnd else { throw SBRTError(.invalidRequest, "--recipe needs both systematic=Σ and random=σ (mm)") }
             let m = VanHerk.marginMM(systematicMM: sys, randomMM: rnd)
             print(String(format: "PTV margin %.2f mm = 2.5 × %.2f + 0.7 × %.2f (van Herk et al., IJROBP 2000;47:1121: minimum CTV dose ≥ 95 %% for 90 %% of patients)", m, sys, rnd))
         }

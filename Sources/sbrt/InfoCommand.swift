@@ -1,4 +1,5 @@
 import ArgumentParser
+import Base
 import Foundation
 import RTModel
 
@@ -17,7 +18,7 @@ extension SBRT {
         @Argument(help: "A folder of DICOM files (searched recursively), or one file.")
         var path: String
 
-        @Flag(help: "Print the inventory as JSON (schema sbrt.info/1, see docs/info.md).")
+        @Flag(help: "Print the inventory as JSON (schema sbrt.info/2, see docs/info.md).")
         var json = false
 
         @Flag(help: "List DICOM files that cannot be read instead of stopping at the first one.")
@@ -27,11 +28,7 @@ extension SBRT {
             let folder = try StudyFolder.load(path, skipUnreadable: skipUnreadable)
             let inventory = try Inventory(folder)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                let data = try encoder.encode(inventory)
-                FileHandle.standardOutput.write(data)
-                print("")
+                print(try JSONOutput.text(inventory), terminator: "")
             } else {
                 print(InfoFormatter.text(inventory), terminator: "")
             }

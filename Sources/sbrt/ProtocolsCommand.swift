@@ -1,6 +1,8 @@
+import Base
 import ArgumentParser
 import Foundation
 import PlanReview
+import Reports
 
 extension SBRT {
     struct ProtocolsCommand: ParsableCommand {
@@ -25,31 +27,26 @@ extension SBRT {
 
         func run() throws {
             let library = shippedProtocols()
-            do {
-                if let show {
-                    let p = try library.load(show)
-                    print(try String(contentsOfFile: p.path, encoding: .utf8), terminator: "")
-                    return
-                }
-                let entries = try library.list()
-                if json {
-                    let enc = JSONEncoder()
-                    enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                    enc.keyEncodingStrategy = .convertToSnakeCase
-                    print(String(decoding: try enc.encode(entries), as: UTF8.self))
-                    return
-                }
-                var rows = [["Id", "Name", "Fractions", "Rows", "Mark", "Source"]]
-                for e in entries {
-                    var count = "\(e.constraints) constraints"
-                    if e.prescriptions > 0 { count += ", \(e.prescriptions) Rx" }
-                    if e.eligibilityRules > 0 { count += ", \(e.eligibilityRules) eligibility" }
-                    rows.append([e.id, e.name, e.fractions.isEmpty ? "any" : e.fractions.map(String.init).joined(separator: ","), count, e.mark, e.source])
-                }
-                print(ReportText.columns(rows), terminator: "")
-                print("\nAliases: " + entries.filter { !$0.aliases.isEmpty }.map { "\($0.id) = \($0.aliases.joined(separator: ", "))" }.joined(separator: "; "))
-                if let dir = library.folders.first { print("Files: \(dir)") }
-            } catch let e as PlanReviewError { throw InputError(e.description) }
+            if let show {
+                let p = try library.load(show)
+                print(try InputFiles.readText(p.path), terminator: "")
+                return
+            }
+            let entries = try library.list()
+            if json {
+                print(try JSONOutput.text(entries), terminator: "")
+                return
+            }
+            var rows = [["Id", "Name", "Fractions", "Rows", "Mark", "Source"]]
+            for e in entries {
+                var count = "\(e.constraints) constraints"
+                if e.prescriptions > 0 { count += ", \(e.prescriptions) Rx" }
+                if e.eligibilityRules > 0 { count += ", \(e.eligibilityRules) eligibility" }
+                rows.append([e.id, e.name, e.fractions.isEmpty ? "any" : e.fractions.map(String.init).joined(separator: ","), count, e.mark, e.source])
+            }
+            print(ReportText.columns(rows), terminator: "")
+            print("\nAliases: " + entries.filter { !$0.aliases.isEmpty }.map { "\($0.id) = \($0.aliases.joined(separator: ", "))" }.joined(separator: "; "))
+            if let dir = library.folders.first { print("Files: \(dir)") }
         }
     }
 }

@@ -1,3 +1,4 @@
+import Base
 import ArgumentParser
 import Dosimetry
 import Foundation
@@ -124,7 +125,7 @@ extension SBRT {
             let values = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let numbers = values.compactMap { Double($0.hasSuffix("%") ? String($0.dropLast()) : $0) }
             guard !values.isEmpty, numbers.count == values.count, numbers.allSatisfy({ $0 > 0 && $0.isFinite }) else {
-                throw InputError("\(option) must be positive numbers separated by commas, e.g. 105,100,90,80,50,30 (got \"\(text)\")")
+                throw SBRTError(.invalidRequest, "\(option) must be positive numbers separated by commas, e.g. 105,100,90,80,50,30 (got \"\(text)\")")
             }
             return numbers
         }
@@ -133,19 +134,19 @@ extension SBRT {
         func markers(_ curves: [DVHCurve], _ rx: Double?) throws -> [DVHMarker] {
             try constraints.map { text in
                 guard let colon = text.firstIndex(of: ":") else {
-                    throw InputError("--constraint \"\(text)\": write STRUCTURE:METRIC OP LIMIT, e.g. Rectum:D0.035cc<38")
+                    throw SBRTError(.invalidRequest, "--constraint \"\(text)\": write STRUCTURE:METRIC OP LIMIT, e.g. Rectum:D0.035cc<38")
                 }
                 let name = text[..<colon].trimmingCharacters(in: .whitespaces)
                 let rest = String(text[text.index(after: colon)...])
                 guard let op = ["<=", ">=", "<", ">"].first(where: { rest.contains($0) }), let r = rest.range(of: op),
                       let limit = Double(rest[r.upperBound...].trimmingCharacters(in: .whitespaces)) else {
-                    throw InputError("--constraint \"\(text)\": the limit must follow <, <=, > or >= as a number")
+                    throw SBRTError(.invalidRequest, "--constraint \"\(text)\": the limit must follow <, <=, > or >= as a number")
                 }
                 let metricText = rest[..<r.lowerBound].trimmingCharacters(in: .whitespaces)
                 let metric: Metric
-                do { metric = try Metric.parse(metricText) } catch let e as Metric.ParseError { throw InputError("--constraint \"\(text)\": \(e.description)") }
+                do { metric = try Metric.parse(metricText) } catch let e as Metric.ParseError { throw SBRTError(.invalidRequest, "--constraint \"\(text)\": \(e.description)") }
                 guard let curve = curves.first(where: { $0.name.lowercased() == name.lowercased() }) else {
-                    throw InputError("--constraint \"\(text)\": no plotted structure named \"\(name)\" (plotted: \(curves.map(\.name).joined(separator: ", ")))")
+                    throw SBRTError(.invalidRequest, "--constraint \"\(text)\": no plotted structure named \"\(name)\" (plotted: \(curves.map(\.name).joined(separator: ", ")))")
                 }
                 let dvh = curve.dvh
                 func pct(_ cc: Double) -> Double { dvh.volumeCC > 0 ? 100 * cc / dvh.volumeCC : 0 }
@@ -157,7 +158,7 @@ extension SBRT {
                 case (.volumeAtGy(let x), .percentVolume): point = (x, limit)
                 case (.volumeAtGy(let x), .cc): point = (x, pct(limit))
                 default:
-                    throw InputError("--constraint \"\(text)\": only Dx%[Gy], Dxcc[Gy], Dmax[Gy] and VxGy[%|cc] are points on a DVH")
+                    throw SBRTError(.invalidRequest, "--constraint \"\(text)\": only Dx%[Gy], Dxcc[Gy], Dmax[Gy] and VxGy[%|cc] are points on a DVH")
                 }
                 let value = DVHAnalysis.evaluate(metric, dvh: dvh, rx: rx, isodose: { nil }, d2cm: { nil }).value
                 let met = value.map { v -> Bool in
@@ -169,10 +170,6 @@ extension SBRT {
         }
 
         func run() throws {
-            do { try render() } catch let e as RenderingError { throw InputError(e.description) }
-        }
-
-        func render() throws {
             var request = SliceRequest()
             request.orientation = ViewOrientation(rawValue: view)!
             if let z = sliceZ { request.position = .coordinate(axis: 2, mm: z) }
@@ -207,7 +204,7 @@ extension SBRT {
                     print("\(out): DVH of \(curves.count) structure(s), \(w)×\(h) px")
                 }
                 if let svg {
-                    try writeAtomically(DVHPlot.svg(curves, rxGy: doseLabel == "Gy" ? rxGy : nil, width: w, height: h, doseLabel: doseLabel, markers: try markers(curves, rxGy)), to: svg)
+                    try OutputFiles.write(DVHPlot.svg(curves, rxGy: doseLabel == "Gy" ? rxGy : nil, width: w, height: h, doseLabel: doseLabel, markers: try markers(curves, rxGy)), to: svg)
                     print("\(svg): DVH of \(curves.count) structure(s) (SVG)")
                 }
                 return
@@ -219,7 +216,7 @@ extension SBRT {
                 do {
                     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
                 } catch {
-                    throw InputError("\(dir): cannot create the folder: \(error.localizedDescription)")
+                    throw SBRTError(.invalidRequest, "\(dir): cannot create the folder: \(error.localizedDescription)")
                 }
                 let levels = try SliceRenderer.levels(study, request)
                 let indices = try SliceRenderer.structureIndices(study, request.structures)
@@ -274,10 +271,10 @@ extension SBRT {
             let g = study.ct.grid
             let a = orientation == .axial ? 2 : orientation == .sagittal ? 0 : 1
             let pts = study.rois[n].contours.filter(\.isClosedPlanar).flatMap(\.points)
-            guard !pts.isEmpty, let c = study.centroid(n) else { throw InputError("ROI \"\(study.rois[n].name)\" has no closed contours") }
+            guard !pts.isEmpty, let c = study.centroid(n) else { throw SBRTError(.invalidRequest, "ROI \"\(study.rois[n].name)\" has no closed contours") }
             let idx = pts.map { g.continuousIndex(of: $0)[a] }
             let lo = max(0, Int(idx.min()!.rounded())), hi = min([g.nx, g.ny, g.nz][a] - 1, Int(idx.max()!.rounded()))
-            guard lo <= hi else { throw InputError("ROI \"\(study.rois[n].name)\" lies outside the CT") }
+            guard lo <= hi else { throw SBRTError(.invalidRequest, "ROI \"\(study.rois[n].name)\" lies outside the CT") }
             let ci = g.continuousIndex(of: c)
             let axis = [g.axisI, g.axisJ, g.axisK][a] * g.spacing[a]
             return (lo...hi).map { c + axis * (Double($0) - ci[a]) }

@@ -1,3 +1,4 @@
+import Base
 import ArgumentParser
 import DICOM
 import Foundation
@@ -19,29 +20,31 @@ struct SBRT: ParsableCommand {
         subcommands: [Info.self, DVHCommand.self, CompositeCommand.self, RenderCommand.self, ExpandCommand.self, CheckCommand.self, CompareCommand.self, ProtocolsCommand.self]
     )
 
-    /// Runs the command, mapping every failure to the documented exit codes:
-    /// 2 for bad input or usage (with a message naming the file and the problem).
+    /// Runs the command, mapping every failure to the documented exit codes in one
+    /// place: 2 for bad input or usage (the message names the file, element or option
+    /// and the problem), 1 when a check failed (`ExitCode(1)` from the command).
     static func main() {
+        installSignalCleanup()
         do {
             var command = try parseAsRoot()
             try command.run()
-        } catch let error as DICOMError {
+        } catch let error as SBRTError {
             fail(error.description)
-        } catch let error as RTModelError {
-            fail(error.description)
-        } catch let error as InputError {
-            fail(error.message)
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            if let exit = error as? ExitCode {
-                Foundation.exit(exit.rawValue)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
             }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Foundation.exit(2)
+            // Anything else is a failure sbrt did not classify: say so in words, without
+            // a framework's error codes.
+            fail("unexpected failure (\(type(of: error))): \(error.localizedDescription)")
         }
     }
 
@@ -49,12 +52,17 @@ struct SBRT: ParsableCommand {
         FileHandle.standardError.write(Data(("sbrt: error: " + message + "\n").utf8))
         Foundation.exit(2)
     }
-}
 
-/// A usage or input problem found by the CLI itself.
-struct InputError: Error {
-    var message: String
-    init(_ message: String) { self.message = message }
+    /// Removes the temporary files of outputs being written when the run is interrupted.
+    static func installSignalCleanup() {
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig) { s in
+                OutputFiles.removeTemporaries()
+                signal(s, SIG_DFL)
+                raise(s)
+            }
+        }
+    }
 }
 
 /// Writes text to standard error (warnings and progress).

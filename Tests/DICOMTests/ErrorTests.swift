@@ -1,8 +1,9 @@
+import Base
 import Foundation
 import XCTest
 @testable import DICOM
 
-/// Damaged input gives a `DICOMError` that says what is wrong and where; it never crashes,
+/// Damaged input gives a `SBRTError` that says what is wrong and where; it never crashes,
 /// hangs or reads out of bounds.
 final class ErrorTests: XCTestCase {
 
@@ -69,7 +70,7 @@ final class ErrorTests: XCTestCase {
                 exerciseAccessors(f.dataSet)
                 parsed += 1
                 XCTAssertGreaterThanOrEqual(n, 132, "cut at \(n) should not parse")
-            } catch let e as DICOMError {
+            } catch let e as SBRTError {
                 if n < 132 {
                     XCTAssertEqual(e.kind, .notDICOM, "cut at \(n): \(e)")
                 } else {
@@ -107,7 +108,7 @@ final class ErrorTests: XCTestCase {
 
     func testEveryReadErrorCarriesThePath() throws {
         let dir = try temporaryFolder(self)
-        let cases: [(String, Data, DICOMError.Kind)] = [
+        let cases: [(String, Data, SBRTError.Kind)] = [
             ("text.dcm", Data("hello, this is not DICOM at all".utf8), .notDICOM),
             ("unknown-ts.dcm", part10File(transferSyntax: "1.2.3.4.5.6", body: Data()), .unsupported),
             ("cut.dcm", Self.smallFile().prefix(400), .truncated),
@@ -124,7 +125,7 @@ final class ErrorTests: XCTestCase {
     // MARK: Random corruption
 
     /// 2000 copies of the small file, each with 1–8 random bytes changed: each parses or
-    /// throws a DICOMError, quickly. (The fuzzer does this at scale; this keeps a fixed sample.)
+    /// throws a SBRTError, quickly. (The fuzzer does this at scale; this keeps a fixed sample.)
     func testRandomByteFlipsNeverCrashOrHang() {
         let full = [UInt8](Self.smallFile())
         var rng = SplitMix64(seed: 2024)
@@ -335,11 +336,11 @@ final class ErrorTests: XCTestCase {
     }
 
     func testErrorDescriptionFormat() {
-        let e = DICOMError(.truncated, "file is truncated", file: "/a/b.dcm", offset: 42)
+        let e = SBRTError(.truncated, "file is truncated", file: "/a/b.dcm", offset: 42)
         XCTAssertEqual(e.description, "/a/b.dcm: file is truncated (at byte 42)")
-        XCTAssertEqual(DICOMError(.io, "x").description, "x")
+        XCTAssertEqual(SBRTError(.io, "x").description, "x")
         XCTAssertEqual(e.inFile("/other").file, "/a/b.dcm", "a named file is not replaced")
-        XCTAssertEqual(DICOMError(.io, "x").inFile("/c").file, "/c")
+        XCTAssertEqual(SBRTError(.io, "x").inFile("/c").file, "/c")
     }
 
     func testDeflatedBodyOffsetsAreFileOffsets() {

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 import XCTest
 @testable import DICOM
@@ -61,7 +62,7 @@ final class FixtureTests: XCTestCase {
                     do {
                         _ = try f.nativePixelData()
                         XCTFail("\(name): decoding compressed pixels should fail")
-                    } catch let err as DICOMError {
+                    } catch let err as SBRTError {
                         XCTAssertEqual(err.kind, .unsupported, name)
                         XCTAssertTrue(matches(err.description, e), "\(name): \(err.description)")
                         XCTAssertTrue(err.description.hasPrefix(path), "\(name): \(err.description)")
@@ -76,7 +77,7 @@ final class FixtureTests: XCTestCase {
             case (.success, _):
                 XCTFail("\(name) (\(e.description)): read without error")
             case (.failure(let error), _):
-                guard let err = error as? DICOMError else { XCTFail("\(name): \(error)"); continue }
+                guard let err = error as? SBRTError else { XCTFail("\(name): \(error)"); continue }
                 XCTAssertTrue(matches(err.description, e),
                               "\(name): \"\(err.description)\" contains none of \([e.expect_substring] + (e.accept_any ?? []))")
                 XCTAssertEqual(err.file, path, name)
@@ -87,7 +88,7 @@ final class FixtureTests: XCTestCase {
 
     /// Specific kinds for the codec-level damage, where the kind is unambiguous.
     func testBrokenFilesHaveTheRightKind() throws {
-        let kinds: [String: DICOMError.Kind] = [
+        let kinds: [String: SBRTError.Kind] = [
             "empty.dcm": .notDICOM, "random_bytes.bin": .notDICOM, "trunc_in_preamble.dcm": .notDICOM,
             "length_past_eof.dcm": .truncated, "trunc_in_value.dcm": .truncated,
             "trunc_in_element_header.dcm": .truncated, "trunc_in_nested_sequence.dcm": .truncated,
@@ -153,7 +154,7 @@ final class FixtureTests: XCTestCase {
     }
 
     /// Truncations and byte flips of every valid fixture (sampled): each parses or throws a
-    /// DICOMError. Structure-rich files (RS, RP, RD) get more mutations than CT slices.
+    /// SBRTError. Structure-rich files (RS, RP, RD) get more mutations than CT slices.
     func testMutationsOfValidFixturesNeverCrash() throws {
         let files = validFixtureFiles()
         if files.isEmpty { throw XCTSkip("fixtures not generated yet") }

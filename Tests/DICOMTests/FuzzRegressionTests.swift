@@ -1,9 +1,10 @@
+import Base
 import Foundation
 import XCTest
 @testable import DICOM
 
 /// Inputs the fuzzer (Tools/Fuzz) once failed on, kept in Tools/Fuzz/regressions/. Each must
-/// parse or throw a DICOMError; what parses must survive the writer and read back, the
+/// parse or throw a SBRTError; what parses must survive the writer and read back, the
 /// property the fuzz target checks.
 final class FuzzRegressionTests: XCTestCase {
 
@@ -16,7 +17,7 @@ final class FuzzRegressionTests: XCTestCase {
             let file: DICOMFile
             do {
                 file = try DICOMFile.parse(data)
-            } catch is DICOMError {
+            } catch is SBRTError {
                 continue
             }
             exerciseAccessors(file.dataSet)

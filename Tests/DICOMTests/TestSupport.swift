@@ -1,4 +1,5 @@
 @_exported import TestSupport
+import Base
 import Foundation
 import XCTest
 @testable import DICOM
@@ -113,17 +114,17 @@ func part10File(transferSyntax: String, body: Data,
     return out.data
 }
 
-/// Asserts that `body` throws a `DICOMError` of `kind` whose message contains `substring`
+/// Asserts that `body` throws a `SBRTError` of `kind` whose message contains `substring`
 /// (case-insensitive), and returns it.
 @discardableResult
-func assertDICOMError<T>(_ kind: DICOMError.Kind, containing substring: String? = nil,
+func assertDICOMError<T>(_ kind: SBRTError.Kind, containing substring: String? = nil,
                          file: StaticString = #filePath, line: UInt = #line,
-                         _ body: () throws -> T) -> DICOMError? {
+                         _ body: () throws -> T) -> SBRTError? {
     do {
         _ = try body()
         XCTFail("expected a \(kind) error, but it succeeded", file: file, line: line)
         return nil
-    } catch let error as DICOMError {
+    } catch let error as SBRTError {
         XCTAssertEqual(error.kind, kind, "unexpected kind; message: \(error.description)", file: file, line: line)
         if let substring {
             XCTAssertTrue(error.message.lowercased().contains(substring.lowercased()),
@@ -131,7 +132,7 @@ func assertDICOMError<T>(_ kind: DICOMError.Kind, containing substring: String? 
         }
         return error
     } catch {
-        XCTFail("expected a DICOMError, got \(error)", file: file, line: line)
+        XCTFail("expected a SBRTError, got \(error)", file: file, line: line)
         return nil
     }
 }
@@ -154,7 +155,7 @@ func exerciseAccessors(_ ds: DataSet, depth: Int = 0) {
     }
 }
 
-/// Parses `data`; passes when it parses or throws a `DICOMError`, fails on any other error.
+/// Parses `data`; passes when it parses or throws a `SBRTError`, fails on any other error.
 /// Returns whether it parsed. With `exercise`, also reads every value through the accessors.
 @discardableResult
 func parsesOrThrowsDICOMError(_ data: Data, _ context: @autoclosure () -> String, exercise: Bool = true,
@@ -164,10 +165,10 @@ func parsesOrThrowsDICOMError(_ data: Data, _ context: @autoclosure () -> String
         if exercise { exerciseAccessors(f.dataSet) }
         _ = try? f.nativePixelData()
         return true
-    } catch is DICOMError {
+    } catch is SBRTError {
         return false
     } catch {
-        XCTFail("\(context()): threw a non-DICOMError \(error)", file: file, line: line)
+        XCTFail("\(context()): threw a non-SBRTError \(error)", file: file, line: line)
         return false
     }
 }

@@ -48,20 +48,20 @@ final class InfoEndToEndTests: XCTestCase {
         let r = try runSBRT(["info", "--json", fixture("pelvis")])
         XCTAssertEqual(r.status, 0, r.err)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
-        XCTAssertEqual(json["schema"] as? String, "sbrt.info/1")
+        XCTAssertEqual(json["schema"] as? String, "sbrt.info/2")
         let study = ((json["patients"] as! [[String: Any]])[0]["studies"] as! [[String: Any]])[0]
-        let ct = (study["ctSeries"] as! [[String: Any]])[0]
+        let ct = (study["ct_series"] as! [[String: Any]])[0]
         XCTAssertEqual(ct["dimensions"] as? [Int], [128, 112, 40])
         XCTAssertEqual(ct["orientation"] as? String, "HFS")
-        XCTAssertEqual(ct["huRange"] as? [Int], [-1024, 1030])
-        let rois = ((study["structureSets"] as! [[String: Any]])[0]["rois"] as! [[String: Any]])
+        XCTAssertEqual(ct["hu_range"] as? [Int], [-1024, 1030])
+        let rois = ((study["structure_sets"] as! [[String: Any]])[0]["rois"] as! [[String: Any]])
         XCTAssertEqual(rois.count, 7)
         XCTAssertEqual(rois[3]["color"] as? [Int], [255, 105, 180])
         let plan = (study["plans"] as! [[String: Any]])[0]
-        XCTAssertEqual(plan["prescriptionGy"] as? Double, 40)
+        XCTAssertEqual(plan["prescription_gy"] as? Double, 40)
         let dose = (study["doses"] as! [[String: Any]])[0]
-        XCTAssertEqual(dose["maxDose"] as? Double ?? 0, 43.28352, accuracy: 1e-4)
-        XCTAssertEqual((dose["embeddedDVHs"] as! [[String: Any]]).count, 4)
+        XCTAssertEqual(dose["max_dose"] as? Double ?? 0, 43.28352, accuracy: 1e-4)
+        XCTAssertEqual((dose["embedded_dvhs"] as! [[String: Any]]).count, 4)
         // Same input, same bytes.
         XCTAssertEqual(try runSBRT(["info", "--json", fixture("pelvis")]).out, r.out)
     }

@@ -1,5 +1,6 @@
 import Dosimetry
 import PlanReview
+import Reports
 import XCTest
 
 final class DVHComparisonTests: XCTestCase {

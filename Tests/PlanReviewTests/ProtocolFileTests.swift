@@ -1,3 +1,4 @@
+import Base
 import Dosimetry
 import PlanReview
 import XCTest
@@ -46,10 +47,10 @@ final class ProtocolFileTests: XCTestCase {
         constraint = "D0.035cc[Gy] <= 30"
         minor = "<= 20"
         """
-        XCTAssertThrowsError(try ReviewProtocol.parse(proto, path: "m.toml") { _ in throw PlanReviewError("no") }) { e in
+        XCTAssertThrowsError(try ReviewProtocol.parse(proto, path: "m.toml") { _ in throw SBRTError(.invalidProtocol, "no") }) { e in
             XCTAssertTrue("\(e)".contains("m.toml:9") && "\(e)".contains("looser"), "\(e)")
         }
-        XCTAssertThrowsError(try ReviewProtocol.parse(proto.replacingOccurrences(of: "[V]", with: "[X]"), path: "k.toml") { _ in throw PlanReviewError("no") }) { e in
+        XCTAssertThrowsError(try ReviewProtocol.parse(proto.replacingOccurrences(of: "[V]", with: "[X]"), path: "k.toml") { _ in throw SBRTError(.invalidProtocol, "no") }) { e in
             XCTAssertTrue("\(e)".contains("mark must be one of"), "\(e)")
         }
     }

@@ -1,3 +1,4 @@
+import Base
 import XCTest
 @testable import Rendering
 
@@ -34,13 +35,13 @@ final class ImageTests: XCTestCase {
     func testInitFromPixelsChecksTheLength() throws {
         XCTAssertNoThrow(try RGBAImage(width: 2, height: 1, pixels: [1, 2, 3, 4, 5, 6, 7, 8]))
         XCTAssertThrowsError(try RGBAImage(width: 2, height: 1, pixels: [1, 2, 3])) { error in
-            XCTAssertEqual((error as? RenderingError)?.kind, .invalidImage)
+            XCTAssertEqual((error as? SBRTError)?.kind, .invalidValue)
         }
         XCTAssertThrowsError(try GrayImage(width: -1, height: 1, pixels: [])) { error in
-            XCTAssertEqual((error as? RenderingError)?.kind, .invalidImage)
+            XCTAssertEqual((error as? SBRTError)?.kind, .invalidValue)
         }
         XCTAssertThrowsError(try GrayImage(width: Int.max, height: 3, pixels: [])) { error in
-            XCTAssertEqual((error as? RenderingError)?.kind, .invalidImage)
+            XCTAssertEqual((error as? SBRTError)?.kind, .invalidValue)
         }
     }
 }

@@ -1,10 +1,11 @@
+import Base
 import Foundation
 import XCTest
 @testable import Rendering
 
 /// `PNGEncoder` writes 8-bit PNGs that an independent decoder reads back pixel for
 /// pixel, with `Software` = `sbrt` text, no timestamps, the same bytes every time, and
-/// a `RenderingError` (never a crash) for anything PNG cannot hold.
+/// a `SBRTError` (never a crash) for anything PNG cannot hold.
 final class PNGEncoderTests: XCTestCase {
 
     // MARK: Fixtures
@@ -69,7 +70,7 @@ final class PNGEncoderTests: XCTestCase {
     func keep(_ data: Data, as name: String) throws {
         guard let dir = ProcessInfo.processInfo.environment["SBRT_TEST_PNG_DIR"] else { return }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try PNGEncoder.writeAtomically(data, to: (dir as NSString).appendingPathComponent(name))
+        try OutputFiles.write(data, to: (dir as NSString).appendingPathComponent(name))
     }
 
     // MARK: Pixels
@@ -190,7 +191,7 @@ final class PNGEncoderTests: XCTestCase {
 
     func assertInvalidImage(_ body: @autoclosure () throws -> Data, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try body(), file: file, line: line) { error in
-            XCTAssertEqual((error as? RenderingError)?.kind, .invalidImage, "\(error)", file: file, line: line)
+            XCTAssertEqual((error as? SBRTError)?.kind, .invalidValue, "\(error)", file: file, line: line)
         }
     }
 
@@ -213,7 +214,7 @@ final class PNGEncoderTests: XCTestCase {
         XCTAssertNoThrow(try PNGEncoder.checkDimensions(width: Int(Int32.max), height: 1))
         for (w, h) in [(1 << 31, 1), (1, 1 << 31), (-1, 4), (4, -1), (Int.max, Int.max)] {
             XCTAssertThrowsError(try PNGEncoder.checkDimensions(width: w, height: h)) { error in
-                XCTAssertEqual((error as? RenderingError)?.kind, .invalidImage)
+                XCTAssertEqual((error as? SBRTError)?.kind, .invalidValue)
                 XCTAssertTrue("\(error)".contains("\(w)×\(h)"), "\(error)")
             }
         }
@@ -232,7 +233,7 @@ final class PNGEncoderTests: XCTestCase {
         ]
         for pair in bad {
             XCTAssertThrowsError(try PNGEncoder.encode(Self.gradient(), text: [pair]), "\(pair)") { error in
-                XCTAssertEqual((error as? RenderingError)?.kind, .invalidText, "\(pair): \(error)")
+                XCTAssertEqual((error as? SBRTError)?.kind, .invalidValue, "\(pair): \(error)")
             }
         }
         XCTAssertNoThrow(try PNGEncoder.encode(Self.gradient(), text: [(String(repeating: "k", count: 79), "")]))
@@ -269,8 +270,8 @@ final class PNGEncoderTests: XCTestCase {
     func testWriteIntoAMissingFolderThrowsAnIOErrorNamingTheFile() throws {
         let path = try temporaryDirectory().appendingPathComponent("no/such/dir/slice.png").path
         XCTAssertThrowsError(try PNGEncoder.write(Self.gradient(), to: path)) { error in
-            XCTAssertEqual((error as? RenderingError)?.kind, .io)
-            XCTAssertEqual((error as? RenderingError)?.file, path)
+            XCTAssertEqual((error as? SBRTError)?.kind, .io)
+            XCTAssertEqual((error as? SBRTError)?.file, path)
         }
     }
 
@@ -278,8 +279,8 @@ final class PNGEncoderTests: XCTestCase {
         let dir = try temporaryDirectory()
         let path = dir.appendingPathComponent("empty.png").path
         XCTAssertThrowsError(try PNGEncoder.write(GrayImage(width: 0, height: 3), to: path)) { error in
-            XCTAssertEqual((error as? RenderingError)?.kind, .invalidImage)
-            XCTAssertEqual((error as? RenderingError)?.file, path)
+            XCTAssertEqual((error as? SBRTError)?.kind, .invalidValue)
+            XCTAssertEqual((error as? SBRTError)?.file, path)
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [])
     }

@@ -1,3 +1,4 @@
+import Base
 import Dosimetry
 import Foundation
 import Geometry
@@ -152,7 +153,7 @@ final class RenderGeometryTests: XCTestCase {
         var request = SliceRequest()
         request.position = .coordinate(axis: 2, mm: 500)
         XCTAssertThrowsError(try SliceRenderer.render(Studies.pelvis, request)) { e in
-            XCTAssertEqual((e as? RenderingError)?.kind, .invalidRequest)
+            XCTAssertEqual((e as? SBRTError)?.kind, .invalidRequest)
             XCTAssertTrue("\(e)".contains("outside the CT"), "\(e)")
         }
         var study = Studies.pelvis

@@ -2,11 +2,12 @@
 //
 // Built by Tools/Fuzz/run.sh together with Sources/DICOM/*.swift into one module, so
 // internal API is visible without `import DICOM`. Every input must either parse or
-// throw a DICOMError; anything else (a trap, an ASan report, a hang) is a bug.
+// throw a SBRTError; anything else (a trap, an ASan report, a hang) is a bug.
 //
 // Besides parsing, the target exercises the accessors a caller would use on a parsed
 // file, and checks one property: whatever the reader accepts, the writer can encode
 // and the reader can read back.
+import Base
 import Foundation
 
 private func walk(_ ds: DataSet, depth: Int) {
@@ -36,10 +37,10 @@ public func fuzzDICOM(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let file: DICOMFile
     do {
         file = try DICOMFile.parse(data)
-    } catch is DICOMError {
+    } catch is SBRTError {
         return 0
     } catch {
-        fatalError("parse threw a non-DICOMError: \(error)")
+        fatalError("parse threw a non-SBRTError: \(error)")
     }
     walk(file.meta, depth: 0)
     walk(file.dataSet, depth: 0)

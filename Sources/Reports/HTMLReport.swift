@@ -1,4 +1,6 @@
+import Base
 import Foundation
+import PlanReview
 import Rendering
 import RTModel
 
@@ -25,17 +27,10 @@ public enum HTMLReport {
         }
     }
 
-    /// Renders the figures and writes the report atomically (temporary file, then rename).
-    /// - Throws: `PlanReviewError` with the renderer's or the file system's message.
+    /// Renders the figures and writes the report as one output (`OutputFiles`).
+    /// - Throws: `SBRTError` with the renderer's or the file system's message.
     public static func write(_ content: Content, to path: String) throws {
-        let html = try render(content)
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do { try Data(html.utf8).write(to: tmp) } catch { throw PlanReviewError("\(path): cannot write: \(error.localizedDescription)") }
-        if rename(tmp.path, url.path) != 0 {
-            try? FileManager.default.removeItem(at: tmp)
-            throw PlanReviewError("\(path): cannot write: \(String(cString: strerror(errno)))")
-        }
+        try OutputFiles.write(try render(content), to: path)
     }
 
     static func esc(_ s: String) -> String {
@@ -68,8 +63,8 @@ public enum HTMLReport {
                 let s = try SliceRenderer.render(study, req)
                 figures.append(("Axial slice through \(study.rois[n].name): \(s.caption)", "data:image/png;base64," + (try PNGEncoder.encode(s.panel)).base64EncodedString()))
             }
-        } catch let e as RenderingError {
-            throw PlanReviewError("HTML report: \(e.description)")
+        } catch let e as SBRTError {
+            throw SBRTError(e.kind, "HTML report: \(e.message)", file: e.file)
         }
 
         var h = """

@@ -1,4 +1,5 @@
 import Foundation
+import PlanReview
 
 /// Plain-text renderings of review reports (the CLI prints them; the library never prints).
 public enum ReportText {
