@@ -1,3 +1,4 @@
+import VoxelKit
 import Base
 import ArgumentParser
 import DICOM

@@ -1,5 +1,3 @@
-import VoxelKit
-
 /// A dose grid seen as a continuous field: trilinear interpolation between voxel
 /// centres, with its gradient.
 ///

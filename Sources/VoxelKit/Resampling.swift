@@ -1,6 +1,4 @@
 import Foundation
-import RTModel
-import VoxelKit
 
 /// Trilinear resampling of a volume onto another grid, through a rigid (or affine) transform.
 ///
