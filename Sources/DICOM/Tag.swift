@@ -190,6 +190,8 @@ extension Tag {
     public static let beamSequence = Tag(0x300A, 0x00B0)
     public static let beamName = Tag(0x300A, 0x00C2)
     public static let beamNumber = Tag(0x300A, 0x00C0)
+    public static let beamType = Tag(0x300A, 0x00C4)
+    public static let treatmentDeliveryType = Tag(0x300A, 0x00CE)
     public static let referencedRTPlanSequence = Tag(0x300C, 0x0002)
     public static let referencedBeamSequence = Tag(0x300C, 0x0004)
     public static let referencedBeamNumber = Tag(0x300C, 0x0006)

@@ -21,6 +21,9 @@ public struct DVHReport: Codable, Sendable {
     public var conventions: Conventions
     public var provenance: Provenance
     public var prescription: Prescription
+    public var dose: DoseSource
+    /// Notes of the study resolution (overrides, doses not used).
+    public var notes: [String]
     public var structures: [StructureEntry]
 
     public struct Conventions: Codable, Sendable {
@@ -38,6 +41,7 @@ public struct DVHReport: Codable, Sendable {
 
     public struct Provenance: Codable, Sendable {
         public var software: String
+        /// The first (or only) dose file; `dose.files` lists every file summed.
         public var doseFile: String
         public var doseSOPInstanceUID: String
         public var structureSetFile: String
@@ -45,11 +49,33 @@ public struct DVHReport: Codable, Sendable {
         public var ctSeriesInstanceUID: String?
         public var planFile: String?
         public var planSOPInstanceUID: String?
+        /// How the study was resolved: one sentence per choice.
+        public var choices: [String]
+    }
+
+    /// The dose the numbers were computed on: its files, Dose Summation Type and what
+    /// was done with it.
+    public struct DoseSource: Codable, Sendable {
+        public var files: [String]
+        public var sopInstanceUIDs: [String]
+        public var summationType: String
+        public var handling: String
+        public var multiplier: Int
+        public var summary: String
+
+        public init(_ d: StudyDose) {
+            files = d.paths
+            sopInstanceUIDs = d.sopInstanceUIDs
+            summationType = d.summationType
+            handling = d.handling.rawValue
+            multiplier = d.multiplier
+            summary = d.summary
+        }
     }
 
     public struct Prescription: Codable, Sendable {
         public var rxGy: Double?
-        /// "--rx", "RT Plan <label>", or nil when unknown.
+        /// "stated by the user", "RT Plan <label>: Target Prescription Dose", or nil when unknown.
         public var source: String?
         public var fractions: Int?
         public var fractionsSource: String?
@@ -76,11 +102,7 @@ public struct DVHRequest: Sendable {
     /// Names or expressions; empty for every ROI with closed contours.
     public var structures: [String] = []
     public var metrics: [Metric] = []
-    public var rxGy: Double?
-    public var fractions: Int?
     public var options = DVHOptions()
-    /// An RTDOSE file to use instead of the folder's dose.
-    public var dosePath: String?
     public init() {}
 }
 
@@ -91,77 +113,21 @@ public struct DVHAnalysis: Sendable {
     /// The embedded (planning-system) DVHs of the dose, by ROI number.
     public var embedded: [Int: EmbeddedDVH]
     public var roiNumbers: [String: Int]
+    /// The dose field, shapes and caches the analysis ran with (for further metrics).
+    let context: Context
 
     public static let softwareName = "sbrt 0.1.0"
 
-    /// Loads what the request needs from `folder` and computes every DVH and metric.
-    /// - Throws: `SBRTError` naming the file or structure at fault.
-    public static func run(_ folder: StudyFolder, _ request: DVHRequest) throws -> DVHAnalysis {
-        // Dose grid.
-        let doseGrid: DoseGrid
-        if let path = request.dosePath {
-            let file = try DICOMFile.read(path: path)
-            guard file.sopClassUID == SOPClass.rtDose || file.modality == "RTDOSE" else {
-                throw SBRTError(.invalidRequest, "\(path): not an RT Dose (SOP Class \(file.sopClassUID ?? "none"))")
-            }
-            doseGrid = try DoseGrid(file: file)
-        } else {
-            let doses = folder.doses
-            guard !doses.isEmpty else { throw SBRTError(.invalidRequest, "\(folder.root): no RT Dose in the folder; give one with --dose") }
-            if doses.count == 1 {
-                doseGrid = doses[0]
-            } else {
-                let plans = doses.filter { $0.summationType == "PLAN" }
-                guard plans.count == 1 else {
-                    throw SBRTError(.invalidRequest, "\(folder.root): \(doses.count) RT Dose grids (\(doses.map { "\(($0.path as NSString).lastPathComponent) \($0.summationType)" }.joined(separator: ", "))); choose one with --dose")
-                }
-                doseGrid = plans[0]
-            }
-        }
-        guard doseGrid.units == "GY" else {
-            throw SBRTError(.invalidRequest, "\(doseGrid.path): Dose Units are \(doseGrid.units), not GY; absolute DVH metrics need a dose in Gy")
-        }
-        // Structure set on the dose's frame of reference.
-        let candidates = folder.structureSets.filter { ss in
-            guard let f = doseGrid.frameOfReferenceUID, !ss.frameOfReferenceUIDs.isEmpty else { return true }
-            return ss.frameOfReferenceUIDs.contains(f)
-        }
-        guard let structureSet = candidates.first else {
-            if folder.structureSets.isEmpty { throw SBRTError(.invalidRequest, "\(folder.root): no RT Structure Set in the folder") }
-            throw SBRTError(.invalidRequest, "\(doseGrid.path): the dose grid is on frame of reference \(doseGrid.frameOfReferenceUID ?? "?"), which no structure set shares (\(folder.structureSets.flatMap(\.frameOfReferenceUIDs).joined(separator: ", "))); a registration is needed")
-        }
-        if candidates.count > 1 {
-            throw SBRTError(.invalidRequest, "\(folder.root): \(candidates.count) structure sets share the dose's frame of reference; keep one per folder")
-        }
-        let ct = folder.ctSeries(for: structureSet)
-        let frame = ct.map { PlaneFrame(grid: $0.grid) } ?? .patient
-        let shapes = structureSet.rois.map { PlanarShape(roi: $0, frame: frame) }
-        let sliceSpacing = ct?.grid.spacing.z ?? medianGap(shapes) ?? 1
-        let doseVolume = try doseGrid.loadDose()
-        let field = DoseField(doseVolume)
-        let engine = DVHEngine(frame: frame, sliceSpacing: sliceSpacing, shapes: shapes, dose: field, options: request.options)
-
-        // Prescription and fractions: from the request, else the plan; never guessed.
-        let plan = folder.plans.count == 1 ? folder.plans[0] : folder.plans.first { p in doseGrid.referencedPlanUIDs.contains(p.sopInstanceUID) }
-        var rx = DVHReport.Prescription(rxGy: nil, source: nil, fractions: nil, fractionsSource: nil)
-        if let r = request.rxGy { rx.rxGy = r; rx.source = "--rx" } else if let r = plan?.prescriptionGy {
-            rx.rxGy = r; rx.source = "RT Plan \(plan?.label ?? "") Target Prescription Dose"
-        }
-        if let f = request.fractions { rx.fractions = f; rx.fractionsSource = "--fractions" } else if let f = plan?.fractions {
-            rx.fractions = f; rx.fractionsSource = "RT Plan \(plan?.label ?? "") Number of Fractions Planned"
-        }
-
-        // Structures.
-        let names = structureSet.rois.map(\.name)
+    /// Computes every DVH and metric of `request` on a resolved study (its dose, decoded
+    /// once, and its structure set).
+    /// - Throws: `SBRTError` (`.noDose`, `.noStructureSet`, `.structureNotFound`, expression
+    ///   and engine errors) naming the file or structure at fault.
+    public static func run(_ study: ResolvedStudy, _ request: DVHRequest) throws -> DVHAnalysis {
+        let ctx = try Context(study, request)
+        let names = ctx.structureSet.rois.map(\.name)
         let requested: [String] = request.structures.isEmpty
-            ? structureSet.rois.filter { r in r.contours.contains { $0.isClosedPlanar } }.map(\.name)
+            ? ctx.structureSet.rois.filter { r in r.contours.contains { $0.isClosedPlanar } }.map(\.name)
             : request.structures
-        var isodose: [Double]?
-        func isodoseVolumes() -> [Double]? {
-            guard let r = rx.rxGy else { return nil }
-            if isodose == nil { isodose = field.isodoseVolumesCC([r, 0.5 * r]) }
-            return isodose
-        }
         var entries: [DVHReport.StructureEntry] = []
         var dvhs: [DVH] = []
         var numbers: [String: Int] = [:]
@@ -171,11 +137,95 @@ public struct DVHAnalysis: Sendable {
                 throw SBRTError(.invalidRequest, e.description)
             }
             for n in expr.names where !names.contains(n) {
-                throw SBRTError(.invalidRequest, "\(structureSet.path): no ROI named \"\(n)\" (structures: \(names.joined(separator: ", ")))")
+                throw SBRTError(.structureNotFound, "no ROI named \"\(n)\" (structures: \(names.joined(separator: ", ")))", file: ctx.structureSet.path)
             }
+            let (entry, dvh) = try ctx.entry(text, expr)
+            if let n = entry.roiNumber { numbers[dvh.name] = n }
+            entries.append(entry)
+            dvhs.append(dvh)
+        }
+        let report = DVHReport(conventions: ctx.conventions(binWidthGy: dvhs.first?.binWidthGy ?? 0), provenance: provenance(study),
+                               prescription: ctx.rx, dose: .init(ctx.dose), notes: study.notes, structures: entries)
+        var embedded: [Int: EmbeddedDVH] = [:]
+        for d in ctx.dose.files { for e in d.embeddedDVHs where e.referencedROINumbers.count == 1 && ctx.dose.files.count == 1 { embedded[e.referencedROINumbers[0]] = e } }
+        return DVHAnalysis(report: report, dvhs: dvhs, embedded: embedded, roiNumbers: numbers, context: ctx)
+    }
+
+    /// Evaluates `metric` on the DVH of `name` (a structure this analysis computed), with
+    /// the analysis's prescription, isodose volumes and dose field.
+    public func metric(_ metric: Metric, of name: String) -> MetricResult? {
+        guard let dvh = dvhs.first(where: { $0.name == name }),
+              let entry = report.structures.first(where: { $0.name == name }),
+              let expr = try? StructureExpression.parse(entry.name, knownNames: context.structureSet.rois.map(\.name)) else { return nil }
+        return context.evaluate(metric, dvh, expr)
+    }
+
+    /// The dose the analysis ran on (decoded once by the study resolver).
+    public var doseField: DoseField { context.field }
+
+    static func provenance(_ study: ResolvedStudy) -> DVHReport.Provenance {
+        let d = study.dose!
+        return DVHReport.Provenance(
+            software: softwareName, doseFile: d.primary.path, doseSOPInstanceUID: d.primary.sopInstanceUID,
+            structureSetFile: study.structureSet?.path ?? "", structureSetSOPInstanceUID: study.structureSet?.sopInstanceUID ?? "",
+            ctSeriesInstanceUID: study.images?.seriesInstanceUID, planFile: study.plan?.path, planSOPInstanceUID: study.plan?.sopInstanceUID,
+            choices: study.choices)
+    }
+
+    /// What every structure of one analysis shares: dose field, frame, shapes, engine, Rx.
+    struct Context {
+        var dose: StudyDose
+        var structureSet: StructureSet
+        var frame: PlaneFrame
+        var shapes: [PlanarShape]
+        var sliceSpacing: Double
+        var field: DoseField
+        var engine: DVHEngine
+        var options: DVHOptions
+        var rx: DVHReport.Prescription
+        var metrics: [Metric]
+        var isodose = IsodoseCache()
+
+        init(_ study: ResolvedStudy, _ request: DVHRequest) throws {
+            guard let dose = study.dose else { throw SBRTError(.noDose, "no RT Dose to compute DVHs on", file: study.root) }
+            guard let ss = study.structureSet else { throw SBRTError(.noStructureSet, "no RT Structure Set", file: study.root) }
+            guard dose.units.uppercased() == "GY" else {
+                throw SBRTError(.doseType, "Dose Units are \(dose.units), not GY; absolute DVH metrics need a dose in Gy", file: dose.primary.path)
+            }
+            self.dose = dose
+            structureSet = ss
+            let frame = study.images.map { PlaneFrame(grid: $0.grid) } ?? .patient
+            let shapes = ss.rois.map { PlanarShape(roi: $0, frame: frame) }
+            self.frame = frame
+            self.shapes = shapes
+            sliceSpacing = study.images?.grid.spacing.z ?? DVHAnalysis.medianGap(shapes) ?? 1
+            field = DoseField(dose.volume)
+            options = request.options
+            engine = DVHEngine(frame: frame, sliceSpacing: sliceSpacing, shapes: shapes, dose: field, options: request.options)
+            rx = DVHReport.Prescription(rxGy: study.rx?.value, source: study.rx?.source,
+                                        fractions: study.fractions?.value, fractionsSource: study.fractions?.source)
+            metrics = request.metrics
+        }
+
+        /// The DVH, metrics and warnings of one structure or expression.
+        func entry(_ text: String, _ expr: StructureExpression) throws -> (DVHReport.StructureEntry, DVH) {
             let dvh = try engine.dvh(expr, name: text)
             let roi: ROI? = { if case .roi(let n) = expr { return structureSet.rois.first { $0.name == n } } else { return nil } }()
-            if let roi { numbers[dvh.name] = roi.number }
+            let metrics = self.metrics.map { evaluate($0, dvh, expr) }
+            let entry = DVHReport.StructureEntry(
+                name: text, expression: expr.description, roiNumber: roi?.number, type: roi?.interpretedType,
+                volumeCC: dvh.volumeCC, minGy: dvh.minGy, meanGy: dvh.meanGy, maxGy: dvh.maxGy,
+                outsideDoseGridPercent: 100 * dvh.outsideFraction, metrics: metrics, warnings: warnings(expr, dvh), sampling: dvh.sampling)
+            return (entry, dvh)
+        }
+
+        func evaluate(_ m: Metric, _ dvh: DVH, _ expr: StructureExpression) -> MetricResult {
+            let rxGy = rx.rxGy
+            return DVHAnalysis.evaluate(m, dvh: dvh, rx: rxGy, isodose: { rxGy.map { isodose.volumes(field, rx: $0) } },
+                                        d2cm: { field.maxDose(beyond: 20, of: DVHAnalysis.unionShape(expr, shapes), frame: frame, sliceSpacing: sliceSpacing) })
+        }
+
+        func warnings(_ expr: StructureExpression, _ dvh: DVH) -> [String] {
             var warnings: [String] = []
             if dvh.outsideFraction > 0.0005 {
                 warnings.append(String(format: "%.1f %% of the structure lies outside the dose grid and is counted at 0 Gy", 100 * dvh.outsideFraction))
@@ -183,7 +233,7 @@ public struct DVHAnalysis: Sendable {
             for n in expr.names {
                 let s = shapes.first { $0.name == n }!
                 if s.planes.count == 1 {
-                    warnings.append("\(n) is contoured on one plane only: its volume rests on the end-cap convention (\(request.options.endCap.rawValue))")
+                    warnings.append("\(n) is contoured on one plane only: its volume rests on the end-cap convention (\(options.endCap.rawValue))")
                 }
                 let gaps = zip(s.planes, s.planes.dropFirst()).filter { $1.w - $0.w > 1.5 * sliceSpacing }
                 if !gaps.isEmpty {
@@ -193,42 +243,40 @@ public struct DVHAnalysis: Sendable {
             if dvh.volumeCC < 0.5 {
                 warnings.append(String(format: "small structure (%.3f cc): sampled with %d samples of %.2f mm", dvh.volumeCC, dvh.sampling.samples, dvh.sampling.cellMM))
             }
-            let metrics = request.metrics.map { m in
-                evaluate(m, dvh: dvh, rx: rx.rxGy, isodose: isodoseVolumes,
-                         d2cm: { field.maxDose(beyond: 20, of: unionShape(expr, shapes), frame: frame, sliceSpacing: sliceSpacing) })
-            }
-            entries.append(DVHReport.StructureEntry(
-                name: text, expression: expr.description, roiNumber: roi?.number, type: roi?.interpretedType,
-                volumeCC: dvh.volumeCC, minGy: dvh.minGy, meanGy: dvh.meanGy, maxGy: dvh.maxGy,
-                outsideDoseGridPercent: 100 * dvh.outsideFraction, metrics: metrics, warnings: warnings, sampling: dvh.sampling))
-            dvhs.append(dvh)
+            return warnings
         }
 
-        let conventions = DVHReport.Conventions(
-            endCap: request.options.endCap.rawValue,
-            endCapDescription: {
-                switch request.options.endCap {
-                case .prism: return "each contour plane extruded to half the distance to its neighbours, and half a slice (\(sliceSpacing / 2) mm) beyond the first and last planes"
-                case .none: return "each plane extruded to half the distance to its neighbours; nothing beyond the first and last planes"
-                case .interpolated: return "signed-distance interpolation (circular arcs) between contiguous planes; tapering ends rounded along their curvature until they close, at most one slice (\(sliceSpacing) mm) beyond the end planes, other ends flat half a slice out"
-                }
-            }(),
-            sampling: "exact polygon-area coverage on an in-plane lattice refined until each structure has at least \(request.options.minimumSamples) samples (cells no larger than the dose grid spacing or \(request.options.maximumCellMM) mm); sub-slices along the normal no thicker than the cell, half the dose grid spacing or the slice spacing; dose also evaluated at every contour vertex for Dmin and Dmax",
-            doseInterpolation: "trilinear between dose voxel centres; each sample's dose spread uniformly over the change across its box",
-            volumeAtDose: "V(D) is the volume receiving at least D (≥)",
-            doseAtVolume: "Dx = inf{D : V(≥D) ≤ x}, by linear interpolation on the cumulative DVH (minimum dose to the hottest x); where the curve is flat at x the lower end, with a note",
-            histogramBinWidthGy: dvhs.first?.binWidthGy ?? 0,
-            outsideDoseGrid: "parts of a structure beyond half a voxel from the outermost dose voxel centres count in its volume at 0 Gy",
-            isodoseVolumes: "PIV and PIV50% are volumes of the whole dose grid at ≥ Rx and ≥ 50 % Rx; D2cm is the largest dose at dose voxel centres ≥ 20 mm from every voxel centre inside the target",
-            expressions: "union max(a,b), intersection min(a,b), difference max(0,a−b) of cell coverage fractions")
-        let provenance = DVHReport.Provenance(
-            software: softwareName, doseFile: doseGrid.path, doseSOPInstanceUID: doseGrid.sopInstanceUID,
-            structureSetFile: structureSet.path, structureSetSOPInstanceUID: structureSet.sopInstanceUID,
-            ctSeriesInstanceUID: ct?.seriesInstanceUID, planFile: plan?.path, planSOPInstanceUID: plan?.sopInstanceUID)
-        var embedded: [Int: EmbeddedDVH] = [:]
-        for e in doseGrid.embeddedDVHs where e.referencedROINumbers.count == 1 { embedded[e.referencedROINumbers[0]] = e }
-        return DVHAnalysis(report: DVHReport(conventions: conventions, provenance: provenance, prescription: rx, structures: entries),
-                           dvhs: dvhs, embedded: embedded, roiNumbers: numbers)
+        /// The conventions every DVH number of this analysis was made with.
+        func conventions(binWidthGy: Double) -> DVHReport.Conventions {
+            DVHReport.Conventions(
+                endCap: options.endCap.rawValue,
+                endCapDescription: {
+                    switch options.endCap {
+                    case .prism: return "each contour plane extruded to half the distance to its neighbours, and half a slice (\(sliceSpacing / 2) mm) beyond the first and last planes"
+                    case .none: return "each plane extruded to half the distance to its neighbours; nothing beyond the first and last planes"
+                    case .interpolated: return "signed-distance interpolation (circular arcs) between contiguous planes; tapering ends rounded along their curvature until they close, at most one slice (\(sliceSpacing) mm) beyond the end planes, other ends flat half a slice out"
+                    }
+                }(),
+                sampling: "exact polygon-area coverage on an in-plane lattice refined until each structure has at least \(options.minimumSamples) samples (cells no larger than the dose grid spacing or \(options.maximumCellMM) mm); sub-slices along the normal no thicker than the cell, half the dose grid spacing or the slice spacing; dose also evaluated at every contour vertex for Dmin and Dmax",
+                doseInterpolation: "trilinear between dose voxel centres; each sample's dose spread uniformly over the change across its box",
+                volumeAtDose: "V(D) is the volume receiving at least D (≥)",
+                doseAtVolume: "Dx = inf{D : V(≥D) ≤ x}, by linear interpolation on the cumulative DVH (minimum dose to the hottest x); where the curve is flat at x the lower end, with a note",
+                histogramBinWidthGy: binWidthGy,
+                outsideDoseGrid: "parts of a structure beyond half a voxel from the outermost dose voxel centres count in its volume at 0 Gy",
+                isodoseVolumes: "PIV and PIV50% are volumes of the whole dose grid at ≥ Rx and ≥ 50 % Rx; D2cm is the largest dose at dose voxel centres ≥ 20 mm from every voxel centre inside the target",
+                expressions: "union max(a,b), intersection min(a,b), difference max(0,a−b) of cell coverage fractions")
+        }
+    }
+
+    /// PIV and PIV50% of the whole dose grid, computed once per analysis when a metric needs them.
+    final class IsodoseCache: @unchecked Sendable {
+        private var cached: [Double]?
+        func volumes(_ field: DoseField, rx: Double) -> [Double] {
+            if let cached { return cached }
+            let v = field.isodoseVolumesCC([rx, 0.5 * rx])
+            cached = v
+            return v
+        }
     }
 
     static func medianGap(_ shapes: [PlanarShape]) -> Double? {

@@ -28,14 +28,11 @@ public struct DVHSet: Sendable {
     /// Reads `path`: a folder (DICOM, DVHs computed with default options), a `.json`
     /// (`sbrt dvh --format json`) or a CSV (`sbrt dvh --format csv`).
     /// - Throws: `SBRTError` naming the file and line, and the DVH engine's errors.
-    public static func load(_ path: String, dosePath: String? = nil) throws -> DVHSet {
+    public static func load(_ path: String, study: StudyRequest = StudyRequest()) throws -> DVHSet {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw SBRTError(.invalidProtocol, "\(path): no such file or folder") }
         if isDir.boolValue {
-            let folder = try StudyFolder.load(path)
-            var req = DVHRequest()
-            req.dosePath = dosePath
-            let a = try DVHAnalysis.run(folder, req)
+            let a = try DVHAnalysis.run(try ResolvedStudy.resolve(path, study), DVHRequest())
             return DVHSet(kind: .dicom, source: path, entries: a.dvhs.map { d in
                 Entry(name: d.name, volumeCC: d.volumeCC, meanGy: d.meanGy, maxGy: d.maxGy, d95Gy: d.dose(hottestPercent: 95),
                       d5Gy: d.dose(hottestPercent: 5), curve: nil, dvh: d)

@@ -56,11 +56,8 @@ public struct EligibilityRequest: Sendable {
     /// GTV names; empty for every ROI of type GTV (or named GTV…).
     public var lesions: [String] = []
     public var age: Double?
-    public var rxGy: Double?
-    public var fractions: Int?
     /// The lesions are spinal (for the BED₁₀ note).
     public var spinal = false
-    public var dosePath: String?
     public init() {}
 }
 
@@ -69,9 +66,9 @@ public struct EligibilityRequest: Sendable {
 /// `[[eligibility]]` rows.
 public enum Eligibility {
     /// - Throws: `SBRTError` (no eligibility rows, unknown lesion names) and the DVH engine's errors.
-    public static func run(_ folder: StudyFolder, _ proto: ReviewProtocol, _ request: EligibilityRequest) throws -> EligibilityReport {
+    public static func run(_ study: ResolvedStudy, _ proto: ReviewProtocol, _ request: EligibilityRequest) throws -> EligibilityReport {
         guard !proto.eligibility.isEmpty else { throw SBRTError(.invalidProtocol, "\(proto.path): protocol \(proto.id) has no [[eligibility]] rows") }
-        let rois = folder.structureSets.flatMap(\.rois).filter { $0.contours.contains(where: \.isClosedPlanar) }
+        let rois = (study.structureSet?.rois ?? []).filter { $0.contours.contains(where: \.isClosedPlanar) }
         var chosen: [ROI] = []
         if request.lesions.isEmpty {
             chosen = rois.filter { ($0.interpretedType ?? "").uppercased() == "GTV" || $0.name.uppercased().hasPrefix("GTV") }
@@ -84,16 +81,14 @@ public enum Eligibility {
                 chosen.append(r)
             }
         }
-        let plan = folder.plans.count == 1 ? folder.plans[0] : nil
-        let rx = request.rxGy ?? plan?.prescriptionGy
-        let fractions = request.fractions ?? plan?.fractions
+        let rx = study.rx?.value
+        let fractions = study.fractions?.value
 
         var lesions: [EligibilityReport.Lesion] = []
         if !chosen.isEmpty {
             var req = DVHRequest()
             req.structures = chosen.map { $0.name.contains(where: { " +-&^()".contains($0) }) ? "\"\($0.name)\"" : $0.name }
-            req.dosePath = request.dosePath
-            let a = try DVHAnalysis.run(folder, req)
+            let a = try DVHAnalysis.run(study, req)
             for (roi, dvh) in zip(chosen, a.dvhs) {
                 let pts = roi.contours.filter(\.isClosedPlanar).flatMap(\.points)
                 lesions.append(.init(name: roi.name, feretMM: Feret.maximum(pts)?.diameterMM ?? 0, volumeCC: dvh.volumeCC, contourPoints: pts.count))

@@ -102,20 +102,12 @@ public enum PlanCheck {
     /// - Throws: `SBRTError` (no fraction count for a tabulated protocol, a
     ///   fraction count the protocol does not tabulate, a bad mapping) and
     ///   `SBRTError` from the DVH engine.
-    public static func run(_ folder: StudyFolder, _ proto: ReviewProtocol, _ request: CheckRequest) throws -> (CheckReport, DVHAnalysis?) {
-        let plan = folder.plans.count == 1 ? folder.plans[0] : nil
-        var notes: [String] = []
-        var fractions = request.fractions
-        var fractionsSource: String? = fractions == nil ? nil : "--fractions"
-        if fractions == nil, let f = plan?.fractions {
-            fractions = f; fractionsSource = "RT Plan \(plan?.label ?? "") Number of Fractions Planned"
-        }
-        if let f = request.fractions, let pf = plan?.fractions, f != pf {
-            notes.append("--fractions \(f) overrides the plan's \(pf) fractions.")
-        }
-        var rx = request.rxGy
-        var rxSource: String? = rx == nil ? nil : "--rx"
-        if rx == nil, let r = plan?.prescriptionGy { rx = r; rxSource = "RT Plan \(plan?.label ?? "") Target Prescription Dose" }
+    public static func run(_ study: ResolvedStudy, _ proto: ReviewProtocol, _ request: CheckRequest) throws -> (CheckReport, DVHAnalysis?) {
+        var notes: [String] = study.notes
+        let fractions = study.fractions?.value
+        let fractionsSource = study.fractions?.source
+        let rx = study.rx?.value
+        let rxSource = study.rx?.source
 
         // Fraction column.
         let columns = proto.fractionColumns
@@ -141,7 +133,7 @@ public enum PlanCheck {
         }
 
         // Structures.
-        let planNames = folder.structureSets.flatMap { $0.rois.filter { r in r.contours.contains(where: \.isClosedPlanar) }.map(\.name) }
+        let planNames = (study.structureSet?.rois ?? []).filter { r in r.contours.contains(where: \.isClosedPlanar) }.map(\.name)
         let matcher = StructureMatcher(planNames: planNames, userMap: request.structureMap)
         var matches: [String: StructureMatcher.Match] = [:]
         for c in constraints where matches[c.structure] == nil {
@@ -151,35 +143,27 @@ public enum PlanCheck {
             notes.append("\(canonical) matched to \(m.expression) (\(m.how)).")
         }
 
-        // DVHs: one pass for dose–volume metrics, one for target indices (isodose volumes, D2cm).
-        let dvhRows = constraints.filter { matches[$0.structure] != nil && !isIndex($0.metric) }
-        let indexRows = constraints.filter { matches[$0.structure] != nil && isIndex($0.metric) }
+        // DVHs of every matched structure in one analysis; target indices from the same
+        // analysis (its dose field and isodose volumes).
+        let evaluated = constraints.filter { matches[$0.structure] != nil }
         var analysis: DVHAnalysis?
         var dvhByExpression: [String: DVH] = [:]
         func unique(_ a: [String]) -> [String] { var seen = Set<String>(); return a.filter { seen.insert($0).inserted } }
-        if !dvhRows.isEmpty || !indexRows.isEmpty {
+        if !evaluated.isEmpty {
             var req = DVHRequest()
-            req.structures = unique((dvhRows + indexRows).map { matches[$0.structure]!.expression })
-            req.rxGy = rx
-            req.fractions = fractions
+            req.structures = unique(evaluated.map { matches[$0.structure]!.expression })
             req.options = request.options
-            req.dosePath = request.dosePath
-            let a = try DVHAnalysis.run(folder, req)
+            let a = try DVHAnalysis.run(study, req)
             for d in a.dvhs { dvhByExpression[d.name] = d }
             analysis = a
             for e in a.report.structures { for w in e.warnings { notes.append("warning: \(e.name): \(w)") } }
-            if rx == nil, let r = a.report.prescription.rxGy { rx = r; rxSource = a.report.prescription.source }
         }
         var indexValues: [String: MetricResult] = [:]
-        if !indexRows.isEmpty {
-            var req = DVHRequest()
-            req.structures = unique(indexRows.map { matches[$0.structure]!.expression })
-            req.metrics = unique(indexRows.map(\.metric.text)).compactMap { try? Metric.parse($0) }
-            req.rxGy = rx
-            req.options = request.options
-            req.dosePath = request.dosePath
-            let a = try DVHAnalysis.run(folder, req)
-            for s in a.report.structures { for m in s.metrics { indexValues[s.name + "\u{0}" + m.metric] = m } }
+        if let a = analysis {
+            for c in evaluated where isIndex(c.metric) {
+                let e = matches[c.structure]!.expression
+                if let r = a.metric(c.metric, of: e) { indexValues[e + "\u{0}" + c.metric.text] = r }
+            }
         }
 
         var rows: [CheckReport.Row] = []

@@ -80,6 +80,9 @@ public struct DoseGrid: Sendable {
     /// "relative" or "absolute": how Grid Frame Offset Vector was read.
     public var frameOffsetForm: String
     public var referencedPlanUIDs: [String]
+    /// Beam numbers a BEAM (or BEAM_SESSION) dose names (Referenced RT Plan Sequence →
+    /// Referenced Fraction Group Sequence → Referenced Beam Sequence).
+    public var referencedBeamNumbers: [Int]
     public var embeddedDVHs: [EmbeddedDVH]
     public var warnings: [Warning]
     public let file: DICOMFile
@@ -166,7 +169,13 @@ public struct DoseGrid: Sendable {
                     origin: plane.position + normal * offsets[0],
                     spacing: Vec3(plane.columnSpacing, plane.rowSpacing, abs(step)),
                     axisI: plane.rowCosine, axisJ: plane.columnCosine, axisK: axisK)
-        referencedPlanUIDs = (ds.sequence(.referencedRTPlanSequence) ?? []).compactMap { $0.string(.referencedSOPInstanceUID) }
+        let planRefs = ds.sequence(.referencedRTPlanSequence) ?? []
+        referencedPlanUIDs = planRefs.compactMap { $0.string(.referencedSOPInstanceUID) }
+        referencedBeamNumbers = planRefs.flatMap { ref in
+            (ref.sequence(.referencedFractionGroupSequence) ?? []).flatMap { g in
+                (g.sequence(.referencedBeamSequence) ?? []).compactMap { ((try? $0.int(.referencedBeamNumber)) ?? nil) }
+            }
+        }
 
         var dvhs: [EmbeddedDVH] = []
         for (n, item) in (ds.sequence(.dvhSequence) ?? []).enumerated() {

@@ -1,3 +1,4 @@
+import Base
 import DICOM
 import Foundation
 import VoxelKit
@@ -13,6 +14,32 @@ public struct Inventory: Codable, Sendable {
     public var files: FileCounts
     public var patients: [PatientEntry]
     public var warnings: [Warning]
+    /// How the commands resolve this folder (plan, dose, structure set, images), or why
+    /// they cannot without a choice from the user.
+    public var resolution: Resolution?
+
+    public struct Resolution: Codable, Sendable {
+        public var choices: [String]
+        public var notes: [String]
+        /// The dose the commands use, and what was done with it.
+        public var dose: String?
+        /// Why the folder does not resolve on its own (kind and message), if it does not.
+        public var problemKind: String?
+        public var problem: String?
+
+        public init(_ study: ResolvedStudy) {
+            choices = study.choices
+            notes = study.notes
+            dose = study.dose?.summary
+        }
+
+        public init(_ error: SBRTError) {
+            choices = []
+            notes = []
+            problemKind = error.kind.rawValue
+            problem = error.message
+        }
+    }
 
     public struct FileCounts: Codable, Sendable {
         public var scanned: Int

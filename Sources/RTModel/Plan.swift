@@ -12,6 +12,23 @@ public struct Plan: Sendable {
         /// Sum of the Beam Dose (300A,0084) values of the referenced beams, Gy per fraction, when all are given.
         public var beamDoseSumGy: Double?
         public var referencedDoseReferenceNumbers: [Int]
+        /// Beam numbers the group delivers (Referenced Beam Sequence), with their Beam Dose
+        /// (300A,0084) per fraction when stated.
+        public var beams: [ReferencedBeam] = []
+    }
+
+    /// A beam a fraction group delivers.
+    public struct ReferencedBeam: Sendable, Codable, Equatable {
+        public var number: Int
+        public var doseGy: Double?
+    }
+
+    /// A beam of the plan (Beam Sequence, or Ion Beam Sequence).
+    public struct Beam: Sendable, Codable, Equatable {
+        public var number: Int
+        public var name: String?
+        /// TREATMENT, SETUP, CONTINUATION… (Treatment Delivery Type, 300A,00CE).
+        public var deliveryType: String?
     }
 
     public struct DoseReference: Sendable, Codable, Equatable {
@@ -36,6 +53,7 @@ public struct Plan: Sendable {
     public var doseReferences: [DoseReference]
     public var referencedStructureSetUIDs: [String]
     public var beamCount: Int
+    public var beams: [Beam]
 
     public init(file: DICOMFile) throws {
         let ds = file.dataSet
@@ -52,11 +70,13 @@ public struct Plan: Sendable {
         fractionGroups = (ds.sequence(.fractionGroupSequence) ?? []).map { g in
             let beams = g.sequence(.referencedBeamSequence) ?? []
             let doses = beams.map { dbl($0, .beamDose) }
+            let referenced = beams.compactMap { b in int(b, .referencedBeamNumber).map { ReferencedBeam(number: $0, doseGy: dbl(b, .beamDose)) } }
             return FractionGroup(number: int(g, .fractionGroupNumber),
                                  fractionsPlanned: int(g, .numberOfFractionsPlanned),
                                  numberOfBeams: int(g, .numberOfBeams),
                                  beamDoseSumGy: !doses.isEmpty && doses.allSatisfy({ $0 != nil }) ? doses.reduce(0) { $0 + $1! } : nil,
-                                 referencedDoseReferenceNumbers: (g.sequence(.referencedDoseReferenceSequence) ?? []).compactMap { int($0, .referencedDoseReferenceNumber) })
+                                 referencedDoseReferenceNumbers: (g.sequence(.referencedDoseReferenceSequence) ?? []).compactMap { int($0, .referencedDoseReferenceNumber) },
+                                 beams: referenced)
         }
         doseReferences = (ds.sequence(.doseReferenceSequence) ?? []).map { r in
             DoseReference(number: int(r, .doseReferenceNumber), type: r.string(.doseReferenceType),
@@ -65,7 +85,11 @@ public struct Plan: Sendable {
                           targetPrescriptionDoseGy: dbl(r, .targetPrescriptionDose))
         }
         referencedStructureSetUIDs = (ds.sequence(.referencedStructureSetSequence) ?? []).compactMap { $0.string(.referencedSOPInstanceUID) }
-        beamCount = ds.sequence(.beamSequence)?.count ?? 0
+        let beamItems = ds.sequence(.beamSequence) ?? ds.sequence(Tag(0x300A, 0x03A2)) ?? []
+        beamCount = beamItems.count
+        beams = beamItems.compactMap { b in
+            int(b, .beamNumber).map { Beam(number: $0, name: b.string(.beamName), deliveryType: b.string(.treatmentDeliveryType)) }
+        }
     }
 
     /// The prescription dose in Gy when the plan states exactly one (distinct) Target

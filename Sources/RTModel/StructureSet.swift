@@ -78,6 +78,8 @@ public struct StructureSet: Sendable {
     public var frameOfReferenceUIDs: [String]
     /// SOP Instance UIDs of the images the structure set refers to.
     public var referencedImageUIDs: Set<String>
+    /// Series Instance UIDs named by RT Referenced Series (the images it was drawn on).
+    public var referencedSeriesUIDs: [String]
     public var rois: [ROI]
     public var warnings: [Warning]
 
@@ -95,11 +97,13 @@ public struct StructureSet: Sendable {
 
         var forUIDs: [String] = []
         var images = Set<String>()
+        var series: [String] = []
         for f in ds.sequence(.referencedFrameOfReferenceSequence) ?? [] {
             if let u = f.string(.frameOfReferenceUID) { forUIDs.append(u) }
             for study in f.sequence(.rtReferencedStudySequence) ?? [] {
-                for series in study.sequence(.rtReferencedSeriesSequence) ?? [] {
-                    for img in series.sequence(.contourImageSequence) ?? [] {
+                for s in study.sequence(.rtReferencedSeriesSequence) ?? [] {
+                    if let u = s.string(.seriesInstanceUID), !series.contains(u) { series.append(u) }
+                    for img in s.sequence(.contourImageSequence) ?? [] {
                         if let u = img.string(.referencedSOPInstanceUID) { images.insert(u) }
                     }
                 }
@@ -107,6 +111,7 @@ public struct StructureSet: Sendable {
         }
         frameOfReferenceUIDs = forUIDs
         referencedImageUIDs = images
+        referencedSeriesUIDs = series
 
         guard let roiItems = ds.sequence(.structureSetROISequence) else {
             throw SBRTError(.invalidValue, "RT Structure Set has no Structure Set ROI Sequence (3006,0020)", file: path)

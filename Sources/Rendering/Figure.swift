@@ -1,24 +1,27 @@
 import Base
 import Dosimetry
 import Foundation
+import Geometry
 import RTModel
 
 /// Figures made of panels, like Figure 1 of the review: (A) a slice with isodose lines
 /// and structures, (B) the plan's DVH.
 public enum Figure {
-    /// DVH curves of the ROIs at `indices` of `study`, computed by the DVH engine
+    /// DVH curves of the ROIs at `indices` of `rois`, computed by the DVH engine
     /// (`DVHAnalysis`, default options: prism end caps, exact partial volumes) on the
-    /// study's dose, in the ROIs' display colours.
-    /// - Throws: `SBRTError.invalidRequest` with the engine's message.
-    public static func dvhCurves(_ folder: StudyFolder, _ study: RenderStudy, indices: [Int], dosePath: String?) throws -> [DVHCurve] {
-        guard study.doseField != nil else { throw SBRTError(.invalidRequest, "a DVH needs a dose grid; the folder has none") }
+    /// resolved study's dose, in the ROIs' display colours.
+    /// - Throws: `SBRTError` (`.noDose`, the engine's errors).
+    public static func dvhCurves(_ study: ResolvedStudy, rois: [ROI], indices: [Int]) throws -> [DVHCurve] {
+        guard study.dose != nil else { throw SBRTError(.noDose, "a DVH needs a dose grid; the study has none", file: study.root) }
         var request = DVHRequest()
-        request.structures = indices.map { study.rois[$0].name }
-        request.dosePath = dosePath
-        let analysis: DVHAnalysis
-        analysis = try DVHAnalysis.run(folder, request)
-        return zip(indices, analysis.dvhs).map { n, dvh in
-            DVHCurve(name: study.rois[n].name, colour: SliceRenderer.colour(of: study.rois[n], index: n), dvh: dvh)
+        request.structures = indices.map { rois[$0].name }
+        return curves(try DVHAnalysis.run(study, request), rois: rois, indices: indices)
+    }
+
+    /// The curves of an analysis already computed, in the ROIs' display colours.
+    public static func curves(_ analysis: DVHAnalysis, rois: [ROI], indices: [Int]) -> [DVHCurve] {
+        zip(indices, analysis.dvhs).map { n, dvh in
+            DVHCurve(name: rois[n].name, colour: SliceRenderer.colour(of: rois[n], index: n), dvh: dvh)
         }
     }
 

@@ -23,56 +23,23 @@ public struct RenderStudy: Sendable {
     /// CT slice spacing, mm (for prism slabs of contours).
     public var sliceSpacing: Double
 
-    /// Loads the CT (the one the structure set refers to, else the first series), its
-    /// HU volume, the structure set, the dose (`dosePath`, else the folder's only dose or
-    /// only PLAN dose) and the plan (the folder's only plan, else the one the dose names).
+    /// The figure's study from a resolved study: its planning images (decoded here), its
+    /// structure set, its dose (already decoded by the resolver) and its plan.
     ///
-    /// - Throws: `SBRTError.invalidRequest` when the folder has no CT, several
-    ///   structure sets or doses without a way to choose, a dose not in Gy, or a dose on
-    ///   another frame of reference; `SBRTError`/`SBRTError` for unreadable files.
-    public static func load(_ folder: StudyFolder, dosePath: String? = nil) throws -> RenderStudy {
-        let structureSet: StructureSet?
-        switch folder.structureSets.count {
-        case 0: structureSet = nil
-        case 1: structureSet = folder.structureSets[0]
-        default:
-            throw SBRTError(.invalidRequest, "\(folder.root): \(folder.structureSets.count) structure sets; keep one per folder")
+    /// - Throws: `SBRTError` (`.noImages` when the study has no image series, `.doseType`
+    ///   for a dose not in Gy, read errors of the image files).
+    public static func load(_ study: ResolvedStudy) throws -> RenderStudy {
+        guard let ct = study.images else {
+            throw SBRTError(.noImages, "no image series for the structure set: a slice is drawn on its planning images", file: study.root)
         }
-        guard let ct = structureSet.flatMap({ folder.ctSeries(for: $0) }) ?? folder.ctSeries.first else {
-            throw SBRTError(.invalidRequest, "\(folder.root): no CT series in the folder; a slice is drawn on its CT")
+        if let d = study.dose, d.units.uppercased() != "GY" {
+            throw SBRTError(.doseType, "Dose Units are \(d.units), not GY; isodose lines need a dose in Gy", file: d.primary.path)
         }
-        var dose: DoseGrid?
-        if let dosePath {
-            let file = try DICOMFile.read(path: dosePath)
-            guard file.sopClassUID == SOPClass.rtDose || file.modality == "RTDOSE" else {
-                throw SBRTError(.invalidRequest, "\(dosePath): not an RT Dose (SOP Class \(file.sopClassUID ?? "none"))")
-            }
-            dose = try DoseGrid(file: file)
-        } else if folder.doses.count == 1 {
-            dose = folder.doses[0]
-        } else if folder.doses.count > 1 {
-            let plans = folder.doses.filter { $0.summationType == "PLAN" }
-            guard plans.count == 1 else {
-                throw SBRTError(.invalidRequest, "\(folder.root): \(folder.doses.count) RT Dose grids; choose one with --dose")
-            }
-            dose = plans[0]
-        }
-        if let d = dose {
-            guard d.units == "GY" else {
-                throw SBRTError(.invalidRequest, "\(d.path): Dose Units are \(d.units), not GY; isodose lines need a dose in Gy")
-            }
-            if let f = d.frameOfReferenceUID, let c = ct.frameOfReferenceUID, f != c {
-                throw SBRTError(.invalidRequest, "\(d.path): the dose is on frame of reference \(f), the CT on \(c); a registration is needed to overlay them")
-            }
-        }
-        let plan = folder.plans.count == 1 ? folder.plans[0]
-            : folder.plans.first { p in dose?.referencedPlanUIDs.contains(p.sopInstanceUID) ?? false }
         let frame = PlaneFrame(grid: ct.grid)
-        let shapes = structureSet?.rois.map { PlanarShape(roi: $0, frame: frame) } ?? []
-        let hu = try ct.loadHU()
-        let field = try dose.map { DoseField(try $0.loadDose()) }
-        return RenderStudy(ct: ct, hu: hu, structureSet: structureSet, frame: frame, shapes: shapes,
-                           dose: dose, doseField: field, plan: plan, sliceSpacing: ct.grid.spacing.z)
+        let shapes = study.structureSet?.rois.map { PlanarShape(roi: $0, frame: frame) } ?? []
+        return RenderStudy(ct: ct, hu: try ct.loadHU(), structureSet: study.structureSet, frame: frame, shapes: shapes,
+                           dose: study.dose?.primary, doseField: study.dose.map { DoseField($0.volume) }, plan: study.plan,
+                           sliceSpacing: ct.grid.spacing.z)
     }
 
     /// A study from parts already in memory (tests, composites).

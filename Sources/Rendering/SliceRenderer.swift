@@ -91,9 +91,22 @@ public enum SliceRenderer {
 
     /// The structures a request outlines (indices into the study's ROIs).
     public static func structureIndices(_ study: RenderStudy, _ names: [String]?) throws -> [Int] {
-        if let names { return try names.map { try study.roiIndex($0) } }
-        return study.rois.indices.filter { n in
-            (study.rois[n].interpretedType ?? "").uppercased() != "EXTERNAL" && !study.shapes[n].planes.isEmpty
+        try structureIndices(study.rois, names)
+    }
+
+    /// Indices of the ROIs named in `names` (case-insensitive), or of every ROI with closed
+    /// contours that is not EXTERNAL.
+    public static func structureIndices(_ rois: [ROI], _ names: [String]?) throws -> [Int] {
+        if let names {
+            return try names.map { name in
+                guard let n = rois.firstIndex(where: { $0.name.trimmingCharacters(in: .whitespaces).lowercased() == name.trimmingCharacters(in: .whitespaces).lowercased() }) else {
+                    throw SBRTError(.structureNotFound, "no ROI named \"\(name)\"" + (rois.isEmpty ? " (the study has no structure set)" : " (structures: \(rois.map(\.name).joined(separator: ", ")))"))
+                }
+                return n
+            }
+        }
+        return rois.indices.filter { n in
+            (rois[n].interpretedType ?? "").uppercased() != "EXTERNAL" && rois[n].contours.contains { $0.isClosedPlanar && $0.points.count >= 3 }
         }
     }
 

@@ -1,5 +1,6 @@
 import Base
 import Foundation
+import Dosimetry
 import PlanReview
 import Rendering
 import RTModel
@@ -11,19 +12,21 @@ public enum HTMLReport {
     /// What goes into a report.
     public struct Content {
         public var title: String
-        public var folder: StudyFolder
+        public var study: ResolvedStudy
         public var path: String
         public var check: CheckReport?
         public var eligibility: EligibilityReport?
-        public var dosePath: String?
+        /// DVHs already computed for the review, reused for the plot.
+        public var analysis: DVHAnalysis?
 
-        public init(title: String, folder: StudyFolder, path: String, check: CheckReport? = nil, eligibility: EligibilityReport? = nil, dosePath: String? = nil) {
+        public init(title: String, study: ResolvedStudy, path: String, check: CheckReport? = nil, eligibility: EligibilityReport? = nil,
+                    analysis: DVHAnalysis? = nil) {
             self.title = title
-            self.folder = folder
+            self.study = study
             self.path = path
             self.check = check
             self.eligibility = eligibility
-            self.dosePath = dosePath
+            self.analysis = analysis
         }
     }
 
@@ -31,6 +34,23 @@ public enum HTMLReport {
     /// - Throws: `SBRTError` with the renderer's or the file system's message.
     public static func write(_ content: Content, to path: String) throws {
         try OutputFiles.write(try render(content), to: path)
+    }
+
+    /// Curves of the ROIs at `indices`: from the review's analysis where it has them,
+    /// the rest computed on the same (already decoded) dose.
+    static func dvhCurves(_ c: Content, rois: [ROI], indices: [Int]) throws -> [DVHCurve] {
+        let known = Set(c.analysis?.dvhs.map(\.name) ?? [])
+        let missing = indices.filter { !known.contains(rois[$0].name) }
+        var byName: [String: DVH] = [:]
+        for d in c.analysis?.dvhs ?? [] { byName[d.name] = d }
+        if !missing.isEmpty {
+            var request = DVHRequest()
+            request.structures = missing.map { rois[$0].name }
+            for d in try DVHAnalysis.run(c.study, request).dvhs { byName[d.name] = d }
+        }
+        return indices.compactMap { n in
+            byName[rois[n].name].map { DVHCurve(name: rois[n].name, colour: SliceRenderer.colour(of: rois[n], index: n), dvh: $0) }
+        }
     }
 
     static func esc(_ s: String) -> String {
@@ -44,10 +64,10 @@ public enum HTMLReport {
     public static func render(_ c: Content) throws -> String {
         var figures: [(caption: String, dataURI: String)] = []
         do {
-            let study = try RenderStudy.load(c.folder, dosePath: c.dosePath)
+            let study = try RenderStudy.load(c.study)
             let indices = study.rois.indices.filter { (study.rois[$0].interpretedType ?? "").uppercased() != "EXTERNAL" && study.rois[$0].contours.contains(where: \.isClosedPlanar) }
             if study.doseField != nil, !indices.isEmpty {
-                let curves = try Figure.dvhCurves(c.folder, study, indices: indices, dosePath: c.dosePath)
+                let curves = try dvhCurves(c, rois: study.rois, indices: indices)
                 let plot = DVHPlot.render(curves, rxGy: c.check?.rxGy ?? c.eligibility?.rxGy ?? study.plan?.prescriptionGy, width: 900, height: 620)
                 figures.append(("Cumulative DVH of \(curves.map(\.name).joined(separator: ", "))", "data:image/png;base64," + (try PNGEncoder.encode(plot)).base64EncodedString()))
             }

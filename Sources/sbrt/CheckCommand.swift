@@ -40,11 +40,7 @@ extension SBRT {
         @Option(help: "A trial's eligibility rules instead of constraints, e.g. pediatric-sarcoma-sbrt.")
         var eligibility: String?
 
-        @Option(help: "Number of fractions (overrides the plan's; picks the protocol's column).")
-        var fractions: Int?
-
-        @Option(help: "Prescription dose in Gy (overrides the plan's).")
-        var rx: Double?
+        @OptionGroup var prescription: PrescriptionOptions
 
         @Option(help: "Patient age in years (age-dependent prescriptions and eligibility).")
         var age: Double?
@@ -61,11 +57,10 @@ extension SBRT {
         @Option(name: .customLong("map-structure"), help: "One mapping, Canonical=plan name or expression; repeat for several.")
         var mapStructure: [String] = []
 
-        @Option(help: "An RT Dose file to use instead of the folder's dose.")
-        var dose: String?
+        @OptionGroup var study: StudyOptions
 
         @Option(help: "End caps: prism (default), none, interpolated.")
-        var endCap: String = "prism"
+        var endCap: EndCap = .prism
 
         @Flag(help: "JSON instead of the table.")
         var json = false
@@ -78,65 +73,62 @@ extension SBRT {
 
         func validate() throws {
             guard (protocolName == nil) != (eligibility == nil) else { throw ValidationError("give --protocol NAME|FILE or --eligibility NAME") }
-            if let rx, !(rx > 0 && rx.isFinite) { throw ValidationError("--rx must be a positive dose in Gy") }
-            if let fractions, fractions < 1 { throw ValidationError("--fractions must be at least 1") }
             if let age, !(age >= 0 && age < 130) { throw ValidationError("--age must be years between 0 and 130") }
-            guard EndCap(rawValue: endCap) != nil else { throw ValidationError("--end-cap must be prism, none or interpolated") }
             if lesions != nil && eligibility == nil { throw ValidationError("--lesions goes with --eligibility") }
         }
 
         func run() throws {
+            try OutputFiles.validate([out, html].compactMap { $0 })
             let library = shippedProtocols()
-            let folder = try StudyFolder.load(path)
-
+            let resolved = try study.resolve(path, needs: [.dose, .structureSet], rx: prescription)
             if let eligibility {
-                let proto = try library.load(eligibility)
-                var req = EligibilityRequest()
-                req.lesions = lesions.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
-                req.age = age
-                req.rxGy = rx
-                req.fractions = fractions
-                req.spinal = spinal
-                req.dosePath = dose
-                let report = try Eligibility.run(folder, proto, req)
-                let text = json ? try JSONOutput.text(report) : ReportText.eligibility(report, folder: path)
-                try emit(text)
-                if let html {
-                    try HTMLReport.write(HTMLReport.Content(title: "Eligibility: \(proto.name)", folder: folder, path: path, eligibility: report, dosePath: dose), to: html)
-                    printError("\(html): HTML report written")
-                }
-                if !report.eligible { throw ExitCode(1) }
+                try checkEligibility(try library.load(eligibility), resolved)
                 return
             }
-
             let proto = try library.load(protocolName!)
             var request = CheckRequest()
-            request.rxGy = rx
-            request.fractions = fractions
             request.age = age
-            request.dosePath = dose
-            request.options.endCap = EndCap(rawValue: endCap)!
-            if let map {
-                let text = try InputFiles.readText(map)
-                request.structureMap = try StructureMatcher.readMap(text, path: map)
-            }
+            request.options.endCap = endCap
+            if let map { request.structureMap = try StructureMatcher.readMap(try InputFiles.readText(map), path: map) }
             for m in mapStructure {
                 let parts = m.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw SBRTError(.invalidRequest, "--map-structure \"\(m)\": write Canonical=plan name") }
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw ValidationError("--map-structure \"\(m)\": write Canonical=plan name") }
                 request.structureMap[parts[0]] = parts[1]
             }
-            let (report, _) = try PlanCheck.run(folder, proto, request)
+            let (report, analysis) = try PlanCheck.run(resolved, proto, request)
+            var outputs = OutputFiles()
             let text = json ? try JSONOutput.text(report) : ReportText.check(report, folder: path)
-            try emit(text)
             if let html {
-                try HTMLReport.write(HTMLReport.Content(title: "\(proto.name) check", folder: folder, path: path, check: report, dosePath: dose), to: html)
-                printError("\(html): HTML report written")
+                let content = HTMLReport.Content(title: "\(proto.name) check", study: resolved, path: path, check: report, analysis: analysis)
+                outputs.add(try HTMLReport.render(content), to: html)
             }
+            try emit(text, with: outputs)
+            if let html { printError("\(html): HTML report written") }
             if report.rows.contains(where: { $0.verdict.fails }) { throw ExitCode(1) }
         }
 
-        func emit(_ text: String) throws {
-            if let out { try OutputFiles.write(text, to: out) } else { print(text, terminator: "") }
+        func checkEligibility(_ proto: ReviewProtocol, _ resolved: ResolvedStudy) throws {
+            var req = EligibilityRequest()
+            req.lesions = lesions.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
+            req.age = age
+            req.spinal = spinal
+            let report = try Eligibility.run(resolved, proto, req)
+            var outputs = OutputFiles()
+            if let html {
+                let content = HTMLReport.Content(title: "Eligibility: \(proto.name)", study: resolved, path: path, eligibility: report)
+                outputs.add(try HTMLReport.render(content), to: html)
+            }
+            try emit(json ? try JSONOutput.text(report) : ReportText.eligibility(report, folder: path), with: outputs)
+            if let html { printError("\(html): HTML report written") }
+            if !report.eligible { throw ExitCode(1) }
+        }
+
+        /// Writes the table (or JSON) and the other outputs together, or none of them.
+        func emit(_ text: String, with outputs: OutputFiles) throws {
+            var all = outputs
+            if let out { all.add(text, to: out) }
+            try all.commit()
+            if out == nil { print(text, terminator: "") }
         }
     }
 }

@@ -38,20 +38,14 @@ extension SBRT {
         @Option(name: .customLong("structure"), help: "A structure name or expression; repeat for several.")
         var structures: [String] = []
 
-        @Option(help: "An RT Dose file to use instead of the folder's dose.")
-        var dose: String?
-
-        @Option(help: "Prescription dose in Gy (overrides the plan's).")
-        var rx: Double?
-
-        @Option(help: "Number of fractions (overrides the plan's; recorded in the report).")
-        var fractions: Int?
+        @OptionGroup var study: StudyOptions
+        @OptionGroup var prescription: PrescriptionOptions
 
         @Option(help: "Comma-separated metrics, e.g. \"D95%,D0.035cc,V20Gy,V20Gy[%],Dmean,HI,CI,GI,R50\".")
         var metrics: String = "D98%,D95%,D50%,D2%,D0.035cc,V100%[%]"
 
         @Option(help: "End caps: prism (default), none, interpolated.")
-        var endCap: String = "prism"
+        var endCap: EndCap = .prism
 
         @Option(help: "Output: table (default), csv (cumulative DVH rows), json.")
         var format: Format = .table
@@ -66,23 +60,16 @@ extension SBRT {
         var compareEmbedded = false
 
         func validate() throws {
-            guard EndCap(rawValue: endCap) != nil else { throw ValidationError("--end-cap must be prism, none or interpolated") }
-            guard step > 0 else { throw ValidationError("--step must be positive") }
-            if let rx, !(rx > 0) { throw ValidationError("--rx must be a positive dose in Gy") }
-            if let fractions, fractions < 1 { throw ValidationError("--fractions must be at least 1") }
+            guard step.isFinite, step >= 0.001, step <= 10 else { throw ValidationError("--step must be between 0.001 and 10 Gy") }
         }
 
         func run() throws {
+            try OutputFiles.validate(out.map { [$0] } ?? [])
             var request = DVHRequest()
             request.structures = structures
             do { request.metrics = try Metric.parseList(metrics) } catch let e as Metric.ParseError { throw SBRTError(.invalidRequest, e.description) }
-            request.rxGy = rx
-            request.fractions = fractions
-            request.options.endCap = EndCap(rawValue: endCap)!
-            request.dosePath = dose
-            let folder = try StudyFolder.load(path)
-            let analysis: DVHAnalysis
-            analysis = try DVHAnalysis.run(folder, request)
+            request.options.endCap = endCap
+            let analysis = try DVHAnalysis.run(try study.resolve(path, needs: [.dose, .structureSet], rx: prescription), request)
             var text: String
             var comparisons: [EmbeddedComparison] = []
             if compareEmbedded {

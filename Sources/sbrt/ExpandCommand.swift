@@ -70,6 +70,8 @@ extension SBRT {
         @Option(help: "In-plane cell of the working lattice, mm.")
         var cell: Double = 0.5
 
+        @OptionGroup var study: StructureSetOptions
+
         @Option(help: "Write the new structure set here (atomically).")
         var out: String?
 
@@ -98,9 +100,11 @@ extension SBRT {
 
         func run() throws {
             if let recipe { try printRecipe(recipe); return }
-            let folder = try StudyFolder.load(path!)
-            guard let ss = folder.structureSets.first else { throw SBRTError(.invalidRequest, "\(path!): no RT Structure Set found") }
-            guard let ct = folder.ctSeries(for: ss) ?? folder.ctSeries.first else { throw SBRTError(.invalidRequest, "\(path!): no CT series for the structure set") }
+            try OutputFiles.validate([out, nrrd].compactMap { $0 })
+            let resolved = try study.resolve(path!, needs: [.structureSet, .images])
+            let ss = resolved.structureSet!
+            let ct = resolved.images!
+            var outputs = OutputFiles()
             let newName = name!
             if ss.roi(named: newName) != nil { throw SBRTError(.invalidRequest, "an ROI named \"\(newName)\" already exists in \(ss.path); choose another --name") }
             let expr = try buildExpression(known: ss.rois.map(\.name))
@@ -140,9 +144,10 @@ extension SBRT {
                                                     color: StructureSetWriter.color(forType: kind, index: ss.rois.count),
                                                     contours: contours, description: String(desc.prefix(1000)))
                 let ds = try StructureSetWriter.dataSet(base: file.dataSet, ct: ct, adding: [roi])
-                try StructureSetWriter.write(ds, to: out)
+                outputs.add(try DICOMWriter.encodeFile(ds), to: out)
             }
-            if let nrrd { try writeMask(result, ct: ct, frame: frame, to: nrrd, description: desc) }
+            if let nrrd { outputs.add(mask(result, ct: ct, frame: frame, description: desc), to: nrrd) }
+            try outputs.commit()
             print("\(newName) = \(expr.description) (\(endCap) source): \(String(format: "%.3f", interpolatedCC)) cc interpolated between its contours, \(String(format: "%.3f", prismCC)) cc as a prism stack; \(result.planes.count) planes, \(contourCount) contours, \(pointCount) points, type \(kind)")
             if let out { print("wrote \(out) (\(ss.rois.count) input ROIs + \(newName))") }
             if let nrrd { print("wrote \(nrrd)") }
@@ -208,7 +213,8 @@ extension SBRT {
             print(String(format: "PTV margin %.2f mm = 2.5 × %.2f + 0.7 × %.2f (van Herk et al., IJROBP 2000;47:1121: minimum CTV dose ≥ 95 %% for 90 %% of patients)", m, sys, rnd))
         }
 
-        func writeMask(_ r: MarginResult, ct: CTSeries, frame: PlaneFrame, to path: String, description: String) throws {
+        /// The new ROI as a 0/1 NRRD mask on the CT grid (a voxel is in when its cell is at least half covered).
+        func mask(_ r: MarginResult, ct: CTSeries, frame: PlaneFrame, description: String) -> Data {
             let g = ct.grid
             var vol = Volume<Float>(grid: g, repeating: 0)
             var kOfSlice: [Int: Int] = [:]
@@ -220,7 +226,7 @@ extension SBRT {
                 let cov = PolygonCoverage.rasterize(polys, on: lattice)
                 for i in 0..<cov.count where cov[i] >= 0.5 { vol.voxels[k * g.sliceCount + i] = 1 }
             }
-            try NRRDWriter.write(vol, to: path, comments: [description])
+            return NRRDWriter.encode(vol, comments: [description])
         }
     }
 }

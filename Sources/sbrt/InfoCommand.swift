@@ -26,7 +26,16 @@ extension SBRT {
 
         func run() throws {
             let folder = try StudyFolder.load(path, skipUnreadable: skipUnreadable)
-            let inventory = try Inventory(folder)
+            var inventory = try Inventory(folder)
+            var request = StudyRequest(needs: [])
+            request.absoluteDose = false
+            do {
+                inventory.resolution = .init(try ResolvedStudy.resolve(folder: folder, request))
+            } catch let e as SBRTError where e.kind != .io {
+                var hinted = e
+                hinted.message += StudyOptions.hint(e)
+                inventory.resolution = .init(hinted)
+            }
             if json {
                 print(try JSONOutput.text(inventory), terminator: "")
             } else {

@@ -13,6 +13,14 @@ enum InfoFormatter {
         line(summary)
         for u in f.unreadable { line("  unreadable: \(u)") }
         if inv.patients.isEmpty { line("No DICOM objects found.") }
+        if let r = inv.resolution {
+            line()
+            line("How commands read this folder:")
+            for c in r.choices { line("  \(c)") }
+            if let d = r.dose { line("  dose used: \(d)") }
+            for n in r.notes { line("  note: \(n)") }
+            if let p = r.problem { line("  not resolved (\(r.problemKind ?? "?")): \(p)") }
+        }
         for p in inv.patients {
             line()
             var head = "Patient \(p.id.isEmpty ? "(no ID)" : p.id)  \(p.name)"

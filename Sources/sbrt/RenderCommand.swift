@@ -58,8 +58,7 @@ extension SBRT {
         @Option(name: .customLong("isodose-gy"), help: "Isodose levels in Gy, comma-separated, e.g. 40,35,20,10.")
         var isodoseGy: String?
 
-        @Option(help: "Prescription dose in Gy (overrides the plan's).")
-        var rx: Double?
+        @OptionGroup var prescription: PrescriptionOptions
 
         @Flag(help: "Translucent colour fill between isodose levels.")
         var colorwash = false
@@ -79,8 +78,7 @@ extension SBRT {
         @Option(help: "Width of the slice image in pixels (default 1024; 900 in --figure), or of the DVH plot.")
         var size: Int?
 
-        @Option(help: "An RT Dose file to use instead of the folder's dose.")
-        var dose: String?
+        @OptionGroup var study: StudyOptions
 
         @Flag(help: "Draw the DVH plot instead of a slice.")
         var dvh = false
@@ -105,7 +103,6 @@ extension SBRT {
             let selectors = [sliceZ != nil, sliceX != nil, sliceY != nil, atMax, through != nil && !allSlices].filter { $0 }.count
             guard selectors <= 1 else { throw ValidationError("give at most one of --slice-z, --slice-x, --slice-y, --through, --at-max") }
             if isodose != nil && isodoseGy != nil { throw ValidationError("give --isodose (% of Rx) or --isodose-gy, not both") }
-            if let rx, !(rx > 0 && rx.isFinite) { throw ValidationError("--rx must be a positive dose in Gy") }
             if let size, !(64...8192).contains(size) { throw ValidationError("--size must be 64 to 8192 pixels") }
             guard padding >= 0 else { throw ValidationError("--padding must not be negative") }
             guard CTWindow(parsing: window) != nil else { throw ValidationError("--window must be soft, bone, lung or W/L with W > 0 (e.g. 400/40)") }
@@ -170,6 +167,35 @@ extension SBRT {
         }
 
         func run() throws {
+            try OutputFiles.validate([out, svg].compactMap { $0 })
+            var request = try sliceRequest()
+            if dvh {
+                // The DVH plot needs no images: they are not read.
+                try runDVH(try study.resolve(path, needs: [.dose, .structureSet], rx: prescription), request)
+                return
+            }
+            let resolved = try study.resolve(path, needs: [.images], rx: prescription)
+            let render = try RenderStudy.load(resolved)
+            if allSlices {
+                try runAllSlices(render, &request, source: provenance(resolved))
+                return
+            }
+            let slice = try SliceRenderer.render(render, request)
+            var image = slice.panel
+            if figure {
+                let indices = try SliceRenderer.structureIndices(render, request.structures)
+                let curves = try Figure.dvhCurves(resolved, rois: render.rois, indices: indices)
+                let h = slice.panel.height
+                let label = doseLabel(resolved)
+                let plot = DVHPlot.render(curves, rxGy: label == "Gy" ? slice.rxGy : nil, width: Int((Double(h) * 1.15).rounded()), height: h, doseLabel: label, markers: try markers(curves, slice.rxGy))
+                image = Figure.compose([slice.panel, plot], labelColours: [.white, .black])
+            }
+            try PNGEncoder.write(image, to: out!, text: [("Source", provenance(resolved)), ("Description", slice.caption)])
+            print("\(out!): \(request.orientation.rawValue) slice at \(slice.positionLabel)\(figure ? " with the DVH" : ""), \(image.width)×\(image.height) px")
+        }
+
+        /// The slice request the options describe.
+        func sliceRequest() throws -> SliceRequest {
             var request = SliceRequest()
             request.orientation = ViewOrientation(rawValue: view)!
             if let z = sliceZ { request.position = .coordinate(axis: 2, mm: z) }
@@ -180,88 +206,82 @@ extension SBRT {
             request.window = CTWindow(parsing: window)!
             if let isodose { request.isodose = .percent(try Self.levels(isodose, option: "--isodose")) }
             if let isodoseGy { request.isodose = .gy(try Self.levels(isodoseGy, option: "--isodose-gy")) }
-            request.rxGy = rx
+            request.rxGy = prescription.rx
             request.colorwash = colorwash
             request.structures = structures.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
             request.zoomTo = zoomTo
             request.paddingMM = padding
             request.widthPx = size ?? (figure ? 900 : 1024)
-
-            let folder = try StudyFolder.load(path)
-            let study = try RenderStudy.load(folder, dosePath: dose)
-            var text: [(String, String)] = [("Source", provenance(study))]
-            // A composite from `sbrt composite` is labelled with its quantity (Gy EQD2, Gy BED).
-            let doseLabel = study.dose?.quantityLabel.map { "Gy \($0)" } ?? "Gy"
-
-            if dvh {
-                let indices = try SliceRenderer.structureIndices(study, request.structures)
-                let curves = try Figure.dvhCurves(folder, study, indices: indices, dosePath: dose)
-                let rxGy = SliceRenderer.prescription(study, request)
-                let w = size ?? 1000, h = Int((Double(size ?? 1000) * 0.72).rounded())
-                if let out {
-                    text.append(("Description", "Cumulative DVH of \(curves.map(\.name).joined(separator: ", "))"))
-                    try PNGEncoder.write(DVHPlot.render(curves, rxGy: doseLabel == "Gy" ? rxGy : nil, width: w, height: h, doseLabel: doseLabel, markers: try markers(curves, rxGy)), to: out, text: text)
-                    print("\(out): DVH of \(curves.count) structure(s), \(w)×\(h) px")
-                }
-                if let svg {
-                    try OutputFiles.write(DVHPlot.svg(curves, rxGy: doseLabel == "Gy" ? rxGy : nil, width: w, height: h, doseLabel: doseLabel, markers: try markers(curves, rxGy)), to: svg)
-                    print("\(svg): DVH of \(curves.count) structure(s) (SVG)")
-                }
-                return
-            }
-
-            if allSlices {
-                let name = through ?? zoomTo!
-                let dir = outDir!
-                do {
-                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                } catch {
-                    throw SBRTError(.invalidRequest, "\(dir): cannot create the folder: \(error.localizedDescription)")
-                }
-                let levels = try SliceRenderer.levels(study, request)
-                let indices = try SliceRenderer.structureIndices(study, request.structures)
-                let points = try slicePoints(study, name, request.orientation)
-                // One framing for the whole stack, so the slices line up.
-                request.position = .through(name)
-                let (centre, _) = try SliceRenderer.slicePoint(study, request)
-                let frame = try SliceRenderer.view(study, request, through: centre)
-                for (n, p) in points.enumerated() {
-                    request.position = .point(p)
-                    let (q, label) = try SliceRenderer.slicePoint(study, request)
-                    var v = frame
-                    v.centre = frame.centre + v.normal * dot(q - frame.centre, v.normal)
-                    let r = SliceRenderer.render(study, request, view: v, positionLabel: label, levels: levels, structures: indices)
-                    let value = label.split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-                    let axis = label.split(separator: " ").first.map(String.init) ?? "p"
-                    let file = (dir as NSString).appendingPathComponent(
-                        String(format: "%@_%03d_%@%@.png", request.orientation.rawValue, n + 1, axis,
-                               value.replacingOccurrences(of: "−", with: "-").replacingOccurrences(of: " ", with: "")))
-                    try PNGEncoder.write(r.panel, to: file, text: text + [("Description", r.caption)])
-                }
-                print("\(dir): \(points.count) \(request.orientation.rawValue) slice(s) through \(name)")
-                return
-            }
-
-            let slice = try SliceRenderer.render(study, request)
-            var image = slice.panel
-            if figure {
-                let indices = try SliceRenderer.structureIndices(study, request.structures)
-                let curves = try Figure.dvhCurves(folder, study, indices: indices, dosePath: dose)
-                let h = slice.panel.height
-                let plot = DVHPlot.render(curves, rxGy: doseLabel == "Gy" ? slice.rxGy : nil, width: Int((Double(h) * 1.15).rounded()), height: h, doseLabel: doseLabel, markers: try markers(curves, slice.rxGy))
-                image = Figure.compose([slice.panel, plot], labelColours: [.white, .black])
-            }
-            text.append(("Description", slice.caption))
-            try PNGEncoder.write(image, to: out!, text: text)
-            print("\(out!): \(request.orientation.rawValue) slice at \(slice.positionLabel)\(figure ? " with the DVH" : ""), \(image.width)×\(image.height) px")
+            return request
         }
 
-        /// Patient-free provenance for the PNG metadata: software, dose and plan identifiers.
-        func provenance(_ study: RenderStudy) -> String {
+        /// A composite from `sbrt composite` is labelled with its quantity (Gy EQD2, Gy BED).
+        func doseLabel(_ resolved: ResolvedStudy) -> String {
+            resolved.dose?.primary.quantityLabel.map { "Gy \($0)" } ?? "Gy"
+        }
+
+        /// The DVH plot alone (PNG and/or SVG), written together.
+        func runDVH(_ resolved: ResolvedStudy, _ request: SliceRequest) throws {
+            let rois = resolved.structureSet?.rois ?? []
+            let indices = try SliceRenderer.structureIndices(rois, request.structures)
+            let curves = try Figure.dvhCurves(resolved, rois: rois, indices: indices)
+            let rxGy = request.rxGy ?? resolved.rx?.value
+            let label = doseLabel(resolved)
+            let w = size ?? 1000, h = Int((Double(size ?? 1000) * 0.72).rounded())
+            let marks = try markers(curves, rxGy)
+            var outputs = OutputFiles()
+            if let out {
+                let text = [("Source", provenance(resolved)), ("Description", "Cumulative DVH of \(curves.map(\.name).joined(separator: ", "))")]
+                outputs.add(try PNGEncoder.encode(DVHPlot.render(curves, rxGy: label == "Gy" ? rxGy : nil, width: w, height: h, doseLabel: label, markers: marks), text: text), to: out)
+            }
+            if let svg {
+                outputs.add(DVHPlot.svg(curves, rxGy: label == "Gy" ? rxGy : nil, width: w, height: h, doseLabel: label, markers: marks), to: svg)
+            }
+            try outputs.commit()
+            if let out { print("\(out): DVH of \(curves.count) structure(s), \(w)×\(h) px") }
+            if let svg { print("\(svg): DVH of \(curves.count) structure(s) (SVG)") }
+        }
+
+        /// Every slice through a structure, one PNG each, into --out-dir.
+        func runAllSlices(_ study: RenderStudy, _ request: inout SliceRequest, source: String) throws {
+            let name = through ?? zoomTo!
+            let dir = outDir!
+            do {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            } catch {
+                throw SBRTError(.io, "cannot create the folder", file: dir)
+            }
+            let levels = try SliceRenderer.levels(study, request)
+            let indices = try SliceRenderer.structureIndices(study, request.structures)
+            let points = try slicePoints(study, name, request.orientation)
+            // One framing for the whole stack, so the slices line up.
+            request.position = .through(name)
+            let (centre, _) = try SliceRenderer.slicePoint(study, request)
+            let frame = try SliceRenderer.view(study, request, through: centre)
+            var outputs = OutputFiles()
+            for (n, p) in points.enumerated() {
+                request.position = .point(p)
+                let (q, label) = try SliceRenderer.slicePoint(study, request)
+                var v = frame
+                v.centre = frame.centre + v.normal * dot(q - frame.centre, v.normal)
+                let r = SliceRenderer.render(study, request, view: v, positionLabel: label, levels: levels, structures: indices)
+                let value = label.split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                let axis = label.split(separator: " ").first.map(String.init) ?? "p"
+                let file = (dir as NSString).appendingPathComponent(
+                    String(format: "%@_%03d_%@%@.png", request.orientation.rawValue, n + 1, axis,
+                           value.replacingOccurrences(of: "−", with: "-").replacingOccurrences(of: " ", with: "")))
+                outputs.add(try PNGEncoder.encode(r.panel, text: [("Source", source), ("Description", r.caption)]), to: file)
+            }
+            try outputs.commit()
+            print("\(dir): \(points.count) \(request.orientation.rawValue) slice(s) through \(name)")
+        }
+
+        /// Patient-free provenance for the PNG metadata: software, dose, plan and image identifiers.
+        func provenance(_ study: ResolvedStudy) -> String {
             var parts = ["sbrt \(SBRT.version) render"]
-            if let d = study.dose { parts.append("RT Dose \(d.sopInstanceUID)") }
+            if let d = study.dose { parts.append("RT Dose \(d.sopInstanceUIDs.joined(separator: " + ")) (\(d.summationType.isEmpty ? "no summation type" : d.summationType))") }
             if let p = study.plan { parts.append("RT Plan \(p.label ?? p.sopInstanceUID)") }
-            parts.append("CT series \(study.ct.seriesInstanceUID)")
+            if let s = study.images { parts.append("CT series \(s.seriesInstanceUID)") }
             return parts.joined(separator: "; ")
         }
 

@@ -81,7 +81,7 @@ final class DVHEndToEndTests: XCTestCase {
         // No plan prescription given on the command line for a folder without a plan: indices are n/e, not guessed.
         let noRx = try runSBRT(["dvh", fixture("pelvis"), "--structure", "GTV", "--metrics", "CI", "--format", "json", "--rx", "30"])
         XCTAssertEqual(noRx.status, 0, noRx.err)
-        XCTAssertTrue(noRx.out.contains("\"source\" : \"--rx\""), noRx.out)
+        XCTAssertTrue(noRx.out.contains("\"source\" : \"stated by the user\""), noRx.out)
     }
 
     func testOutputFileIsWrittenWholeOrNotAtAll() throws {

@@ -8,7 +8,7 @@ import XCTest
 final class PlanCheckTests: XCTestCase {
     func testScaledPlanViolatesKnownConstraintsByKnownAmounts() throws {
         // Baseline values of the unscaled plan.
-        let base = try StudyFolder.load(fixture("pelvis"))
+        let base = try ResolvedStudy.resolve(fixture("pelvis"), StudyRequest())
         var req = DVHRequest()
         req.structures = ["SacralPlexus", "Rectum", "PTV"]
         let a = try DVHAnalysis.run(base, req)
@@ -18,7 +18,7 @@ final class PlanCheckTests: XCTestCase {
         let factor = 34.0 / sacral
         let dir = try scaledPelvis(factor, name: "violate")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let folder = try StudyFolder.load(dir)
+        let folder = try ResolvedStudy.resolve(dir, StudyRequest())
 
         let tg = try library().load("tg101")
         let (report, _) = try PlanCheck.run(folder, tg, CheckRequest())
@@ -71,10 +71,10 @@ final class PlanCheckTests: XCTestCase {
     }
 
     func testFractionColumnMustExistAndRTOGTableIsInterpolatedOnThePTV() throws {
-        let folder = try StudyFolder.load(fixture("pelvis"))
-        var req = CheckRequest()
-        req.fractions = 4
-        XCTAssertThrowsError(try PlanCheck.run(folder, try library().load("tg101"), req)) { e in
+        let folder = try ResolvedStudy.resolve(fixture("pelvis"), StudyRequest())
+        var four = StudyRequest()
+        four.fractions = 4
+        XCTAssertThrowsError(try PlanCheck.run(try ResolvedStudy.resolve(fixture("pelvis"), four), try library().load("tg101"), CheckRequest())) { e in
             XCTAssertTrue("\(e)".contains("no 4-fraction column"), "\(e)")
         }
         let (r, _) = try PlanCheck.run(folder, try library().load("rtog0915"), CheckRequest())
@@ -88,7 +88,7 @@ final class PlanCheckTests: XCTestCase {
     }
 
     func testEligibilityOfThePelvisPlanForAnEightYearOld() throws {
-        let folder = try StudyFolder.load(fixture("pelvis"))
+        let folder = try ResolvedStudy.resolve(fixture("pelvis"), StudyRequest())
         var req = EligibilityRequest()
         req.age = 8
         let r = try Eligibility.run(folder, try library().load("pediatric-sarcoma-sbrt"), req)
@@ -104,14 +104,15 @@ final class PlanCheckTests: XCTestCase {
         XCTAssertTrue(r.rules.allSatisfy { ["[R]", "[V]"].contains($0.mark) && !$0.source.isEmpty })
         XCTAssertTrue(r.eligible)
         // The GTV's greatest dimension is its contour points' largest distance.
-        let gtv = try XCTUnwrap(folder.structureSets[0].rois.first { $0.name == "GTV" })
+        let gtv = try XCTUnwrap(folder.structureSet!.rois.first { $0.name == "GTV" })
         XCTAssertEqual(r.lesions[0].feretMM, Feret.bruteForce(gtv.contours.flatMap(\.points)), accuracy: 1e-9)
 
         // 30 Gy in 1 fraction to a 41-year-old: age fails, more than 24 Gy per fraction is flagged.
         req.age = 41
-        req.rxGy = 30
-        req.fractions = 1
-        let r2 = try Eligibility.run(folder, try library().load("nct01763970"), req)
+        var stated = StudyRequest()
+        stated.rxGy = 30
+        stated.fractions = 1
+        let r2 = try Eligibility.run(try ResolvedStudy.resolve(fixture("pelvis"), stated), try library().load("nct01763970"), req)
         let rule2 = Dictionary(uniqueKeysWithValues: r2.rules.map { ($0.rule, $0) })
         XCTAssertEqual(rule2["age"]?.outcome, .notEligible)
         XCTAssertEqual(rule2["vertebral-fracture"]?.outcome, .flag)

@@ -53,7 +53,7 @@ final class GoldenImageTests: XCTestCase {
     func testPelvisDVHMatchesGolden() throws {
         let study = Studies.pelvis
         let indices = try SliceRenderer.structureIndices(study, ["GTV", "PTV", "SacralPlexus", "Rectum"])
-        let curves = try Figure.dvhCurves(Studies.pelvisFolder, study, indices: indices, dosePath: nil)
+        let curves = try Figure.dvhCurves(Studies.pelvisResolved, rois: study.rois, indices: indices)
         let plot = DVHPlot.render(curves, rxGy: 40, width: 300, height: 216)
         try compare(plot, golden: "pelvis_dvh.png")
         let svg = DVHPlot.svg(curves, rxGy: 40, width: 300, height: 216)

@@ -12,9 +12,9 @@ func renderingFixture(_ relative: String) -> String { renderingPackageRoot.appen
 
 /// Loaded once: the pelvis and feet-first studies.
 enum Studies {
-    static let pelvisFolder = try! StudyFolder.load(renderingFixture("pelvis"))
-    static let pelvis = try! RenderStudy.load(pelvisFolder)
-    static let ffs = try! RenderStudy.load(try! StudyFolder.load(renderingFixture("variants/ffs")))
+    static let pelvisResolved = try! ResolvedStudy.resolve(renderingFixture("pelvis"), StudyRequest(needs: [.images]))
+    static let pelvis = try! RenderStudy.load(pelvisResolved)
+    static let ffs = try! RenderStudy.load(try! ResolvedStudy.resolve(renderingFixture("variants/ffs"), StudyRequest(needs: [.images])))
 }
 
 /// Geometry that does not depend on looks: isodose lines against analytic radii,
