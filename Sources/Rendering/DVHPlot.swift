@@ -96,7 +96,7 @@ public enum DVHPlot {
     /// Top-left corner of the legend box: of a few places inside the plot (top right,
     /// right middle, top middle, bottom right, middle), the first that the fewest curve
     /// samples fall in.
-    static func legendOrigin(_ curves: [DVHCurve], _ L: Layout, _ bw: Double, _ bh: Double) -> (Double, Double) {
+    static func legendOrigin(_ dvhs: [DVH], _ L: Layout, _ bw: Double, _ bh: Double) -> (Double, Double) {
         let m = L.fs * 0.5
         let candidates: [(Double, Double)] = [
             (L.right - bw - m, L.top + m),
@@ -105,7 +105,7 @@ public enum DVHPlot {
             (L.right - bw - m, L.bottom - bh - m),
             ((L.left + L.right - bw) / 2, (L.top + L.bottom - bh) / 2),
         ]
-        let points = curves.flatMap { samples($0.dvh).map { SIMD2(L.x($0.x), L.y($0.y)) } }
+        let points = dvhs.flatMap { samples($0).map { SIMD2(L.x($0.x), L.y($0.y)) } }
         var best = candidates[0], bestCount = Int.max
         for (x, y) in candidates {
             let count = points.reduce(0) { $0 + ($1.x >= x - m && $1.x <= x + bw + m && $1.y >= y - m && $1.y <= y + bh + m ? 1 : 0) }
@@ -120,141 +120,96 @@ public enum DVHPlot {
     ///   (green met, red violated) with their label.
     public static func render(_ curves: [DVHCurve], rxGy: Double?, width: Int, height: Int,
                               title: String = "Cumulative DVH", doseLabel: String = "Gy", markers: [DVHMarker] = []) -> RGBAImage {
+        scene(curves, rxGy: rxGy, width: width, height: height, title: title, doseLabel: doseLabel, markers: markers).raster()
+    }
+
+    /// The plot as an SVG document (the same drawing as `render`).
+    public static func svg(_ curves: [DVHCurve], rxGy: Double?, width: Int, height: Int,
+                           title: String = "Cumulative DVH", doseLabel: String = "Gy", markers: [DVHMarker] = []) -> String {
+        scene(curves, rxGy: rxGy, width: width, height: height, title: title, doseLabel: doseLabel, markers: markers).svg()
+    }
+
+    /// The plot as a drawing: grid, Rx line, curves, markers, axes, labels, legend.
+    public static func scene(_ curves: [DVHCurve], rxGy: Double?, width: Int, height: Int,
+                             title: String = "Cumulative DVH", doseLabel: String = "Gy", markers: [DVHMarker] = []) -> Scene {
         let L = layout(curves, rxGy: rxGy, width: width, height: height)
-        var c = Canvas(width: width, height: height, background: .white)
+        var s = Scene(width: width, height: height, title: title)
+        grid(&s, L, rxGy: rxGy)
+        let lw = max(1.6, L.fs * 0.16)
+        for curve in curves {
+            s.stroke([samples(curve.dvh).map { SIMD2(L.x($0.x), L.y($0.y)) }], width: lw, colour: lineColour(curve.colour), title: curve.name)
+        }
+        draw(markers, &s, L)
+        axes(&s, L, title: title, doseLabel: doseLabel)
+        legend(curves.map { ($0.name, lineColour($0.colour)) }, &s, L, avoiding: curves.map(\.dvh))
+        return s
+    }
+
+    static let ink = Colour(30, 30, 30)
+
+    /// Grid lines at every tick and the dashed prescription line.
+    static func grid(_ s: inout Scene, _ L: Layout, rxGy: Double?) {
         let fs = L.fs
-        let ink = Colour(30, 30, 30), gridColour = Colour(222, 222, 222)
-        // Grid.
         var gx: [[SIMD2<Double>]] = []
         var d = 0.0
         while d <= L.xMax + 1e-9 { gx.append([SIMD2(L.x(d), L.top), SIMD2(L.x(d), L.bottom)]); d += L.xStep }
         for p in stride(from: 0.0, through: 100, by: 10) { gx.append([SIMD2(L.left, L.y(p)), SIMD2(L.right, L.y(p))]) }
-        c.stroke(gx, lineWidth: 1, colour: gridColour)
-        // Rx.
+        s.stroke(gx, width: 1, colour: Colour(222, 222, 222))
         if let rx = rxGy, rx <= L.xMax {
-            c.stroke([[SIMD2(L.x(rx), L.top), SIMD2(L.x(rx), L.bottom)]], lineWidth: max(1.2, fs * 0.09), colour: Colour(120, 120, 120), dash: (fs * 0.5, fs * 0.35))
-            c.text("Rx \(Format.number(rx)) Gy", x: L.x(rx) - fs * 0.3, y: L.top + fs * 1.2, size: fs * 0.8, colour: Colour(90, 90, 90), align: .right)
+            s.stroke([[SIMD2(L.x(rx), L.top), SIMD2(L.x(rx), L.bottom)]], width: max(1.2, fs * 0.09), colour: Colour(120, 120, 120), dash: (fs * 0.5, fs * 0.35))
+            s.text("Rx \(Format.number(rx)) Gy", x: L.x(rx) - fs * 0.3, y: L.top + fs * 1.2, size: fs * 0.8, colour: Colour(90, 90, 90), align: .right)
         }
-        // Curves.
-        let lw = max(1.6, fs * 0.16)
-        for curve in curves {
-            let pts = samples(curve.dvh).map { SIMD2(L.x($0.x), L.y($0.y)) }
-            c.stroke([pts], lineWidth: lw, colour: lineColour(curve.colour))
-        }
-        // Constraint markers.
+    }
+
+    /// Constraint markers: a diamond in the verdict's colour crossed in the curve's colour.
+    static func draw(_ markers: [DVHMarker], _ s: inout Scene, _ L: Layout) {
+        let fs = L.fs
         for m in markers where m.doseGy <= L.xMax {
             let x = L.x(m.doseGy), y = L.y(min(100, max(0, m.volumePercent))), r = fs * 0.45
             let diamond = [SIMD2(x, y - r), SIMD2(x + r, y), SIMD2(x, y + r), SIMD2(x - r, y)]
-            c.stroke([diamond], closed: true, lineWidth: max(1.5, fs * 0.12), colour: m.verdictColour)
-            c.stroke([[SIMD2(x - r * 0.45, y), SIMD2(x + r * 0.45, y)]], lineWidth: max(1.2, fs * 0.1), colour: lineColour(m.colour))
-            c.text(m.label, x: x + r * 1.4, y: y - r * 0.9, size: fs * 0.72, colour: m.verdictColour)
+            s.stroke([diamond], closed: true, width: max(1.5, fs * 0.12), colour: m.verdictColour, title: m.label)
+            s.stroke([[SIMD2(x - r * 0.45, y), SIMD2(x + r * 0.45, y)]], width: max(1.2, fs * 0.1), colour: lineColour(m.colour))
+            s.text(m.label, x: x + r * 1.4, y: y - r * 0.9, size: fs * 0.72, colour: m.verdictColour)
         }
-        // Axes and ticks.
-        c.stroke([[SIMD2(L.left, L.top), SIMD2(L.left, L.bottom), SIMD2(L.right, L.bottom)]], lineWidth: max(1.2, fs * 0.09), colour: ink)
-        d = 0
+    }
+
+    /// Axes, ticks (every 10 %, labelled every 20 %), axis labels and the title.
+    static func axes(_ s: inout Scene, _ L: Layout, title: String, doseLabel: String) {
+        let fs = L.fs
+        s.stroke([[SIMD2(L.left, L.top), SIMD2(L.left, L.bottom), SIMD2(L.right, L.bottom)]], width: max(1.2, fs * 0.09), colour: ink)
+        var d = 0.0
         var ticks: [[SIMD2<Double>]] = []
         while d <= L.xMax + 1e-9 {
             ticks.append([SIMD2(L.x(d), L.bottom), SIMD2(L.x(d), L.bottom + fs * 0.35)])
-            c.text(Format.number(d), x: L.x(d), y: L.bottom + fs * 1.35, size: fs * 0.85, colour: ink, align: .centre)
+            s.text(Format.number(d), x: L.x(d), y: L.bottom + fs * 1.35, size: fs * 0.85, colour: ink, align: .centre)
             d += L.xStep
         }
         for p in stride(from: 0.0, through: 100, by: 10) {
             ticks.append([SIMD2(L.left - fs * (Int(p) % 20 == 0 ? 0.35 : 0.2), L.y(p)), SIMD2(L.left, L.y(p))])
             if Int(p) % 20 == 0 {
-                c.text(Format.number(p), x: L.left - fs * 0.55, y: L.y(p) + fs * 0.3, size: fs * 0.85, colour: ink, align: .right)
+                s.text(Format.number(p), x: L.left - fs * 0.55, y: L.y(p) + fs * 0.3, size: fs * 0.85, colour: ink, align: .right)
             }
         }
-        c.stroke(ticks, lineWidth: max(1, fs * 0.08), colour: ink)
-        // Labels and title.
-        c.text("Dose (\(doseLabel))", x: (L.left + L.right) / 2, y: L.height - fs * 0.8, size: fs, colour: ink, align: .centre)
-        let label = "Volume (%)"
-        let lwid = StrokeFont.width(label, size: fs)
-        let ax = fs * 1.5, ay = (L.top + L.bottom) / 2 + lwid / 2
-        let rotated = StrokeFont.paths(label, x: ax, y: ay, size: fs).map { $0.map { SIMD2(ax + ($0.y - ay), ay - ($0.x - ax)) } }
-        c.stroke(rotated, lineWidth: Canvas.strokeWidth(size: fs), colour: ink)
-        c.text(title, x: L.left, y: fs * 1.7, size: fs * 1.1, colour: ink, weight: 1.4)
-        // Legend.
-        if !curves.isEmpty {
-            let row = fs * 1.3
-            let textWidth = curves.map { StrokeFont.width($0.name, size: fs * 0.9) }.max() ?? 0
-            let bw = fs * 3.2 + textWidth, bh = row * Double(curves.count) + fs * 0.6
-            let (bx, by) = legendOrigin(curves, L, bw, bh)
-            c.fillRect(x: bx, y: by, width: bw, height: bh, colour: .white, alpha: 0.9)
-            c.stroke([[SIMD2(bx, by), SIMD2(bx + bw, by), SIMD2(bx + bw, by + bh), SIMD2(bx, by + bh)]], closed: true, lineWidth: 1, colour: Colour(170, 170, 170))
-            for (n, curve) in curves.enumerated() {
-                let y = by + fs * 0.3 + row * (Double(n) + 0.5)
-                c.stroke([[SIMD2(bx + fs * 0.5, y), SIMD2(bx + fs * 2.3, y)]], lineWidth: lw, colour: lineColour(curve.colour))
-                c.text(curve.name, x: bx + fs * 2.7, y: y + fs * 0.32, size: fs * 0.9, colour: ink)
-            }
-        }
-        return c.image
+        s.stroke(ticks, width: max(1, fs * 0.08), colour: ink)
+        s.text("Dose (\(doseLabel))", x: (L.left + L.right) / 2, y: L.height - fs * 0.8, size: fs, colour: ink, align: .centre)
+        s.text("Volume (%)", x: fs * 1.5, y: (L.top + L.bottom) / 2, size: fs, colour: ink, align: .centre, vertical: true)
+        s.text(title, x: L.left, y: fs * 1.7, size: fs * 1.1, colour: ink, weight: 1.4)
     }
 
-    /// The plot as an SVG document (same layout as `render`).
-    public static func svg(_ curves: [DVHCurve], rxGy: Double?, width: Int, height: Int,
-                           title: String = "Cumulative DVH", doseLabel: String = "Gy", markers: [DVHMarker] = []) -> String {
-        let L = layout(curves, rxGy: rxGy, width: width, height: height)
+    /// The legend box, placed where the fewest curve samples fall (see `legendOrigin`).
+    static func legend(_ entries: [(name: String, colour: Colour)], _ s: inout Scene, _ L: Layout, avoiding dvhs: [DVH]) {
+        guard !entries.isEmpty else { return }
         let fs = L.fs
-        func n(_ x: Double) -> String { String(format: "%.2f", x) }
-        func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-        }
-        var s = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">
-        <title>\(esc(title))</title>
-        <rect width="100%" height="100%" fill="#ffffff"/>
-
-        """
-        s += "<g stroke=\"#dedede\" stroke-width=\"1\">\n"
-        var d = 0.0
-        while d <= L.xMax + 1e-9 { s += "<line x1=\"\(n(L.x(d)))\" y1=\"\(n(L.top))\" x2=\"\(n(L.x(d)))\" y2=\"\(n(L.bottom))\"/>\n"; d += L.xStep }
-        for p in stride(from: 0.0, through: 100, by: 10) { s += "<line x1=\"\(n(L.left))\" y1=\"\(n(L.y(p)))\" x2=\"\(n(L.right))\" y2=\"\(n(L.y(p)))\"/>\n" }
-        s += "</g>\n"
-        if let rx = rxGy, rx <= L.xMax {
-            s += "<line x1=\"\(n(L.x(rx)))\" y1=\"\(n(L.top))\" x2=\"\(n(L.x(rx)))\" y2=\"\(n(L.bottom))\" stroke=\"#787878\" stroke-width=\"\(n(max(1.2, fs * 0.09)))\" stroke-dasharray=\"\(n(fs * 0.5)) \(n(fs * 0.35))\"/>\n"
-            s += "<text x=\"\(n(L.x(rx) - fs * 0.3))\" y=\"\(n(L.top + fs * 1.2))\" font-size=\"\(n(fs * 0.8))\" fill=\"#5a5a5a\" text-anchor=\"end\">Rx \(Format.number(rx)) Gy</text>\n"
-        }
+        let row = fs * 1.3
         let lw = max(1.6, fs * 0.16)
-        for curve in curves {
-            let pts = samples(curve.dvh).map { "\(n(L.x($0.x))),\(n(L.y($0.y)))" }.joined(separator: " ")
-            s += "<polyline fill=\"none\" stroke=\"\(lineColour(curve.colour).hex)\" stroke-width=\"\(n(lw))\" stroke-linejoin=\"round\" stroke-linecap=\"round\" points=\"\(pts)\"><title>\(esc(curve.name))</title></polyline>\n"
+        let textWidth = entries.map { StrokeFont.width($0.name, size: fs * 0.9) }.max() ?? 0
+        let bw = fs * 3.2 + textWidth, bh = row * Double(entries.count) + fs * 0.6
+        let (bx, by) = legendOrigin(dvhs, L, bw, bh)
+        s.fill([[SIMD2(bx, by), SIMD2(bx + bw, by), SIMD2(bx + bw, by + bh), SIMD2(bx, by + bh)]], colour: .white, alpha: 0.9, outline: Colour(170, 170, 170))
+        for (n, e) in entries.enumerated() {
+            let y = by + fs * 0.3 + row * (Double(n) + 0.5)
+            s.stroke([[SIMD2(bx + fs * 0.5, y), SIMD2(bx + fs * 2.3, y)]], width: lw, colour: e.colour)
+            s.text(e.name, x: bx + fs * 2.7, y: y + fs * 0.32, size: fs * 0.9, colour: ink)
         }
-        for m in markers where m.doseGy <= L.xMax {
-            let x = L.x(m.doseGy), y = L.y(min(100, max(0, m.volumePercent))), r = fs * 0.45
-            s += "<g><title>\(esc(m.label))</title><path d=\"M \(n(x)) \(n(y - r)) L \(n(x + r)) \(n(y)) L \(n(x)) \(n(y + r)) L \(n(x - r)) \(n(y)) Z\" fill=\"none\" stroke=\"\(m.verdictColour.hex)\" stroke-width=\"\(n(max(1.5, fs * 0.12)))\"/>"
-            s += "<text x=\"\(n(x + r * 1.4))\" y=\"\(n(y - r * 0.9))\" font-size=\"\(n(fs * 0.72))\" fill=\"\(m.verdictColour.hex)\">\(esc(m.label))</text></g>\n"
-        }
-        s += "<path d=\"M \(n(L.left)) \(n(L.top)) L \(n(L.left)) \(n(L.bottom)) L \(n(L.right)) \(n(L.bottom))\" fill=\"none\" stroke=\"#1e1e1e\" stroke-width=\"\(n(max(1.2, fs * 0.09)))\"/>\n"
-        s += "<g font-size=\"\(n(fs * 0.85))\" fill=\"#1e1e1e\">\n"
-        d = 0
-        while d <= L.xMax + 1e-9 {
-            s += "<line x1=\"\(n(L.x(d)))\" y1=\"\(n(L.bottom))\" x2=\"\(n(L.x(d)))\" y2=\"\(n(L.bottom + fs * 0.35))\" stroke=\"#1e1e1e\"/>"
-            s += "<text x=\"\(n(L.x(d)))\" y=\"\(n(L.bottom + fs * 1.35))\" text-anchor=\"middle\">\(Format.number(d))</text>\n"
-            d += L.xStep
-        }
-        for p in stride(from: 0.0, through: 100, by: 20) {
-            s += "<line x1=\"\(n(L.left - fs * 0.35))\" y1=\"\(n(L.y(p)))\" x2=\"\(n(L.left))\" y2=\"\(n(L.y(p)))\" stroke=\"#1e1e1e\"/>"
-            s += "<text x=\"\(n(L.left - fs * 0.55))\" y=\"\(n(L.y(p) + fs * 0.3))\" text-anchor=\"end\">\(Format.number(p))</text>\n"
-        }
-        s += "</g>\n"
-        s += "<text x=\"\(n((L.left + L.right) / 2))\" y=\"\(n(L.height - fs * 0.8))\" font-size=\"\(n(fs))\" text-anchor=\"middle\" fill=\"#1e1e1e\">Dose (\(doseLabel))</text>\n"
-        s += "<text transform=\"translate(\(n(fs * 1.5)) \(n((L.top + L.bottom) / 2))) rotate(-90)\" font-size=\"\(n(fs))\" text-anchor=\"middle\" fill=\"#1e1e1e\">Volume (%)</text>\n"
-        s += "<text x=\"\(n(L.left))\" y=\"\(n(fs * 1.7))\" font-size=\"\(n(fs * 1.1))\" font-weight=\"bold\" fill=\"#1e1e1e\">\(esc(title))</text>\n"
-        if !curves.isEmpty {
-            let row = fs * 1.3
-            let textWidth = curves.map { StrokeFont.width($0.name, size: fs * 0.9) }.max() ?? 0
-            let bw = fs * 3.2 + textWidth, bh = row * Double(curves.count) + fs * 0.6
-            let (bx, by) = legendOrigin(curves, L, bw, bh)
-            s += "<rect x=\"\(n(bx))\" y=\"\(n(by))\" width=\"\(n(bw))\" height=\"\(n(bh))\" fill=\"#ffffff\" fill-opacity=\"0.9\" stroke=\"#aaaaaa\"/>\n"
-            for (k, curve) in curves.enumerated() {
-                let y = by + fs * 0.3 + row * (Double(k) + 0.5)
-                s += "<line x1=\"\(n(bx + fs * 0.5))\" y1=\"\(n(y))\" x2=\"\(n(bx + fs * 2.3))\" y2=\"\(n(y))\" stroke=\"\(lineColour(curve.colour).hex)\" stroke-width=\"\(n(lw))\"/>"
-                s += "<text x=\"\(n(bx + fs * 2.7))\" y=\"\(n(y + fs * 0.32))\" font-size=\"\(n(fs * 0.9))\" fill=\"#1e1e1e\">\(esc(curve.name))</text>\n"
-            }
-        }
-        s += "</svg>\n"
-        return s
     }
 }
