@@ -47,45 +47,8 @@ public struct DVHSet: Sendable {
 
     /// Parses `sbrt dvh --format csv`: `structure,dose_gy,volume_cc,volume_pct` rows.
     public static func parseCSV(_ text: String, path: String) throws -> DVHSet {
-        var order: [String] = []
-        var curves: [String: [(Double, Double)]] = [:]
-        var lineNumber = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNumber += 1
-            let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
-            if line.isEmpty { continue }
-            if lineNumber == 1 {
-                guard line.lowercased().hasPrefix("structure,dose_gy,volume_cc") else {
-                    throw SBRTError(.invalidProtocol, "\(path):1: not a DVH export: expected the header structure,dose_gy,volume_cc,volume_pct (sbrt dvh --format csv)")
-                }
-                continue
-            }
-            let cells = splitCSV(line)
-            guard cells.count >= 3, let d = Double(cells[1]), let v = Double(cells[2]), d.isFinite, v.isFinite else {
-                throw SBRTError(.invalidProtocol, "\(path):\(lineNumber): expected structure,dose_gy,volume_cc[,volume_pct]")
-            }
-            let name = cells[0]
-            if curves[name] == nil { order.append(name); curves[name] = [] }
-            if let last = curves[name]!.last, d <= last.0 { throw SBRTError(.invalidProtocol, "\(path):\(lineNumber): doses of \(name) must increase") }
-            curves[name]!.append((d, v))
-        }
-        guard !order.isEmpty else { throw SBRTError(.invalidProtocol, "\(path): no DVH rows") }
-        return DVHSet(kind: .csv, source: path, entries: order.map { entryFromCurve($0, curves[$0]!.map { (doseGy: $0.0, volumeCC: $0.1) }) })
-    }
-
-    static func splitCSV(_ line: String) -> [String] {
-        var cells: [String] = [], cur = "", quoted = false
-        var it = Array(line), k = 0
-        while k < it.count {
-            let c = it[k]
-            if quoted {
-                if c == "\"" { if k + 1 < it.count && it[k + 1] == "\"" { cur.append("\""); k += 1 } else { quoted = false } } else { cur.append(c) }
-            } else if c == "\"" { quoted = true } else if c == "," { cells.append(cur); cur = "" } else { cur.append(c) }
-            k += 1
-        }
-        cells.append(cur)
-        it.removeAll()
-        return cells
+        let table = try DVHTable.read(text, path: path)
+        return DVHSet(kind: .csv, source: path, entries: table.map { entryFromCurve($0.name, $0.curve) })
     }
 
     /// Summary statistics read off a sampled cumulative curve (the same way for both sides

@@ -74,16 +74,4 @@ enum DVHFormatter {
         out += "TPS values are computed from its DVH data (not its summary attributes); D values in Gy.\n"
         return out
     }
-
-    static func csv(_ dvhs: [DVH], step: Double) -> String {
-        var out = "structure,dose_gy,volume_cc,volume_pct\n"
-        for d in dvhs {
-            let name = d.name.contains(",") || d.name.contains("\"") ? "\"" + d.name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : d.name
-            for (dose, cc) in d.curve(stepGy: step) {
-                let pct = d.volumeCC > 0 ? 100 * cc / d.volumeCC : 0
-                out += "\(name),\(String(format: "%.4f", dose)),\(String(format: "%.6f", cc)),\(String(format: "%.6f", pct))\n"
-            }
-        }
-        return out
-    }
 }

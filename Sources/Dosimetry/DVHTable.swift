@@ -1,0 +1,76 @@
+import Base
+import Foundation
+
+/// The cumulative DVH table of `sbrt dvh --format csv`, written and read in one place.
+///
+/// Format: a header `structure,dose_gy,volume_cc,volume_pct`, then one row per structure
+/// and dose step, doses increasing within a structure; `volume_cc` is the volume
+/// receiving at least `dose_gy` (≥). Structure names with a comma or a quote are quoted
+/// (RFC 4180). Doses have 4 decimals, volumes 6.
+public enum DVHTable {
+    public static let header = "structure,dose_gy,volume_cc,volume_pct"
+    /// The most rows a table may hold when read (a bound on memory for hostile input).
+    public static let maximumRows = 10_000_000
+
+    /// The table of `dvhs`, sampled every `stepGy` up to each structure's maximum.
+    public static func csv(_ dvhs: [DVH], stepGy: Double) -> String {
+        var out = header + "\n"
+        for d in dvhs {
+            let name = d.name.contains(",") || d.name.contains("\"") ? "\"" + d.name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : d.name
+            for (dose, cc) in d.curve(stepGy: stepGy) {
+                let pct = d.volumeCC > 0 ? 100 * cc / d.volumeCC : 0
+                out += "\(name),\(String(format: "%.4f", dose)),\(String(format: "%.6f", cc)),\(String(format: "%.6f", pct))\n"
+            }
+        }
+        return out
+    }
+
+    /// Reads a table: structure names in order of appearance, each with its
+    /// (dose Gy, volume cc) points.
+    /// - Throws: `SBRTError` (`.invalidValue`) whose file is `path:line`.
+    public static func read(_ text: String, path: String) throws -> [(name: String, curve: [(doseGy: Double, volumeCC: Double)])] {
+        var order: [String] = []
+        var curves: [String: [(doseGy: Double, volumeCC: Double)]] = [:]
+        var lineNumber = 0
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
+            if line.isEmpty { continue }
+            if lineNumber == 1 {
+                guard line.lowercased().hasPrefix("structure,dose_gy,volume_cc") else {
+                    throw SBRTError(.invalidValue, "not a DVH table: expected the header \(header)", file: "\(path):1")
+                }
+                continue
+            }
+            guard lineNumber <= maximumRows + 1 else { throw SBRTError(.tooLarge, "more than \(maximumRows) rows", file: path) }
+            let cells = splitCSV(line)
+            guard cells.count >= 3, let d = Double(cells[1]), let v = Double(cells[2]), d.isFinite, v.isFinite else {
+                throw SBRTError(.invalidValue, "expected structure,dose_gy,volume_cc[,volume_pct]", file: "\(path):\(lineNumber)")
+            }
+            let name = cells[0]
+            if curves[name] == nil { order.append(name); curves[name] = [] }
+            if let last = curves[name]!.last, d <= last.doseGy {
+                throw SBRTError(.invalidValue, "doses of \(name) must increase", file: "\(path):\(lineNumber)")
+            }
+            curves[name]!.append((d, v))
+        }
+        guard !order.isEmpty else { throw SBRTError(.invalidValue, "no DVH rows", file: path) }
+        return order.map { ($0, curves[$0]!) }
+    }
+
+    /// The cells of one CSV line (RFC 4180 quoting).
+    static func splitCSV(_ line: String) -> [String] {
+        var cells: [String] = [], cur = "", quoted = false
+        let it = Array(line)
+        var k = 0
+        while k < it.count {
+            let c = it[k]
+            if quoted {
+                if c == "\"" { if k + 1 < it.count && it[k + 1] == "\"" { cur.append("\""); k += 1 } else { quoted = false } } else { cur.append(c) }
+            } else if c == "\"" { quoted = true } else if c == "," { cells.append(cur); cur = "" } else { cur.append(c) }
+            k += 1
+        }
+        cells.append(cur)
+        return cells
+    }
+}
