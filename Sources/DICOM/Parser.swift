@@ -83,87 +83,105 @@ struct Parser {
                 if pos + 2 > limit { break }
                 if base.loadUnaligned(fromByteOffset: pos, as: UInt16.self) != 0x0002 { break }
             }
-            try need(4, "an element tag", limit: limit)
-            let tagStart = pos
-            let tag = Tag(u16(pos), u16(pos + 2))
-            pos += 4
-            if tag == .itemDelimitation {
-                try need(4, "an item delimitation length", limit: limit)
-                pos += 4
-                if undefinedItem { return ds }
-                throw fail(.malformed, "item delimitation (FFFE,E00D) found outside an item of undefined length", at: tagStart)
-            }
-            if tag.group == 0xFFFE {
-                throw fail(.malformed, "unexpected \(tag) where a data element was expected", at: tagStart)
-            }
-            var vr: VR
-            var length: UInt32
-            if explicit {
-                try need(4, "the header of element \(tag)", limit: limit)
-                vr = VR(base.load(fromByteOffset: pos, as: UInt8.self), base.load(fromByteOffset: pos + 1, as: UInt8.self))
-                if !vr.isWellFormed {
-                    throw fail(.malformed, "element \(tag) has an invalid VR (bytes \(vr.first), \(vr.second)); the file may be damaged or mislabelled as explicit VR", at: tagStart)
-                }
-                if vr.hasLongLength {
-                    try need(8, "the header of element \(tag)", limit: limit)
-                    length = u32(pos + 4)
-                    pos += 8
-                } else {
-                    length = UInt32(u16(pos + 2))
-                    pos += 4
-                }
-            } else {
-                try need(4, "the length of element \(tag)", limit: limit)
-                length = u32(pos)
-                pos += 4
-                vr = DataDictionary.vr(for: tag)
-            }
-
-            let value: Value
-            if length == 0xFFFF_FFFF {
-                if tag == .pixelData && (vr == .OB || vr == .OW || vr == .UN) {
-                    value = try parseEncapsulated(limit: limit, depth: depth)
-                } else if vr == .SQ || vr == .UN {
-                    // UN of undefined length is an implicit VR LE sequence (PS3.5 §6.2.2).
-                    let saved = (explicit, bigEndian)
-                    if vr == .UN { explicit = false; bigEndian = false }
-                    let items = try parseSequence(tag: tag, limit: limit, undefined: true, depth: depth, characterSet: ds.characterSet)
-                    (explicit, bigEndian) = saved
-                    value = .sequence(items)
-                    if vr == .UN { vr = .SQ }
-                } else {
-                    throw fail(.malformed, "element \(tag) (\(vr)) has undefined length, which only sequences and encapsulated pixel data may have", at: tagStart)
-                }
-            } else {
-                let n = Int(length)
-                if n > limit - pos {
-                    if limit == count {
-                        throw fail(.truncated, "element \(tag) announces \(n) bytes but only \(count - pos) remain: the length points past the end of the file (file truncated or length corrupt)", at: tagStart)
-                    }
-                    throw fail(.malformed, "element \(tag) announces \(n) bytes, past the end of its enclosing item or sequence", at: tagStart)
-                }
-                if vr == .SQ {
-                    let end = pos + n
-                    let items = try parseSequence(tag: tag, limit: end, undefined: false, depth: depth, characterSet: ds.characterSet)
-                    if pos != end { throw fail(.malformed, "sequence \(tag) items do not fill its defined length") }
-                    value = .sequence(items)
-                } else {
-                    var bytes = slice(pos, n)
-                    if bigEndian && vr.binaryWordSize > 1 {
-                        bytes = Parser.swapped(bytes, wordSize: vr.binaryWordSize)
-                    }
-                    value = .bytes(bytes)
-                    pos += n
-                }
-            }
-            if tag == .specificCharacterSet, case .bytes(let d) = value {
+            guard let header = try elementHeader(limit: limit, undefinedItem: undefinedItem) else { return ds }
+            var vr = header.vr
+            let value = try elementValue(header, vr: &vr, limit: limit, depth: depth, characterSet: ds.characterSet)
+            if header.tag == .specificCharacterSet, case .bytes(let d) = value {
                 let terms = String(decoding: d, as: UTF8.self)
                     .split(separator: "\\", omittingEmptySubsequences: false).map(String.init)
                 ds.characterSet = SpecificCharacterSet(terms: terms)
             }
-            ds.appendParsed(Element(tag: tag, vr: vr, value: value))
+            ds.appendParsed(Element(tag: header.tag, vr: vr, value: value))
         }
         return ds
+    }
+
+    /// An element's tag, VR and length as read at `pos`.
+    struct ElementHeader {
+        var tag: Tag
+        var vr: VR
+        var length: UInt32
+        var start: Int
+    }
+
+    /// Reads the next element's header; nil at the item delimitation that closes an item
+    /// of undefined length.
+    mutating func elementHeader(limit: Int, undefinedItem: Bool) throws(SBRTError) -> ElementHeader? {
+        try need(4, "an element tag", limit: limit)
+        let tagStart = pos
+        let tag = Tag(u16(pos), u16(pos + 2))
+        pos += 4
+        if tag == .itemDelimitation {
+            try need(4, "an item delimitation length", limit: limit)
+            pos += 4
+            if undefinedItem { return nil }
+            throw fail(.malformed, "item delimitation (FFFE,E00D) found outside an item of undefined length", at: tagStart)
+        }
+        if tag.group == 0xFFFE {
+            throw fail(.malformed, "unexpected \(tag) where a data element was expected", at: tagStart)
+        }
+        guard explicit else {
+            try need(4, "the length of element \(tag)", limit: limit)
+            let length = u32(pos)
+            pos += 4
+            return ElementHeader(tag: tag, vr: DataDictionary.vr(for: tag), length: length, start: tagStart)
+        }
+        try need(4, "the header of element \(tag)", limit: limit)
+        let vr = VR(base.load(fromByteOffset: pos, as: UInt8.self), base.load(fromByteOffset: pos + 1, as: UInt8.self))
+        if !vr.isWellFormed {
+            throw fail(.malformed, "element \(tag) has an invalid VR (bytes \(vr.first), \(vr.second)); the file may be damaged or mislabelled as explicit VR", at: tagStart)
+        }
+        let length: UInt32
+        if vr.hasLongLength {
+            try need(8, "the header of element \(tag)", limit: limit)
+            length = u32(pos + 4)
+            pos += 8
+        } else {
+            length = UInt32(u16(pos + 2))
+            pos += 4
+        }
+        return ElementHeader(tag: tag, vr: vr, length: length, start: tagStart)
+    }
+
+    /// Reads an element's value after its header: bytes, a sequence, or encapsulated
+    /// pixel data. A UN of undefined length becomes the sequence it is (`vr` → SQ).
+    mutating func elementValue(_ h: ElementHeader, vr: inout VR, limit: Int, depth: Int,
+                               characterSet: SpecificCharacterSet) throws(SBRTError) -> Value {
+        let tag = h.tag
+        if h.length == 0xFFFF_FFFF {
+            if tag == .pixelData && (vr == .OB || vr == .OW || vr == .UN) {
+                return try parseEncapsulated(limit: limit, depth: depth)
+            }
+            guard vr == .SQ || vr == .UN else {
+                throw fail(.malformed, "element \(tag) (\(vr)) has undefined length, which only sequences and encapsulated pixel data may have", at: h.start)
+            }
+            // UN of undefined length is an implicit VR LE sequence (PS3.5 §6.2.2).
+            let saved = (explicit, bigEndian)
+            if vr == .UN { explicit = false; bigEndian = false }
+            let items = try parseSequence(tag: tag, limit: limit, undefined: true, depth: depth, characterSet: characterSet)
+            (explicit, bigEndian) = saved
+            vr = .SQ
+            return .sequence(items)
+        }
+        let n = Int(h.length)
+        if n > limit - pos {
+            if limit == count {
+                throw fail(.truncated, "element \(tag) announces \(n) bytes but only \(count - pos) remain: the length points past the end of the file (file truncated or length corrupt)", at: h.start)
+            }
+            throw fail(.malformed, "element \(tag) announces \(n) bytes, past the end of its enclosing item or sequence", at: h.start)
+        }
+        if vr == .SQ {
+            let end = pos + n
+            let items = try parseSequence(tag: tag, limit: end, undefined: false, depth: depth, characterSet: characterSet)
+            if pos != end { throw fail(.malformed, "sequence \(tag) items do not fill its defined length") }
+            return .sequence(items)
+        }
+        var bytes = slice(pos, n)
+        if bigEndian && vr.binaryWordSize > 1 {
+            bytes = Parser.swapped(bytes, wordSize: vr.binaryWordSize)
+        }
+        pos += n
+        return .bytes(bytes)
     }
 
     // MARK: Sequences
