@@ -1,7 +1,7 @@
 import Base
 import DICOM
-import Dispatch
 import Foundation
+import VoxelKit
 
 /// The DICOM files found under a folder, parsed (pixel data not decoded).
 public struct DirectoryScan: Sendable {
@@ -26,8 +26,8 @@ public struct DirectoryScan: Sendable {
         var results = [Result<DICOMFile?, SBRTError>](repeating: .success(nil), count: paths.count)
         results.withUnsafeMutableBufferPointer { out in
             let buffer = out
-            DispatchQueue.concurrentPerform(iterations: paths.count) { n in
-                buffer[n] = readIfDICOM(paths[n])
+            Parallel.forEachChunk(paths.count) { _, range in
+                for n in range { buffer[n] = readIfDICOM(paths[n]) }
             }
         }
         var scan = DirectoryScan(files: [], ignored: [], unreadable: [])
