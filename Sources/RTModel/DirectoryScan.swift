@@ -22,7 +22,11 @@ public struct DirectoryScan: Sendable {
     /// case it is listed in `unreadable`. Hidden files and folders (`.name`) are skipped.
     /// Files are parsed concurrently; results are ordered by path (deterministic).
     public static func scan(_ path: String, skipUnreadable: Bool = false) throws -> DirectoryScan {
-        let paths = try listFiles(path)
+        try scan(files: try listFiles(path), skipUnreadable: skipUnreadable)
+    }
+
+    /// Scans the given files (in the order given; callers sort for determinism).
+    public static func scan(files paths: [String], skipUnreadable: Bool = false) throws -> DirectoryScan {
         var results = [Result<DICOMFile?, SBRTError>](repeating: .success(nil), count: paths.count)
         results.withUnsafeMutableBufferPointer { out in
             let buffer = out
@@ -65,7 +69,7 @@ public struct DirectoryScan: Sendable {
     }
 
     /// All regular files under `path`, sorted, skipping hidden entries.
-    static func listFiles(_ path: String) throws -> [String] {
+    public static func listFiles(_ path: String) throws -> [String] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw SBRTError(.invalidValue, "no such file or folder", file: path)

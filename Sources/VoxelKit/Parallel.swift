@@ -3,8 +3,16 @@ import Foundation
 
 /// Data-parallel loops over index ranges, split into contiguous chunks across cores.
 public enum Parallel {
-    /// Number of worker chunks to use (the active processor count).
-    public static var workers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    /// Number of workers to use: the active processor count, or `workerLimit` when set
+    /// (a batch running several plans at once gives each its share of the cores).
+    public static var workers: Int {
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        return workerLimit.map { max(1, min($0, cores)) } ?? cores
+    }
+
+    /// At most this many workers per parallel loop (nil: one per core). Set once, before
+    /// the loops run (e.g. by a batch that works plans in parallel).
+    nonisolated(unsafe) public static var workerLimit: Int?
 
     /// Calls `body` on disjoint contiguous sub-ranges of `0..<count` that together cover it,
     /// concurrently. Each chunk's index is passed so per-chunk partial results can be
