@@ -13,7 +13,8 @@ public enum InputFiles {
     public static func note(_ path: String) {
         guard let id = FileIdentity(path: path) else { return }
         lock.lock(); defer { lock.unlock() }
-        if identities[id] == nil { identities[id] = path }
+        // The newest path wins: an older entry may name a deleted file whose inode was reused.
+        identities[id] = path
     }
 
     /// Reads a whole input file (regular files only) and records it as an input.

@@ -167,9 +167,11 @@ public enum DVHPlot {
         for m in markers where m.doseGy <= L.xMax {
             let x = L.x(m.doseGy), y = L.y(min(100, max(0, m.volumePercent))), r = fs * 0.45
             let diamond = [SIMD2(x, y - r), SIMD2(x + r, y), SIMD2(x, y + r), SIMD2(x - r, y)]
-            s.stroke([diamond], closed: true, width: max(1.5, fs * 0.12), colour: m.verdictColour, title: m.label)
-            s.stroke([[SIMD2(x - r * 0.45, y), SIMD2(x + r * 0.45, y)]], width: max(1.2, fs * 0.1), colour: lineColour(m.colour))
-            s.text(m.label, x: x + r * 1.4, y: y - r * 0.9, size: fs * 0.72, colour: m.verdictColour)
+            s.group(title: m.label) { g in
+                g.stroke([diamond], closed: true, width: max(1.5, fs * 0.12), colour: m.verdictColour)
+                g.stroke([[SIMD2(x - r * 0.45, y), SIMD2(x + r * 0.45, y)]], width: max(1.2, fs * 0.1), colour: lineColour(m.colour))
+                g.text(m.label, x: x + r * 1.4, y: y - r * 0.9, size: fs * 0.72, colour: m.verdictColour)
+            }
         }
     }
 

@@ -16,6 +16,8 @@ public struct Scene: Sendable {
         /// A line of text with its baseline at `y`, anchored at `x`; `vertical` turns it
         /// 90° counter-clockwise about (x, y) (reading bottom to top).
         case text(String, x: Double, y: Double, size: Double, colour: Colour, align: TextAlignment, weight: Double, vertical: Bool)
+        /// Items that belong together under a title (one SVG group a reader can pick out).
+        indirect case group(title: String, items: [Item])
     }
 
     public var width: Int
@@ -45,30 +47,41 @@ public struct Scene: Sendable {
         items.append(.text(s, x: x, y: y, size: size, colour: colour, align: align, weight: weight, vertical: vertical))
     }
 
+    /// Adds the items `body` draws as one titled group.
+    public mutating func group(title: String, _ body: (inout Scene) -> Void) {
+        var inner = Scene(width: width, height: height, background: background)
+        body(&inner)
+        items.append(.group(title: title, items: inner.items))
+    }
+
     // MARK: Raster
 
     /// The drawing as pixels.
     public func raster() -> RGBAImage {
         var c = Canvas(width: width, height: height, background: background)
-        for item in items {
-            switch item {
-            case let .stroke(paths, closed, w, colour, dash, _):
-                c.stroke(paths, closed: closed, lineWidth: w, colour: colour, dash: dash)
-            case let .fill(polygons, colour, alpha, outline):
-                c.fillPolygons(polygons, colour: colour, alpha: alpha)
-                if let outline { c.stroke(polygons, closed: true, lineWidth: 1, colour: outline) }
-            case let .text(s, x, y, size, colour, align, weight, vertical):
-                if vertical {
-                    let w = StrokeFont.width(s, size: size)
-                    let left = align == .left ? y : align == .centre ? y + w / 2 : y + w
-                    let paths = StrokeFont.paths(s, x: x, y: left, size: size).map { $0.map { SIMD2(x + ($0.y - left), left - ($0.x - x)) } }
-                    c.stroke(paths, lineWidth: Canvas.strokeWidth(size: size) * weight, colour: colour)
-                } else {
-                    c.text(s, x: x, y: y, size: size, colour: colour, align: align, weight: weight)
-                }
+        for item in items { Self.draw(item, on: &c) }
+        return c.image
+    }
+
+    static func draw(_ item: Item, on c: inout Canvas) {
+        switch item {
+        case let .group(_, items):
+            for i in items { draw(i, on: &c) }
+        case let .stroke(paths, closed, w, colour, dash, _):
+            c.stroke(paths, closed: closed, lineWidth: w, colour: colour, dash: dash)
+        case let .fill(polygons, colour, alpha, outline):
+            c.fillPolygons(polygons, colour: colour, alpha: alpha)
+            if let outline { c.stroke(polygons, closed: true, lineWidth: 1, colour: outline) }
+        case let .text(s, x, y, size, colour, align, weight, vertical):
+            if vertical {
+                let w = StrokeFont.width(s, size: size)
+                let left = align == .left ? y : align == .centre ? y + w / 2 : y + w
+                let paths = StrokeFont.paths(s, x: x, y: left, size: size).map { $0.map { SIMD2(x + ($0.y - left), left - ($0.x - x)) } }
+                c.stroke(paths, lineWidth: Canvas.strokeWidth(size: size) * weight, colour: colour)
+            } else {
+                c.text(s, x: x, y: y, size: size, colour: colour, align: align, weight: weight)
             }
         }
-        return c.image
     }
 
     // MARK: SVG
@@ -88,6 +101,8 @@ public struct Scene: Sendable {
 
     static func svg(_ item: Item) -> String {
         switch item {
+        case let .group(title, items):
+            return "<g><title>\(escape(title))</title>" + items.map(svg).joined() + "</g>"
         case let .stroke(paths, closed, w, colour, dash, title):
             var attrs = "fill=\"none\" stroke=\"\(colour.hex)\" stroke-width=\"\(n(w))\" stroke-linejoin=\"round\" stroke-linecap=\"round\""
             if let dash { attrs += " stroke-dasharray=\"\(n(dash.on)) \(n(dash.off))\"" }
