@@ -202,6 +202,21 @@ extension Tag {
     public static let referencedFractionGroupNumber = Tag(0x300C, 0x0022)
     public static let approvalStatus = Tag(0x300E, 0x0002)
 
+    // PET series and image (PS3.3 C.8.9.1, C.8.9.2) and what SUV needs
+    public static let seriesTime = Tag(0x0008, 0x0031)
+    public static let acquisitionDate = Tag(0x0008, 0x0022)
+    public static let acquisitionTime = Tag(0x0008, 0x0032)
+    public static let acquisitionDateTime = Tag(0x0008, 0x002A)
+    public static let patientWeight = Tag(0x0010, 0x1030)
+    public static let radiopharmaceuticalStartTime = Tag(0x0018, 0x1072)
+    public static let radionuclideTotalDose = Tag(0x0018, 0x1074)
+    public static let radionuclideHalfLife = Tag(0x0018, 0x1075)
+    public static let radiopharmaceuticalStartDateTime = Tag(0x0018, 0x1078)
+    public static let correctedImage = Tag(0x0028, 0x0051)
+    public static let radiopharmaceuticalInformationSequence = Tag(0x0054, 0x0016)
+    public static let petUnits = Tag(0x0054, 0x1001)
+    public static let decayCorrection = Tag(0x0054, 0x1102)
+
     // Spatial registration (PS3.3 C.20)
     public static let registrationSequence = Tag(0x0070, 0x0308)
     public static let matrixRegistrationSequence = Tag(0x0070, 0x0309)

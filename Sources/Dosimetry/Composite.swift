@@ -314,11 +314,11 @@ public enum Composite {
         var referenceFoR = ref.frameOfReferenceUID
         var gridSource = "dose grid of course \(ref.label) (\((ref.doseFiles.first.map { ($0 as NSString).lastPathComponent }) ?? ""))"
         if request.grid == .ct {
-            let ct = structureFolder?.ctSeries.first ?? ref.folder?.ctSeries.first
-            guard let ct else { throw SBRTError(.invalidRequest, "--grid ct: no CT series in the structures folder or in course \(ref.label)'s folder") }
-            referenceGrid = ct.grid
-            referenceFoR = ct.frameOfReferenceUID ?? referenceFoR
-            gridSource = "CT series \(ct.seriesInstanceUID)"
+            let images = structureFolder?.imageSeries.first ?? ref.folder?.imageSeries.first
+            guard let images else { throw SBRTError(.noImages, "--grid ct: no image series in the structures folder or in course \(ref.label)'s folder") }
+            referenceGrid = images.grid
+            referenceFoR = images.frameOfReferenceUID ?? referenceFoR
+            gridSource = images.displayName
         }
         let foR = referenceFoR ?? ""
 
@@ -411,10 +411,10 @@ public enum Composite {
             }
             if let ss = candidates.first {
                 structureSet = ss
-                let ct = sf.ctSeries(for: ss)
-                frame = ct.map { PlaneFrame(grid: $0.grid) } ?? .patient
+                let images = sf.imageSeries(for: ss)
+                frame = images.map { PlaneFrame(grid: $0.grid) } ?? .patient
                 shapes = ss.rois.map { PlanarShape(roi: $0, frame: frame) }
-                sliceSpacing = ct?.grid.spacing.z ?? DVHAnalysis.medianGap(shapes) ?? 1
+                sliceSpacing = images?.grid.spacing.z ?? DVHAnalysis.medianGap(shapes) ?? 1
             }
         }
         if !request.structureAlphaBeta.isEmpty {

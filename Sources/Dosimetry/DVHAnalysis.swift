@@ -46,7 +46,9 @@ public struct DVHReport: Codable, Sendable {
         public var doseSOPInstanceUID: String
         public var structureSetFile: String
         public var structureSetSOPInstanceUID: String
-        public var ctSeriesInstanceUID: String?
+        /// The planning image series (CT, MR or PET) of the structure set, when present.
+        public var imageSeriesInstanceUID: String?
+        public var imageModality: String?
         public var planFile: String?
         public var planSOPInstanceUID: String?
         /// How the study was resolved: one sentence per choice.
@@ -168,7 +170,7 @@ public struct DVHAnalysis: Sendable {
         return DVHReport.Provenance(
             software: softwareName, doseFile: d.primary.path, doseSOPInstanceUID: d.primary.sopInstanceUID,
             structureSetFile: study.structureSet?.path ?? "", structureSetSOPInstanceUID: study.structureSet?.sopInstanceUID ?? "",
-            ctSeriesInstanceUID: study.images?.seriesInstanceUID, planFile: study.plan?.path, planSOPInstanceUID: study.plan?.sopInstanceUID,
+            imageSeriesInstanceUID: study.images?.seriesInstanceUID, imageModality: study.images?.modality.rawValue, planFile: study.plan?.path, planSOPInstanceUID: study.plan?.sopInstanceUID,
             choices: study.choices)
     }
 

@@ -60,6 +60,17 @@ public enum PolygonCoverage {
         return out
     }
 
+    /// The pixels of an image plane that the even-odd union of `polygons` covers by at
+    /// least half: pixel (i, j) is the cell of `spacingU` × `spacingV` mm centred at
+    /// (i·spacingU, j·spacingV) in the plane's (u, v) coordinates (an image grid's frame,
+    /// origin at its first pixel centre). Row-major, i fastest.
+    /// - Complexity: as `rasterize` on an nu × nv lattice.
+    public static func pixelMask(_ polygons: [[SIMD2<Double>]], spacingU: Double, spacingV: Double, nu: Int, nv: Int) -> [Bool] {
+        // In pixel units the cells are unit squares, and area fractions are unchanged.
+        let scaled = polygons.map { $0.map { SIMD2($0.x / spacingU, $0.y / spacingV) } }
+        return rasterize(scaled, on: CellLattice(u0: -0.5, v0: -0.5, h: 1, nu: nu, nv: nv)).map { $0 >= 0.5 }
+    }
+
     /// +1 for contours at even nesting depth (outer boundaries, islands), −1 for odd (holes).
     public static func evenOddSigns(_ polygons: [[SIMD2<Double>]]) -> [Double] {
         polygons.enumerated().map { (n, poly) in

@@ -64,11 +64,57 @@ public struct Inventory: Codable, Sendable {
         public var date: String?
         public var description: String?
         public var framesOfReference: [String]
+        /// The CT series only, as in the first releases of schema 2 (`imageSeries` lists
+        /// every series, CT included).
         public var ctSeries: [CTEntry]
+        /// Every CT, MR and PET series, numbered as in the folder.
+        public var imageSeries: [ImageEntry]
         public var structureSets: [StructureSetEntry]
         public var doses: [DoseEntry]
         public var plans: [PlanEntry]
+        public var registrations: [RegistrationEntry]
+        /// Objects sbrt does not use (ignored) or cannot read (refused), by SOP Class.
         public var otherObjects: [OtherEntry]
+    }
+
+    public struct ImageEntry: Codable, Sendable {
+        /// The series' number in the folder (1-based), for `--image N`.
+        public var number: Int
+        /// CT, MR or PT.
+        public var modality: String
+        public var sopClassUID: String
+        public var seriesInstanceUID: String
+        public var seriesNumber: Int?
+        public var description: String?
+        public var frameOfReferenceUID: String?
+        public var imageCount: Int
+        public var dimensions: [Int]
+        public var spacingMM: [Double]
+        public var orientation: String
+        public var patientPosition: String?
+        public var imageOrientationPatient: [Double]
+        public var zRangeMM: [Double]
+        public var originMM: [Double]
+        /// Smallest and largest value in `values` (HU, MR signal, SUVbw or PET units).
+        public var valueRange: [Double]
+        /// HU, signal, SUVbw or pet-raw.
+        public var values: String
+        /// The unit of the values ("HU", "" for MR signal, "g/ml", or the PET Units as written).
+        public var valueUnit: String
+        /// How the values are made from the stored pixels (and why no SUV, for PET).
+        public var valueNote: String
+        public var transferSyntaxes: [String]
+        /// Structure sets (SOP Instance UIDs) that reference this series: it is their planning image.
+        public var referencedByStructureSets: [String]
+    }
+
+    public struct RegistrationEntry: Codable, Sendable {
+        public var file: String
+        public var sopInstanceUID: String
+        /// The registration's own frame of reference.
+        public var frameOfReferenceUID: String
+        /// Every frame of reference it maps into its own (its own included).
+        public var registeredFramesOfReference: [String]
     }
 
     public struct CTEntry: Codable, Sendable {
@@ -168,121 +214,13 @@ public struct Inventory: Codable, Sendable {
     public struct OtherEntry: Codable, Sendable {
         public var modality: String
         public var sopClassUID: String
+        /// The SOP Class's name (PS3.6), or "unknown SOP Class".
+        public var sopClassName: String
         public var count: Int
+        /// "ignored" (not used by sbrt) or "refused" (an image object sbrt does not read).
+        public var status: String
+        /// Why, for refused objects.
+        public var reason: String?
     }
 }
 
-extension Inventory {
-    /// Builds the inventory of a loaded folder. Computes each CT series' HU range by
-    /// scanning stored pixel values (no volume is built).
-    public init(_ folder: StudyFolder) throws {
-        root = folder.root
-        files = FileCounts(scanned: folder.scan.scannedCount, dicom: folder.scan.files.count,
-                           ignored: folder.scan.ignored, unreadable: folder.scan.unreadable.map(\.description))
-        warnings = folder.warnings
-
-        struct Key: Hashable { var patient: String; var study: String }
-        var patientInfo: [String: (name: String, birth: String?, sex: String?, age: String?)] = [:]
-        var patientOrder: [String] = []
-        var studies: [Key: StudyEntry] = [:]
-        var studyOrder: [Key] = []
-
-        func key(_ ds: DataSet) -> Key {
-            let pid = ds.string(.patientID) ?? ""
-            if patientInfo[pid] == nil {
-                patientInfo[pid] = (ds.string(.patientName) ?? "", ds.string(.patientBirthDate), ds.string(.patientSex), ds.string(.patientAge))
-                patientOrder.append(pid)
-            }
-            let k = Key(patient: pid, study: ds.string(.studyInstanceUID) ?? "")
-            if studies[k] == nil {
-                studies[k] = StudyEntry(studyInstanceUID: k.study, date: ds.string(.studyDate), description: ds.string(.studyDescription),
-                                        framesOfReference: [], ctSeries: [], structureSets: [], doses: [], plans: [], otherObjects: [])
-                studyOrder.append(k)
-            }
-            return k
-        }
-        func addFoR(_ k: Key, _ uid: String?) {
-            if let uid, !uid.isEmpty, !studies[k]!.framesOfReference.contains(uid) { studies[k]!.framesOfReference.append(uid) }
-        }
-        func r6(_ v: Double) -> Double { (v * 1e6).rounded() / 1e6 }
-        func vec(_ v: Vec3) -> [Double] { [v.x, v.y, v.z].map(r6) }
-
-        for ct in folder.ctSeries {
-            let first = ct.slices[0]
-            let k = key(first.file.dataSet)
-            addFoR(k, ct.frameOfReferenceUID)
-            let hu = try ct.huRange()
-            let zs = ct.slices.map { $0.plane.position.z }
-            let p = first.plane
-            studies[k]!.ctSeries.append(CTEntry(
-                seriesInstanceUID: ct.seriesInstanceUID, description: ct.seriesDescription,
-                frameOfReferenceUID: ct.frameOfReferenceUID, imageCount: ct.slices.count,
-                dimensions: [ct.grid.nx, ct.grid.ny, ct.grid.nz],
-                spacingMM: vec(ct.grid.spacing), orientation: ct.orientationCode,
-                patientPosition: ct.patientPosition,
-                imageOrientationPatient: vec(p.rowCosine) + vec(p.columnCosine),
-                zRangeMM: [zs.first!, zs.last!], originMM: vec(ct.grid.origin),
-                huRange: [hu.min, hu.max],
-                transferSyntaxes: Array(Set(ct.slices.map { $0.file.transferSyntax.name })).sorted()))
-        }
-        for ss in folder.structureSets {
-            guard let file = folder.scan.files.first(where: { $0.path == ss.path }) else { continue }
-            let k = key(file.dataSet)
-            ss.frameOfReferenceUIDs.forEach { addFoR(k, $0) }
-            let normal = folder.ctSeries(for: ss)?.grid.axisK ?? Vec3(0, 0, 1)
-            studies[k]!.structureSets.append(StructureSetEntry(
-                file: ss.path, sopInstanceUID: ss.sopInstanceUID, label: ss.label,
-                frameOfReferenceUIDs: ss.frameOfReferenceUIDs,
-                rois: ss.rois.map { r in
-                    ROIEntry(number: r.number, name: r.name, type: r.interpretedType,
-                             color: r.color.map { [Int($0.x), Int($0.y), Int($0.z)] },
-                             contours: r.contours.count, planes: r.planeCount(normal: normal),
-                             points: r.contours.reduce(0) { $0 + $1.points.count },
-                             geometricTypes: Array(Set(r.contours.map(\.geometricType))).sorted())
-                }))
-        }
-        for d in folder.doses {
-            let k = key(d.file.dataSet)
-            addFoR(k, d.frameOfReferenceUID)
-            let names = Dictionary(folder.structureSets.flatMap { $0.rois.map { ($0.number, $0.name) } }, uniquingKeysWith: { a, _ in a })
-            let g = d.grid
-            studies[k]!.doses.append(DoseEntry(
-                file: d.path, sopInstanceUID: d.sopInstanceUID, frameOfReferenceUID: d.frameOfReferenceUID,
-                dimensions: [g.nx, g.ny, g.nz], spacingMM: vec(g.spacing), originMM: vec(g.origin),
-                orientation: ImagePlane(position: g.origin, rowCosine: g.axisI, columnCosine: g.axisJ, rowSpacing: 1, columnSpacing: 1).orientationCode,
-                maxDose: r6(try d.maxDose()), units: d.units, doseType: d.doseType, summationType: d.summationType,
-                bitsAllocated: d.bitsAllocated, doseGridScaling: d.scaling, frameOffsetForm: d.frameOffsetForm,
-                referencedPlanUIDs: d.referencedPlanUIDs,
-                embeddedDVHs: d.embeddedDVHs.map { h in
-                    DVHEntry(roiNumbers: h.referencedROINumbers, roiNames: h.referencedROINumbers.map { names[$0] ?? "?" },
-                             type: h.type, doseUnits: h.doseUnits, volumeUnits: h.volumeUnits, bins: h.doses.count - 1,
-                             volume: r6(h.totalVolume), minDose: r6(h.minDose), meanDose: r6(h.meanDose), maxDose: r6(h.maxDose),
-                             reportedMinDose: h.reportedMinimum, reportedMeanDose: h.reportedMean, reportedMaxDose: h.reportedMaximum)
-                }))
-        }
-        for p in folder.plans {
-            guard let file = folder.scan.files.first(where: { $0.path == p.path }) else { continue }
-            let k = key(file.dataSet)
-            addFoR(k, p.frameOfReferenceUID)
-            studies[k]!.plans.append(PlanEntry(file: p.path, sopInstanceUID: p.sopInstanceUID, label: p.label, name: p.name,
-                                               approvalStatus: p.approvalStatus, fractionGroups: p.fractionGroups,
-                                               doseReferences: p.doseReferences, prescriptionGy: p.prescriptionGy, beams: p.beamCount))
-        }
-        var otherCounts: [Key: [String: (String, Int)]] = [:]
-        for f in folder.otherFiles {
-            let k = key(f.dataSet)
-            let sop = f.sopClassUID ?? ""
-            let prev = otherCounts[k]?[sop]
-            otherCounts[k, default: [:]][sop] = (f.modality ?? "", (prev?.1 ?? 0) + 1)
-        }
-        for (k, m) in otherCounts {
-            studies[k]!.otherObjects = m.map { OtherEntry(modality: $0.value.0, sopClassUID: $0.key, count: $0.value.1) }
-                .sorted { $0.sopClassUID < $1.sopClassUID }
-        }
-        patients = patientOrder.map { pid in
-            let info = patientInfo[pid]!
-            return PatientEntry(id: pid, name: info.name, birthDate: info.birth, sex: info.sex, age: info.age,
-                                studies: studyOrder.filter { $0.patient == pid }.map { studies[$0]! })
-        }
-    }
-}

@@ -59,3 +59,20 @@ public struct SpatialRegistration: Sendable {
         return b.inverse.composed(after: a)
     }
 }
+
+extension StudyFolder {
+    /// The folder's Spatial Registration objects, parsed (in scan order).
+    /// - Throws: `SBRTError` for a registration whose matrices cannot be read.
+    public func spatialRegistrations() throws -> [SpatialRegistration] {
+        try otherFiles.filter { $0.sopClassUID == SOPClass.spatialRegistration }.map { try SpatialRegistration(file: $0) }
+    }
+
+    /// The transform taking patient coordinates of frame of reference `from` into those of
+    /// `to`, and the first registration (in scan order) that registers both; nil when none does.
+    public func registration(from: String, to: String) throws -> (transform: RigidTransform, registration: SpatialRegistration)? {
+        for r in try spatialRegistrations() {
+            if let t = r.transform(from: from, to: to) { return (t, r) }
+        }
+        return nil
+    }
+}

@@ -10,12 +10,12 @@ import VoxelKit
 ///   ROI, its contours and observations unchanged); the copy gets a new SOP Instance
 ///   UID and Series Instance UID, a new Structure Set Date/Time, Manufacturer "sbrt",
 ///   and (when present) Approval Status UNAPPROVED without the review attributes.
-/// - Each new ROI gets the next free ROI Number, the frame of reference of the CT, ROI
+/// - Each new ROI gets the next free ROI Number, the frame of reference of the image series, ROI
 ///   Generation Algorithm AUTOMATIC, a display colour, an RT ROI Observation with its
 ///   RT ROI Interpreted Type, and CLOSED_PLANAR contours whose Contour Image Sequence
-///   names the CT slice each lies on.
+///   names the image (CT, MR or PET slice) each lies on.
 /// - The Referenced Frame of Reference Sequence is kept when present, else built from
-///   the CT (frame of reference → study → series → every slice). Frame of Reference
+///   the image series (frame of reference → study → series → every slice). Frame of Reference
 ///   UID, Position Reference Indicator and Operators' Name are added where missing, so
 ///   that dciodvfy reports no error.
 /// - Written atomically (temporary file, then rename).
@@ -26,7 +26,7 @@ public enum StructureSetWriter {
         /// RT ROI Interpreted Type: CTV, PTV, CONTROL, AVOIDANCE, ORGAN…
         public var interpretedType: String
         public var color: SIMD3<UInt8>
-        /// Closed contours in patient coordinates (mm), each with the SOP Instance UID of its CT slice.
+        /// Closed contours in patient coordinates (mm), each with the SOP Instance UID of its image slice.
         public var contours: [(points: [Vec3], sliceUID: String)]
         /// How the ROI was made (ROI Description and ROI Generation Description).
         public var description: String
@@ -62,10 +62,12 @@ public enum StructureSetWriter {
     }
 
     /// The data set of the new structure set.
-    /// - Throws: `SBRTError` when the CT has no frame of reference.
-    public static func dataSet(base: DataSet, ct: CTSeries, adding rois: [NewROI], label: String? = nil, now: Date = Date()) throws -> DataSet {
-        guard let frameUID = ct.frameOfReferenceUID else {
-            throw SBRTError(.invalidValue, "the CT series \(ct.seriesInstanceUID) has no Frame of Reference UID; cannot write a structure set on it")
+    /// Contour Image Sequences reference the images with their own SOP Class (CT, MR or
+    /// PET Image Storage).
+    /// - Throws: `SBRTError` when the image series has no frame of reference.
+    public static func dataSet(base: DataSet, images: ImageSeries, adding rois: [NewROI], label: String? = nil, now: Date = Date()) throws -> DataSet {
+        guard let frameUID = images.frameOfReferenceUID else {
+            throw SBRTError(.missingAttribute, "\(images.displayName) has no Frame of Reference UID; cannot write a structure set on it")
         }
         var ds = base
         let fmt = DateFormatter()
@@ -87,7 +89,7 @@ public enum StructureSetWriter {
         ds.set(.manufacturer, .LO, "sbrt")
         if let label { ds.set(.structureSetLabel, .SH, String(label.prefix(16))) }
         else if base.string(.structureSetLabel) == nil { ds.set(.structureSetLabel, .SH, "sbrt") }
-        if ds[.studyInstanceUID] == nil, let study = ct.studyInstanceUID { ds.set(.studyInstanceUID, .UI, study) }
+        if ds[.studyInstanceUID] == nil, let study = images.studyInstanceUID { ds.set(.studyInstanceUID, .UI, study) }
         if ds[.seriesNumber] == nil { ds.set(.seriesNumber, integers: [99]) }
         // A derived structure set is not the approved one: Approval Status UNAPPROVED, no review.
         if ds[Tag(0x300E, 0x0002)] != nil {
@@ -100,30 +102,44 @@ public enum StructureSetWriter {
         if ds[.operatorsName] == nil { ds.set(.operatorsName, .PN, strings: []) }
 
         if (base.sequence(.referencedFrameOfReferenceSequence) ?? []).isEmpty {
-            var images: [DataSet] = []
-            for s in ct.slices {
-                var item = DataSet()
-                item.set(.referencedSOPClassUID, .UI, SOPClass.ctImage)
-                item.set(.referencedSOPInstanceUID, .UI, s.sopInstanceUID)
-                images.append(item)
-            }
-            var series = DataSet()
-            series.set(.seriesInstanceUID, .UI, ct.seriesInstanceUID)
-            series.set(.contourImageSequence, items: images)
-            var study = DataSet()
-            // Study Component Management SOP Class (retired), as planning systems write it.
-            study.set(.referencedSOPClassUID, .UI, "1.2.840.10008.3.1.2.3.1")
-            study.set(.referencedSOPInstanceUID, .UI, ct.studyInstanceUID ?? base.string(.studyInstanceUID) ?? UID.generate())
-            study.set(.rtReferencedSeriesSequence, items: [series])
-            var f = DataSet()
-            f.set(.frameOfReferenceUID, .UI, frameUID)
-            f.set(.rtReferencedStudySequence, items: [study])
-            ds.set(.referencedFrameOfReferenceSequence, items: [f])
+            ds.set(.referencedFrameOfReferenceSequence, items: [referencedFrame(frameUID, images, base)])
         }
 
-        var roiItems = base.sequence(.structureSetROISequence) ?? []
-        var contourItems = base.sequence(.roiContourSequence) ?? []
-        var observationItems = base.sequence(.rtROIObservationsSequence) ?? []
+        appendROIs(rois, to: &ds, frameUID: frameUID, images: images)
+        return ds
+    }
+
+    /// Referenced Frame of Reference → RT Referenced Study → RT Referenced Series with
+    /// every image of the series (its own SOP Class).
+    static func referencedFrame(_ frameUID: String, _ images: ImageSeries, _ base: DataSet) -> DataSet {
+        var items: [DataSet] = []
+        for s in images.slices {
+            var item = DataSet()
+            item.set(.referencedSOPClassUID, .UI, s.sopClassUID)
+            item.set(.referencedSOPInstanceUID, .UI, s.sopInstanceUID)
+            items.append(item)
+        }
+        var series = DataSet()
+        series.set(.seriesInstanceUID, .UI, images.seriesInstanceUID)
+        series.set(.contourImageSequence, items: items)
+        var study = DataSet()
+        // Study Component Management SOP Class (retired), as planning systems write it.
+        study.set(.referencedSOPClassUID, .UI, "1.2.840.10008.3.1.2.3.1")
+        study.set(.referencedSOPInstanceUID, .UI, images.studyInstanceUID ?? base.string(.studyInstanceUID) ?? UID.generate())
+        study.set(.rtReferencedSeriesSequence, items: [series])
+        var f = DataSet()
+        f.set(.frameOfReferenceUID, .UI, frameUID)
+        f.set(.rtReferencedStudySequence, items: [study])
+        return f
+    }
+
+    /// Structure Set ROI, ROI Contour and RT ROI Observations items of the new ROIs,
+    /// numbered after the data set's own.
+    static func appendROIs(_ rois: [NewROI], to ds: inout DataSet, frameUID: String, images: ImageSeries) {
+        let sopClass = Dictionary(images.slices.map { ($0.sopInstanceUID, $0.sopClassUID) }, uniquingKeysWith: { a, _ in a })
+        var roiItems = ds.sequence(.structureSetROISequence) ?? []
+        var contourItems = ds.sequence(.roiContourSequence) ?? []
+        var observationItems = ds.sequence(.rtROIObservationsSequence) ?? []
         var nextNumber = (roiItems.compactMap { try? $0.int(.roiNumber) }.max() ?? 0) + 1
         var nextObservation = (observationItems.compactMap { try? $0.int(.observationNumber) }.max() ?? 0) + 1
         for roi in rois {
@@ -140,22 +156,8 @@ public enum StructureSetWriter {
 
             var rc = DataSet()
             rc.set(.roiDisplayColor, .IS, strings: [roi.color.x, roi.color.y, roi.color.z].map { String($0) })
-            var contours: [DataSet] = []
-            for (n, c) in roi.contours.enumerated() where c.points.count >= 3 {
-                var ci = DataSet()
-                var img = DataSet()
-                img.set(.referencedSOPClassUID, .UI, SOPClass.ctImage)
-                img.set(.referencedSOPInstanceUID, .UI, c.sliceUID)
-                ci.set(.contourImageSequence, items: [img])
-                ci.set(.contourGeometricType, .CS, "CLOSED_PLANAR")
-                ci.set(.numberOfContourPoints, integers: [c.points.count])
-                ci.set(.contourNumber, integers: [n + 1])
-                var values: [Double] = []
-                values.reserveCapacity(c.points.count * 3)
-                // Rounded to 0.1 µm: shorter decimal strings, far below contour accuracy.
-                for p in c.points { values.append(round4(p.x)); values.append(round4(p.y)); values.append(round4(p.z)) }
-                ci.set(.contourData, decimals: values)
-                contours.append(ci)
+            let contours = roi.contours.enumerated().filter { $0.element.points.count >= 3 }.map { n, c in
+                contourItem(c.points, number: n + 1, image: c.sliceUID, sopClass: sopClass[c.sliceUID] ?? images.modality.sopClassUID)
             }
             // Contour Sequence is type 3 but needs at least one item when present (PS3.3 C.8.8.6).
             if !contours.isEmpty { rc.set(.contourSequence, items: contours) }
@@ -173,7 +175,24 @@ public enum StructureSetWriter {
         ds.set(.structureSetROISequence, items: roiItems)
         ds.set(.roiContourSequence, items: contourItems)
         ds.set(.rtROIObservationsSequence, items: observationItems)
-        return ds
+    }
+
+    /// One CLOSED_PLANAR contour item naming the image it lies on.
+    static func contourItem(_ points: [Vec3], number: Int, image: String, sopClass: String) -> DataSet {
+        var ci = DataSet()
+        var img = DataSet()
+        img.set(.referencedSOPClassUID, .UI, sopClass)
+        img.set(.referencedSOPInstanceUID, .UI, image)
+        ci.set(.contourImageSequence, items: [img])
+        ci.set(.contourGeometricType, .CS, "CLOSED_PLANAR")
+        ci.set(.numberOfContourPoints, integers: [points.count])
+        ci.set(.contourNumber, integers: [number])
+        var values: [Double] = []
+        values.reserveCapacity(points.count * 3)
+        // Rounded to 0.1 µm: shorter decimal strings, far below contour accuracy.
+        for p in points { values.append(round4(p.x)); values.append(round4(p.y)); values.append(round4(p.z)) }
+        ci.set(.contourData, decimals: values)
+        return ci
     }
 
     static func round4(_ x: Double) -> Double { (x * 10_000).rounded() / 10_000 }

@@ -3,27 +3,24 @@ import DICOM
 import Foundation
 import VoxelKit
 
-/// SOP Class UIDs sbrt understands (PS3.4 Annex B).
-public enum SOPClass {
-    public static let ctImage = "1.2.840.10008.5.1.4.1.1.2"
-    public static let rtDose = "1.2.840.10008.5.1.4.1.1.481.2"
-    public static let rtStructureSet = "1.2.840.10008.5.1.4.1.1.481.3"
-    public static let rtPlan = "1.2.840.10008.5.1.4.1.1.481.5"
-    public static let rtIonPlan = "1.2.840.10008.5.1.4.1.1.481.8"
-    public static let spatialRegistration = "1.2.840.10008.5.1.4.1.1.66.1"
-}
-
-/// Everything sbrt read from a folder: CT series, structure sets, dose grids, plans,
-/// the other DICOM objects it does not use, and the warnings of the cross-checks.
+/// Everything sbrt read from a folder: image series (CT, MR, PET), structure sets, dose
+/// grids, plans, the other DICOM objects it does not use, the image objects it refuses,
+/// and the warnings of the cross-checks.
 public struct StudyFolder: Sendable {
     public var root: String
     public var scan: DirectoryScan
-    public var ctSeries: [CTSeries]
+    /// Classic single-frame CT, MR and PET series, in the order their first file comes
+    /// in the scan (by path): series N of `sbrt info` is `imageSeries[N - 1]`.
+    public var imageSeries: [ImageSeries]
     public var structureSets: [StructureSet]
     public var doses: [DoseGrid]
     public var plans: [Plan]
-    /// DICOM files of other kinds (MR, registration…), kept for the inventory.
+    /// DICOM files of other kinds (registrations, secondary captures…), kept for the
+    /// inventory; sbrt reads the Spatial Registrations among them when it needs one.
     public var otherFiles: [DICOMFile]
+    /// Image objects sbrt does not read (Enhanced multi-frame CT/MR/PET, multi-frame
+    /// classic images), with the reason.
+    public var refusedFiles: [(file: DICOMFile, reason: String)]
     public var warnings: [Warning]
 
     /// Reads every DICOM file under `path` and assembles the RT objects.
@@ -44,19 +41,24 @@ public struct StudyFolder: Sendable {
     public init(root: String, scan: DirectoryScan) throws {
         self.root = root
         self.scan = scan
-        var ctFiles: [String: [DICOMFile]] = [:]
-        var ctOrder: [String] = []
-        var structureSets: [StructureSet] = []
-        var doses: [DoseGrid] = []
-        var plans: [Plan] = []
-        var other: [DICOMFile] = []
+        var imageFiles: [String: (ImageModality, [DICOMFile])] = [:]
+        var imageOrder: [String] = []
+        (structureSets, doses, plans, otherFiles, refusedFiles) = ([], [], [], [], [])
         for f in scan.files {
             let sop = f.sopClassUID ?? ""
             let modality = f.modality ?? ""
-            if sop == SOPClass.ctImage || (sop.isEmpty && modality == "CT") {
-                let series = f.dataSet.string(.seriesInstanceUID) ?? "(no series UID)"
-                if ctFiles[series] == nil { ctOrder.append(series) }
-                ctFiles[series, default: []].append(f)
+            if let m = ImageModality(sopClassUID: sop, modality: modality) {
+                if let frames = try? f.dataSet.int(.numberOfFrames), frames > 1 {
+                    refusedFiles.append((f, "a \(m.displayName) image with \(frames) frames: multi-frame images are not read"))
+                    continue
+                }
+                // A series is one modality: a UID shared by two modalities makes two series.
+                let key = m.rawValue + "/" + (f.dataSet.string(.seriesInstanceUID) ?? "(no series UID)")
+                if imageFiles[key] == nil { imageOrder.append(key); imageFiles[key] = (m, []) }
+                imageFiles[key]!.1.append(f)
+            } else if SOPClass.enhancedImages.contains(sop) {
+                refusedFiles.append((f, "\(SOPClass.displayName(sop)) is a multi-frame object that sbrt does not read; "
+                                     + "convert it to single-frame images (e.g. dcm4che's emf2sf)"))
             } else if sop == SOPClass.rtStructureSet || (sop.isEmpty && modality == "RTSTRUCT") {
                 structureSets.append(try StructureSet(file: f))
             } else if sop == SOPClass.rtDose || (sop.isEmpty && modality == "RTDOSE") {
@@ -64,60 +66,57 @@ public struct StudyFolder: Sendable {
             } else if sop == SOPClass.rtPlan || sop == SOPClass.rtIonPlan || (sop.isEmpty && modality == "RTPLAN") {
                 plans.append(try Plan(file: f))
             } else {
-                other.append(f)
+                otherFiles.append(f)
             }
         }
-        ctSeries = try ctOrder.map { try CTSeries(files: ctFiles[$0]!) }
-        self.structureSets = structureSets
-        self.doses = doses
-        self.plans = plans
-        otherFiles = other
+        imageSeries = try imageOrder.map { try ImageSeries(files: imageFiles[$0]!.1, modality: imageFiles[$0]!.0) }
         warnings = []
-        for s in ctSeries { warnings += s.warnings }
+        for s in imageSeries { warnings += s.warnings }
         for s in structureSets { warnings += s.warnings }
         for d in doses { warnings += d.warnings }
         warnings += crossChecks()
     }
 
-    /// The CT series on `frameOfReferenceUID`, preferring the one the structure set references.
-    public func ctSeries(for structureSet: StructureSet) -> CTSeries? {
-        let byImages = ctSeries.first { s in s.slices.contains { structureSet.referencedImageUIDs.contains($0.sopInstanceUID) } }
-        return byImages ?? ctSeries.first { s in s.frameOfReferenceUID.map(structureSet.frameOfReferenceUIDs.contains) ?? false }
+    /// The image series the structure set references (by its images), else the first on
+    /// its frame of reference.
+    public func imageSeries(for structureSet: StructureSet) -> ImageSeries? {
+        let byImages = imageSeries.first { s in s.slices.contains { structureSet.referencedImageUIDs.contains($0.sopInstanceUID) } }
+        return byImages ?? imageSeries.first { s in s.frameOfReferenceUID.map(structureSet.frameOfReferenceUIDs.contains) ?? false }
     }
 
     // MARK: Cross-checks
 
-    /// Frame-of-reference agreement, contours on CT planes, dose coverage of structures.
+    /// Frame-of-reference agreement, contours on image planes, dose coverage of structures.
     func crossChecks() -> [Warning] {
         var out: [Warning] = []
-        let ctFoRs = Set(ctSeries.compactMap(\.frameOfReferenceUID))
+        let imageFoRs = Set(imageSeries.compactMap(\.frameOfReferenceUID))
 
         for ss in structureSets {
             let ssFoRs = Set(ss.frameOfReferenceUIDs + ss.rois.compactMap(\.frameOfReferenceUID))
-            if !ctFoRs.isEmpty && !ssFoRs.isEmpty && ssFoRs.isDisjoint(with: ctFoRs) {
+            if !imageFoRs.isEmpty && !ssFoRs.isEmpty && ssFoRs.isDisjoint(with: imageFoRs) {
                 out.append(Warning(kind: "frame-of-reference-mismatch",
-                                   message: "structure set \(ss.label ?? ss.sopInstanceUID) is on frame of reference \(ssFoRs.sorted().joined(separator: ", ")), which no CT series in the folder shares",
+                                   message: "structure set \(ss.label ?? ss.sopInstanceUID) is on frame of reference \(ssFoRs.sorted().joined(separator: ", ")), which no image series in the folder shares",
                                    files: [ss.path]))
             }
-            if let ct = ctSeries(for: ss) {
-                let present = Set(ct.slices.map(\.sopInstanceUID))
+            if let images = imageSeries(for: ss) {
+                let present = Set(images.slices.map(\.sopInstanceUID))
                 let missing = ss.referencedImageUIDs.subtracting(present)
                 if !missing.isEmpty {
                     out.append(Warning(kind: "referenced-images-missing",
-                                       message: "structure set \(ss.label ?? ss.sopInstanceUID) refers to \(missing.count) CT image(s) that are not in the folder (\(ct.slices.count) present); contours beyond the CT present are not checked against CT planes",
+                                       message: "structure set \(ss.label ?? ss.sopInstanceUID) refers to \(missing.count) image(s) that are not in the folder (\(images.slices.count) of \(images.displayName) present); contours beyond the images present are not checked against image planes",
                                        files: [ss.path]))
                 }
-                out += contourPlaneChecks(ss, ct, missingImages: missing)
-            } else if !ctSeries.isEmpty {
+                out += contourPlaneChecks(ss, images, missingImages: missing)
+            } else if !imageSeries.isEmpty {
                 out.append(Warning(kind: "structure-set-without-ct",
-                                   message: "structure set \(ss.label ?? ss.sopInstanceUID) references no CT series present in the folder", files: [ss.path]))
+                                   message: "structure set \(ss.label ?? ss.sopInstanceUID) references no image series present in the folder", files: [ss.path]))
             }
         }
         for d in doses {
-            let known = ctFoRs.union(structureSets.flatMap(\.frameOfReferenceUIDs))
+            let known = imageFoRs.union(structureSets.flatMap(\.frameOfReferenceUIDs))
             if let f = d.frameOfReferenceUID, !known.isEmpty, !known.contains(f) {
                 out.append(Warning(kind: "frame-of-reference-mismatch",
-                                   message: "dose grid \(d.sopInstanceUID) is on frame of reference \(f), which no CT series or structure set in the folder shares; it cannot be overlaid without a registration",
+                                   message: "dose grid \(d.sopInstanceUID) is on frame of reference \(f), which no image series or structure set in the folder shares; it cannot be overlaid without a registration",
                                    files: [d.path]))
                 continue
             }
@@ -126,22 +125,22 @@ public struct StudyFolder: Sendable {
             }
         }
         for p in plans {
-            if let f = p.frameOfReferenceUID, !ctFoRs.isEmpty, !ctFoRs.contains(f) {
+            if let f = p.frameOfReferenceUID, !imageFoRs.isEmpty, !imageFoRs.contains(f) {
                 out.append(Warning(kind: "frame-of-reference-mismatch",
-                                   message: "plan \(p.label ?? p.sopInstanceUID) is on frame of reference \(f), which no CT series in the folder shares",
+                                   message: "plan \(p.label ?? p.sopInstanceUID) is on frame of reference \(f), which no image series in the folder shares",
                                    files: [p.path]))
             }
         }
         return out
     }
 
-    /// Contours whose plane is more than 0.05 mm from every CT slice, and non-planar contours.
-    func contourPlaneChecks(_ ss: StructureSet, _ ct: CTSeries, missingImages: Set<String> = []) -> [Warning] {
+    /// Contours whose plane is more than 0.05 mm from every image slice, and non-planar contours.
+    func contourPlaneChecks(_ ss: StructureSet, _ images: ImageSeries, missingImages: Set<String> = []) -> [Warning] {
         var out: [Warning] = []
-        let normal = ct.grid.axisK
-        let offsets = ct.sliceOffsets
+        let normal = images.grid.axisK
+        let offsets = images.sliceOffsets
         let tolerance = 0.05
-        let spacing = ct.grid.spacing.z
+        let spacing = images.grid.spacing.z
         for roi in ss.rois {
             var offPlane = 0
             var worst = 0.0
@@ -150,7 +149,7 @@ public struct StudyFolder: Sendable {
             for c in roi.contours where c.isClosedPlanar {
                 if c.planarityError(along: normal) > tolerance { nonPlanar += 1; continue }
                 let o = c.meanOffset(along: normal)
-                // A contour on an image the folder lacks, beyond the CT present, cannot be checked.
+                // A contour on an image the folder lacks, beyond the images present, cannot be checked.
                 if let ref = c.referencedSOPInstanceUIDs.first, missingImages.contains(ref),
                    o < offsets[0] - tolerance || o > offsets[offsets.count - 1] + tolerance { continue }
                 let d = nearestDistance(o, in: offsets)
@@ -167,17 +166,17 @@ public struct StudyFolder: Sendable {
             }
             if !onMissing.isEmpty {
                 out.append(Warning(kind: "contour-on-missing-ct-slice",
-                                   message: "ROI \"\(roi.name)\": contours lie where CT slices are missing (at \(onMissing.sorted().map { fmt($0) }.joined(separator: ", ")) mm along the slice normal)",
+                                   message: "ROI \"\(roi.name)\": contours lie where \(images.modality.displayName) slices are missing (at \(onMissing.sorted().map { fmt($0) }.joined(separator: ", ")) mm along the slice normal)",
                                    files: [ss.path]))
             }
             if offPlane > 0 {
                 out.append(Warning(kind: "contour-off-plane",
-                                   message: "ROI \"\(roi.name)\": \(offPlane) contour(s) do not lie on a CT plane (up to \(fmt(worst)) mm away)",
+                                   message: "ROI \"\(roi.name)\": \(offPlane) contour(s) do not lie on a \(images.modality.displayName) plane (up to \(fmt(worst)) mm away)",
                                    files: [ss.path]))
             }
             if nonPlanar > 0 {
                 out.append(Warning(kind: "contour-not-planar",
-                                   message: "ROI \"\(roi.name)\": \(nonPlanar) closed contour(s) are not parallel to the CT slices",
+                                   message: "ROI \"\(roi.name)\": \(nonPlanar) closed contour(s) are not parallel to the \(images.modality.displayName) slices",
                                    files: [ss.path]))
             }
         }

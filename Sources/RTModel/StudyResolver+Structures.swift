@@ -43,12 +43,15 @@ extension ResolvedStudy {
         }
     }
 
-    /// The series the structure set references (RT Referenced Series, else its contour
-    /// images), else the only series on its frame of reference, else the folder's only series.
+    /// The series the structure set references (Referenced Frame of Reference → RT
+    /// Referenced Study → RT Referenced Series, else its contour images), whatever its
+    /// modality; else the only series on its frame of reference; else the folder's only series.
+    /// - Throws: `.unsupported` when the referenced images are objects sbrt refuses
+    ///   (Enhanced multi-frame), `.ambiguous`, `.noImages` when images are needed.
     static func chooseImages(_ folder: StudyFolder, _ request: StudyRequest, structureSet: StructureSet?,
-                             choices: inout [String]) throws -> CTSeries? {
-        let all = folder.ctSeries
-        func name(_ s: CTSeries) -> String { "\(s.seriesDescription ?? s.seriesInstanceUID) (\(s.slices.count) images)" }
+                             choices: inout [String]) throws -> ImageSeries? {
+        let all = folder.imageSeries
+        func name(_ s: ImageSeries) -> String { "\(s.modality.displayName) \(s.seriesDescription ?? s.seriesInstanceUID) (\(s.slices.count) images)" }
         if let ss = structureSet {
             if let s = all.first(where: { ss.referencedSeriesUIDs.contains($0.seriesInstanceUID) }) {
                 choices.append("images \(name(s)): the series the structure set references")
@@ -57,6 +60,10 @@ extension ResolvedStudy {
             if let s = all.first(where: { s in s.slices.contains { ss.referencedImageUIDs.contains($0.sopInstanceUID) } }) {
                 choices.append("images \(name(s)): holds images the structure set references")
                 return s
+            }
+            if request.needs.contains(.images), let refused = folder.refusedFiles.first(where: { r in
+                ss.referencedSeriesUIDs.contains(r.file.dataSet.string(.seriesInstanceUID) ?? "") || ss.referencedImageUIDs.contains(r.file.sopInstanceUID ?? "") }) {
+                throw SBRTError(.unsupported, "the structure set's images are not readable: \(refused.reason)", file: refused.file.path)
             }
             let onFrame = all.filter { s in s.frameOfReferenceUID.map(ss.frameOfReferenceUIDs.contains) ?? false }
             if onFrame.count == 1 {

@@ -59,7 +59,7 @@ public struct ResolvedStudy: Sendable {
     public var plan: Plan?
     public var structureSet: StructureSet?
     /// The planning image series: the one the structure set references.
-    public var images: CTSeries?
+    public var images: ImageSeries?
     public var dose: StudyDose?
     public var rx: Sourced<Double>?
     public var fractions: Sourced<Int>?

@@ -66,8 +66,10 @@ public enum IsodoseStyle {
     }
 }
 
-/// A CT display window: grey = (HU − (level − width/2)) / width, clamped to [0, 1].
-public struct CTWindow: Equatable, Sendable {
+/// A display window: grey = (value − (level − width/2)) / width, clamped to [0, 1], in
+/// the image's own values (HU for CT, signal for MR, SUV or PET units for PET). The
+/// named presets are CT windows in HU.
+public struct DisplayWindow: Equatable, Sendable {
     public var width: Double
     public var level: Double
 
@@ -77,11 +79,16 @@ public struct CTWindow: Equatable, Sendable {
     }
 
     /// Soft tissue: W400 / L40.
-    public static let soft = CTWindow(width: 400, level: 40)
+    public static let soft = DisplayWindow(width: 400, level: 40)
     /// Bone: W1800 / L400.
-    public static let bone = CTWindow(width: 1800, level: 400)
+    public static let bone = DisplayWindow(width: 1800, level: 400)
     /// Lung: W1500 / L−600.
-    public static let lung = CTWindow(width: 1500, level: -600)
+    public static let lung = DisplayWindow(width: 1500, level: -600)
+
+    /// Whether `text` names a CT preset (soft, bone, lung) rather than giving W/L.
+    public static func isPreset(_ text: String) -> Bool {
+        ["soft", "soft-tissue", "abdomen", "bone", "lung"].contains(text.lowercased())
+    }
 
     /// `soft`, `bone`, `lung`, or `W/L` (e.g. `400/40`, `1500/-600`); nil when unreadable
     /// or the width is not positive.
@@ -97,8 +104,11 @@ public struct CTWindow: Equatable, Sendable {
         }
     }
 
-    /// `W400/L40`.
-    public var label: String { "W\(Format.number(width))/L\(Format.number(level))" }
+    /// `W400/L40`; decimals only where the width needs them (`W975/L527`, `W3.25/L1.6`).
+    public var label: String {
+        let d = width >= 100 ? 0 : width >= 10 ? 1 : 2
+        return "W\(Format.number(width, decimals: d))/L\(Format.number(level, decimals: d))"
+    }
 }
 
 /// Number formatting for labels (locale-independent, no trailing zeros).

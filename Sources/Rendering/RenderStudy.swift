@@ -6,47 +6,57 @@ import Geometry
 import RTModel
 import VoxelKit
 
-/// What a figure is drawn from: one CT series with its HU volume, the structure set on
-/// it (contours in the CT's plane frame), the dose grid and the plan.
+/// What a figure is drawn from: the planning image series (its geometry places the
+/// slices), the image drawn under the figure (the planning series, or another one chosen
+/// by the user), the structure set on the planning series (contours in its plane frame),
+/// the dose grid and the plan.
 public struct RenderStudy: Sendable {
-    public var ct: CTSeries
-    public var hu: Volume<Int16>
+    /// The planning images (CT, MR or PET): the series the structure set is drawn on.
+    public var images: ImageSeries
+    /// The image under the isodose lines and outlines.
+    public var background: BackgroundImage
     public var structureSet: StructureSet?
-    /// The CT's plane frame (row, column, slice normal): contours on CT slices have
-    /// constant w in it.
+    /// The planning images' plane frame (row, column, slice normal): contours on their
+    /// slices have constant w in it.
     public var frame: PlaneFrame
     /// One shape per ROI of `structureSet`, in its order.
     public var shapes: [PlanarShape]
     public var dose: DoseGrid?
     public var doseField: DoseField?
     public var plan: Plan?
-    /// CT slice spacing, mm (for prism slabs of contours).
+    /// Slice spacing of the planning images, mm (for prism slabs of contours).
     public var sliceSpacing: Double
 
-    /// The figure's study from a resolved study: its planning images (decoded here), its
-    /// structure set, its dose (already decoded by the resolver) and its plan.
+    /// The figure's study from a resolved study: its planning images, the background
+    /// (`image`: a series number or Series Instance UID, see `ResolvedStudy.selectImages`;
+    /// nil for the planning images), decoded here, its structure set, its dose (already
+    /// decoded by the resolver) and its plan.
     ///
-    /// - Throws: `SBRTError` (`.noImages` when the study has no image series, `.doseType`
-    ///   for a dose not in Gy, read errors of the image files).
-    public static func load(_ study: ResolvedStudy) throws -> RenderStudy {
-        guard let ct = study.images else {
+    /// - Throws: `SBRTError` (`.noImages` when the study has no image series or `image`
+    ///   names none, `.frameOfReference` when nothing registers it, `.doseType` for a dose
+    ///   not in Gy, read errors of the image files).
+    public static func load(_ study: ResolvedStudy, image: String? = nil) throws -> RenderStudy {
+        guard let images = study.images, let planning = study.planningImages else {
             throw SBRTError(.noImages, "no image series for the structure set: a slice is drawn on its planning images", file: study.root)
         }
         if let d = study.dose, d.units.uppercased() != "GY" {
             throw SBRTError(.doseType, "Dose Units are \(d.units), not GY; isodose lines need a dose in Gy", file: d.primary.path)
         }
-        let frame = PlaneFrame(grid: ct.grid)
+        let frame = PlaneFrame(grid: images.grid)
         let shapes = study.structureSet?.rois.map { PlanarShape(roi: $0, frame: frame) } ?? []
-        return RenderStudy(ct: ct, hu: try ct.loadHU(), structureSet: study.structureSet, frame: frame, shapes: shapes,
+        let body = study.structureSet?.rois.firstIndex { ($0.interpretedType ?? "").uppercased() == "EXTERNAL" }.map { shapes[$0] }
+        let selection = try image.map(study.selectImages) ?? planning
+        let background = try BackgroundImage.load(selection, planning: images, body: body)
+        return RenderStudy(images: images, background: background, structureSet: study.structureSet, frame: frame, shapes: shapes,
                            dose: study.dose?.primary, doseField: study.dose.map { DoseField($0.volume) }, plan: study.plan,
-                           sliceSpacing: ct.grid.spacing.z)
+                           sliceSpacing: images.grid.spacing.z)
     }
 
     /// A study from parts already in memory (tests, composites).
-    public init(ct: CTSeries, hu: Volume<Int16>, structureSet: StructureSet?, frame: PlaneFrame, shapes: [PlanarShape],
+    public init(images: ImageSeries, background: BackgroundImage, structureSet: StructureSet?, frame: PlaneFrame, shapes: [PlanarShape],
                 dose: DoseGrid?, doseField: DoseField?, plan: Plan?, sliceSpacing: Double) {
-        self.ct = ct
-        self.hu = hu
+        self.images = images
+        self.background = background
         self.structureSet = structureSet
         self.frame = frame
         self.shapes = shapes

@@ -8,10 +8,10 @@ import VoxelKit
 /// Where the slice of a figure lies.
 public enum SlicePosition: Sendable, Equatable {
     /// Through the centroid of the first target (PTV, else GTV/CTV), else through the
-    /// dose maximum, else through the middle of the CT.
+    /// dose maximum, else through the middle of the planning images.
     case automatic
     /// Through the plane where patient coordinate `axis` (0 = x, 1 = y, 2 = z) is `mm`,
-    /// measured along the view's normal from the middle of the CT.
+    /// measured along the view's normal from the middle of the planning images.
     case coordinate(axis: Int, mm: Double)
     /// Through the area-weighted centroid of the named structure.
     case through(String)
@@ -34,7 +34,9 @@ public enum IsodoseSpec: Sendable, Equatable {
 public struct SliceRequest: Sendable {
     public var orientation: ViewOrientation = .axial
     public var position: SlicePosition = .automatic
-    public var window: CTWindow = .soft
+    /// The display window; nil for the background's default (CT: soft tissue; MR and
+    /// PET: a percentile window, see `BackgroundImage.load`).
+    public var window: DisplayWindow?
     public var isodose: IsodoseSpec = .percent(IsodoseStyle.defaultPercentLevels)
     /// Prescription in Gy; nil to take the plan's (Target Prescription Dose).
     public var rxGy: Double?
@@ -147,9 +149,9 @@ public enum SliceRenderer {
 
     /// The point the slice passes through, snapped to the nearest CT plane along the
     /// view normal, and its label ("z = −12.5 mm").
-    /// - Throws: `.invalidRequest` when the plane lies outside the CT or a structure is unknown.
+    /// - Throws: `.invalidRequest` when the plane lies outside the planning images or a structure is unknown.
     public static func slicePoint(_ study: RenderStudy, _ request: SliceRequest) throws -> (point: Vec3, label: String) {
-        let g = study.ct.grid
+        let g = study.images.grid
         let (right, down) = SliceView.axes(request.orientation, grid: g)
         let normal = normalize(cross(right, down))
         let middle = g.position(Double(g.nx - 1) / 2, Double(g.ny - 1) / 2, Double(g.nz - 1) / 2)
@@ -182,7 +184,7 @@ public enum SliceRenderer {
         guard idx[a] >= -0.5, idx[a] <= Double(n) - 0.5 else {
             let lo = g.position(idx.x, idx.y, idx.z) + axisVector * (0 - idx[a])
             let hi = g.position(idx.x, idx.y, idx.z) + axisVector * (Double(n - 1) - idx[a])
-            throw SBRTError(.invalidRequest, "the \(request.orientation.rawValue) slice at \(axisNames[na]) = \(Format.number(p[na])) mm lies outside the CT (its planes span \(axisNames[na]) = \(Format.number(min(lo[na], hi[na]))) … \(Format.number(max(lo[na], hi[na]))) mm)")
+            throw SBRTError(.invalidRequest, "the \(request.orientation.rawValue) slice at \(axisNames[na]) = \(Format.number(p[na])) mm lies outside the \(study.images.modality.displayName) images (their planes span \(axisNames[na]) = \(Format.number(min(lo[na], hi[na]))) … \(Format.number(max(lo[na], hi[na]))) mm)")
         }
         let k = min(max(idx[a].rounded(), 0), Double(n - 1))
         p += axisVector * (k - idx[a])
@@ -190,9 +192,9 @@ public enum SliceRenderer {
     }
 
     /// The view of a request through `point`: framed on `zoomTo` (+ padding), else on the
-    /// EXTERNAL structure (+ 10 mm) within the CT, else on the whole CT.
+    /// EXTERNAL structure (+ 10 mm) within the planning images, else on all of them.
     public static func view(_ study: RenderStudy, _ request: SliceRequest, through point: Vec3) throws -> SliceView {
-        let g = study.ct.grid
+        let g = study.images.grid
         let (right, down) = SliceView.axes(request.orientation, grid: g)
         func project(_ pts: [Vec3]) -> (SIMD2<Double>, SIMD2<Double>) {
             var lo = SIMD2(Double.infinity, .infinity), hi = -lo
@@ -246,9 +248,10 @@ public enum SliceRenderer {
         let fs = min(22, max(10.5, Double(W) / 56))
         let legendWidth = request.annotations ? Int((fs * 12.5).rounded()) : 0
 
-        // CT.
+        // The background image.
         var canvasImage = Canvas(width: W, height: H)
-        canvasImage.withPixels { px in ctKernel(study.hu, view, request.window, px.baseAddress!) }
+        let window = request.window ?? study.background.defaultWindow
+        canvasImage.withPixels { px in study.background.draw(view, window, px.baseAddress!) }
 
         // Structures: outlines, and a faint fill that tells them from isodose lines.
         var outlines: [SliceRendering.Outline] = []
@@ -283,18 +286,7 @@ public enum SliceRenderer {
         let slw = max(1.2, Double(W) / 560)
         for o in outlines { canvasImage.stroke(o.paths, closed: true, lineWidth: slw, colour: o.colour) }
 
-        // Caption.
-        var parts: [String] = []
-        if let p = study.plan { parts.append("Plan \(p.label ?? p.name ?? "(unlabelled)")") }
-        if let rx {
-            parts.append("Rx \(Format.number(rx)) Gy" + (study.plan?.fractions.map { " in \($0) fx" } ?? "") + (request.rxGy != nil ? " (--rx)" : ""))
-        }
-        parts.append("\(request.orientation.rawValue) \(positionLabel)")
-        parts.append("CT \(request.window.label)")
-        if let field = study.doseField {
-            parts.append("dose max \(Format.fixed(field.maxGy, 1)) Gy" + (study.dose?.quantityLabel.map { " \($0)" } ?? ""))
-        }
-        let caption = parts.joined(separator: "  ·  ")
+        let caption = caption(study, request, window: window, positionLabel: positionLabel, rx: rx)
 
         guard request.annotations else {
             return SliceRendering(panel: canvasImage.image, view: view, levels: levels, isodoseLines: lines, outlines: outlines,
@@ -329,6 +321,22 @@ public enum SliceRenderer {
         }
         return SliceRendering(panel: panel.image, view: view, levels: levels, isodoseLines: lines, outlines: outlines,
                               caption: caption, positionLabel: positionLabel, rxGy: rx)
+    }
+
+    /// The patient-free caption: plan, Rx and fractions, view and slice, the image and its
+    /// window, the dose maximum.
+    static func caption(_ study: RenderStudy, _ request: SliceRequest, window: DisplayWindow, positionLabel: String, rx: Double?) -> String {
+        var parts: [String] = []
+        if let p = study.plan { parts.append("Plan \(p.label ?? p.name ?? "(unlabelled)")") }
+        if let rx {
+            parts.append("Rx \(Format.number(rx)) Gy" + (study.plan?.fractions.map { " in \($0) fx" } ?? "") + (request.rxGy != nil ? " (--rx)" : ""))
+        }
+        parts.append("\(request.orientation.rawValue) \(positionLabel)")
+        parts.append("\(study.background.captionName) \(window.label)" + (request.window == nil && study.background.series.modality != .ct ? " (\(study.background.defaultWindowSource))" : ""))
+        if let field = study.doseField {
+            parts.append("dose max \(Format.fixed(field.maxGy, 1)) Gy" + (study.dose?.quantityLabel.map { " \($0)" } ?? ""))
+        }
+        return parts.joined(separator: "  ·  ")
     }
 
     /// Greedy word wrap of `text` (at the "  ·  " separators first) to `width` px.
@@ -410,58 +418,6 @@ public enum SliceRenderer {
     }
 
     // MARK: Kernels
-
-    /// Writes the windowed CT (trilinear in the CT grid; black outside it) into `px` (RGBA).
-    static func ctKernel(_ hu: Volume<Int16>, _ view: SliceView, _ window: CTWindow, _ px: UnsafeMutablePointer<UInt8>) {
-        let g = hu.grid
-        let W = view.width, H = view.height
-        let i00 = g.continuousIndex(of: view.patient(0.5, 0.5))
-        let dX = g.continuousIndex(of: view.patient(1.5, 0.5)) - i00
-        let dY = g.continuousIndex(of: view.patient(0.5, 1.5)) - i00
-        let lo = window.level - window.width / 2
-        let scale = 255 / window.width
-        let size = g.size
-        hu.voxels.withUnsafeBufferPointer { vb in
-            let v = vb.baseAddress!
-            Parallel.forEachChunk(H, minimumChunk: 8) { _, rows in
-                for y in rows {
-                    var idx = i00 + dY * Double(y)
-                    var o = 4 * y * W
-                    for _ in 0..<W {
-                        var grey: UInt8 = 0
-                        if let h = trilinear(v, size, idx) {
-                            grey = UInt8(min(255, max(0, ((h - lo) * scale).rounded())))
-                        }
-                        px[o] = grey; px[o + 1] = grey; px[o + 2] = grey; px[o + 3] = 255
-                        o += 4
-                        idx += dX
-                    }
-                }
-            }
-        }
-    }
-
-    /// Trilinear value of an Int16 volume at continuous index `x`; nil beyond half a
-    /// voxel outside the outermost centres.
-    @inline(__always)
-    static func trilinear(_ v: UnsafePointer<Int16>, _ size: SIMD3<Int>, _ x: Vec3) -> Double? {
-        let nx = size.x, ny = size.y, nz = size.z
-        if !(x.x >= -0.5 && x.y >= -0.5 && x.z >= -0.5 && x.x <= Double(nx) - 0.5 && x.y <= Double(ny) - 0.5 && x.z <= Double(nz) - 0.5) { return nil }
-        let cx = min(max(x.x, 0), Double(nx - 1)), cy = min(max(x.y, 0), Double(ny - 1)), cz = min(max(x.z, 0), Double(nz - 1))
-        let i0 = min(Int(cx), max(0, nx - 2)), j0 = min(Int(cy), max(0, ny - 2)), k0 = min(Int(cz), max(0, nz - 2))
-        let i1 = min(i0 + 1, nx - 1), j1 = min(j0 + 1, ny - 1), k1 = min(k0 + 1, nz - 1)
-        let fx = cx - Double(i0), fy = cy - Double(j0), fz = cz - Double(k0)
-        let sxy = nx * ny
-        @inline(__always) func at(_ i: Int, _ j: Int, _ k: Int) -> Double { Double(v[k * sxy + j * nx + i]) }
-        let c00 = at(i0, j0, k0) + (at(i1, j0, k0) - at(i0, j0, k0)) * fx
-        let c10 = at(i0, j1, k0) + (at(i1, j1, k0) - at(i0, j1, k0)) * fx
-        let c0 = c00 + (c10 - c00) * fy
-        if fz == 0 { return c0 }
-        let c01 = at(i0, j0, k1) + (at(i1, j0, k1) - at(i0, j0, k1)) * fx
-        let c11 = at(i0, j1, k1) + (at(i1, j1, k1) - at(i0, j1, k1)) * fx
-        let c1 = c01 + (c11 - c01) * fy
-        return c0 + (c1 - c0) * fz
-    }
 
     /// A pixel rectangle of the image.
     struct Crop { var x: Int, y: Int, w: Int, h: Int }

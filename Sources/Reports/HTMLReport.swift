@@ -18,15 +18,19 @@ public enum HTMLReport {
         public var eligibility: EligibilityReport?
         /// DVHs already computed for the review, reused for the plot.
         public var analysis: DVHAnalysis?
+        /// The image series under the slices (number or Series Instance UID, see
+        /// `ResolvedStudy.selectImages`); nil for the planning images.
+        public var image: String?
 
         public init(title: String, study: ResolvedStudy, path: String, check: CheckReport? = nil, eligibility: EligibilityReport? = nil,
-                    analysis: DVHAnalysis? = nil) {
+                    analysis: DVHAnalysis? = nil, image: String? = nil) {
             self.title = title
             self.study = study
             self.path = path
             self.check = check
             self.eligibility = eligibility
             self.analysis = analysis
+            self.image = image
         }
     }
 
@@ -60,11 +64,12 @@ public enum HTMLReport {
 
     static func num(_ v: Double?, _ d: Int = 2) -> String { v.map { String(format: "%.\(d)f", $0) } ?? "n/e" }
 
-    /// The report's HTML text.
-    public static func render(_ c: Content) throws -> String {
+    /// The report's figures: the DVH plot and axial slices through up to six targets, as
+    /// PNG data URIs with their captions.
+    static func figures(_ c: Content) throws -> [(caption: String, dataURI: String)] {
         var figures: [(caption: String, dataURI: String)] = []
         do {
-            let study = try RenderStudy.load(c.study)
+            let study = try RenderStudy.load(c.study, image: c.image)
             let indices = study.rois.indices.filter { (study.rois[$0].interpretedType ?? "").uppercased() != "EXTERNAL" && study.rois[$0].contours.contains(where: \.isClosedPlanar) }
             if study.doseField != nil, !indices.isEmpty {
                 let curves = try dvhCurves(c, rois: study.rois, indices: indices)
@@ -87,6 +92,12 @@ public enum HTMLReport {
             throw SBRTError(e.kind, "HTML report: \(e.message)", file: e.file)
         }
 
+        return figures
+    }
+
+    /// The report's HTML text.
+    public static func render(_ c: Content) throws -> String {
+        let figures = try self.figures(c)
         var h = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8">

@@ -14,7 +14,7 @@ import Foundation
 public enum Resampler {
     public struct Result: Sendable {
         public var volume: Volume<Float>
-        /// Target voxels whose centre falls outside the source grid (set to 0 Gy).
+        /// Target voxels whose centre falls outside the source grid (set to the outside value, 0 by default).
         public var outsideCount: Int
         /// Fraction (0–1) of target voxels inside the source grid.
         public var coverage: Double { volume.grid.count == 0 ? 1 : 1 - Double(outsideCount) / Double(volume.grid.count) }
@@ -24,8 +24,10 @@ public enum Resampler {
 
     /// Resamples `source` onto `target`. `sourceFromTarget` maps reference (target)
     /// patient coordinates to source patient coordinates; nil for the same frame.
+    /// Target voxels outside the source get `outside` (0; NaN marks them for a picture).
     /// - Complexity: O(target voxels), split over z-slabs across cores.
-    public static func resample(_ source: Volume<Float>, onto target: Grid, sourceFromTarget: RigidTransform? = nil) -> Result {
+    public static func resample(_ source: Volume<Float>, onto target: Grid, sourceFromTarget: RigidTransform? = nil,
+                                outside outsideValue: Float = 0) -> Result {
         let t = sourceFromTarget ?? .identity
         if t.isIdentity && sameLattice(source.grid, target) {
             return Result(volume: Volume(grid: target, voxels: source.voxels), outsideCount: 0, copied: true)
@@ -52,7 +54,7 @@ public enum Resampler {
                                     if let v = sample(sp, size, x) {
                                         dst[base + i] = v
                                     } else {
-                                        dst[base + i] = 0
+                                        dst[base + i] = outsideValue
                                         outside += 1
                                     }
                                 }

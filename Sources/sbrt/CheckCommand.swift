@@ -31,7 +31,7 @@ extension SBRT {
                 """
         )
 
-        @Argument(help: "A folder of DICOM files (CT, RT Structure Set, RT Dose, RT Plan).")
+        @Argument(help: "A folder of DICOM files (CT, MR or PET images, RT Structure Set, RT Dose, RT Plan).")
         var path: String
 
         @Option(name: .customLong("protocol"), help: "A shipped protocol (see `sbrt protocols`) or a protocol file (.toml).")
@@ -68,6 +68,9 @@ extension SBRT {
         @Option(help: "Also write a self-contained HTML report (verdicts, DVH plot, isodose slices through each target).")
         var html: String?
 
+        @Option(name: .customLong("image"), help: ArgumentHelp("With --html: the image series under the slices, by its number in `sbrt info` or its Series Instance UID (default: the planning images).", valueName: "series-uid|n"))
+        var image: String?
+
         @Option(help: "Write the table or JSON to this file instead of standard output.")
         var out: String?
 
@@ -75,6 +78,7 @@ extension SBRT {
             guard (protocolName == nil) != (eligibility == nil) else { throw ValidationError("give --protocol NAME|FILE or --eligibility NAME") }
             if let age, !(age >= 0 && age < 130) { throw ValidationError("--age must be years between 0 and 130") }
             if lesions != nil && eligibility == nil { throw ValidationError("--lesions goes with --eligibility") }
+            if image != nil && html == nil { throw ValidationError("--image chooses the image under the HTML report's slices; it goes with --html") }
         }
 
         func run() throws {
@@ -99,7 +103,7 @@ extension SBRT {
             var outputs = OutputFiles()
             let text = json ? try JSONOutput.text(report) : ReportText.check(report, folder: path)
             if let html {
-                let content = HTMLReport.Content(title: "\(proto.name) check", study: resolved, path: path, check: report, analysis: analysis)
+                let content = HTMLReport.Content(title: "\(proto.name) check", study: resolved, path: path, check: report, analysis: analysis, image: image)
                 outputs.add(try HTMLReport.render(content), to: html)
             }
             try emit(text, with: outputs)
@@ -115,7 +119,7 @@ extension SBRT {
             let report = try Eligibility.run(resolved, proto, req)
             var outputs = OutputFiles()
             if let html {
-                let content = HTMLReport.Content(title: "Eligibility: \(proto.name)", study: resolved, path: path, eligibility: report)
+                let content = HTMLReport.Content(title: "Eligibility: \(proto.name)", study: resolved, path: path, eligibility: report, image: image)
                 outputs.add(try HTMLReport.render(content), to: html)
             }
             try emit(json ? try JSONOutput.text(report) : ReportText.eligibility(report, folder: path), with: outputs)

@@ -13,7 +13,7 @@ extension SBRT {
             abstract: "Grow, shrink, crop and combine structures exactly in 3D, and write them as a new RT Structure Set.",
             discussion: """
                 Margins are measured exactly from the structure's surface, and the result is
-                contoured on every CT slice. The surface is the one the contours describe:
+                contoured on every slice of the planning images (CT, MR or PET). The surface is the one the contours describe:
                 interpolated between slices with rounded ends (default), or the planning
                 systems' prism stack (--end-cap prism). Directions
                 are the patient's: R, L, A, P, S, I. The output keeps every input ROI and appends
@@ -30,7 +30,7 @@ extension SBRT {
                 """
         )
 
-        @Argument(help: "A folder of DICOM files (CT and RT Structure Set).")
+        @Argument(help: "A folder of DICOM files (planning images — CT, MR or PET — and RT Structure Set).")
         var path: String?
 
         @Option(help: "The structure to grow or shrink.")
@@ -75,7 +75,7 @@ extension SBRT {
         @Option(help: "Write the new structure set here (atomically).")
         var out: String?
 
-        @Option(help: "Also write the new ROI as a 0/1 mask on the CT grid (NRRD, for 3D Slicer).")
+        @Option(help: "Also write the new ROI as a 0/1 mask on the planning image grid (NRRD, for 3D Slicer).")
         var nrrd: String?
 
         @Option(help: "Print the van Herk PTV margin 2.5Σ + 0.7σ for \"systematic=Σ,random=σ\" (mm).")
@@ -103,30 +103,30 @@ extension SBRT {
             try OutputFiles.validate([out, nrrd].compactMap { $0 })
             let resolved = try study.resolve(path!, needs: [.structureSet, .images])
             let ss = resolved.structureSet!
-            let ct = resolved.images!
+            let images = resolved.images!
             var outputs = OutputFiles()
             let newName = name!
             if ss.roi(named: newName) != nil { throw SBRTError(.invalidRequest, "an ROI named \"\(newName)\" already exists in \(ss.path); choose another --name") }
             let expr = try buildExpression(known: ss.rois.map(\.name))
 
-            let frame = PlaneFrame(grid: ct.grid)
+            let frame = PlaneFrame(grid: images.grid)
             let shapes = ss.rois.map { PlanarShape(roi: $0, frame: frame) }
-            let origin = dot(ct.grid.origin, frame.n)
-            let planesW = ct.slices.map { $0.offset - origin }
+            let origin = dot(images.grid.origin, frame.n)
+            let planesW = images.slices.map { $0.offset - origin }
             var options = MarginOptions()
             options.endCap = EndCap(rawValue: endCap)!
             options.cellMM = cell
-            let engine = MarginEngine(frame: frame, sliceSpacing: ct.grid.spacing.z, shapes: shapes, outputPlanes: planesW, options: options)
+            let engine = MarginEngine(frame: frame, sliceSpacing: images.grid.spacing.z, shapes: shapes, outputPlanes: planesW, options: options)
             let result: MarginResult
             result = try engine.evaluate(expr)
 
             guard !result.planes.isEmpty else {
-                throw SBRTError(.invalidRequest, "\(newName) = \(expr.description) (\(endCap) source) is empty on every CT slice; nothing written")
+                throw SBRTError(.invalidRequest, "\(newName) = \(expr.description) (\(endCap) source) is empty on every \(images.modality.displayName) slice; nothing written")
             }
             let shape = result.shape(name: newName, frame: frame)
-            let layers = shape.prismLayers(sliceSpacing: ct.grid.spacing.z)
+            let layers = shape.prismLayers(sliceSpacing: images.grid.spacing.z)
             let prismCC = zip(shape.planeAreas, layers).reduce(0) { $0 + $1.0 * ($1.1.hi - $1.1.lo) } / 1000
-            let interpolatedCC = shape.volumeMM3(endCap: .interpolated, sliceSpacing: ct.grid.spacing.z) / 1000
+            let interpolatedCC = shape.volumeMM3(endCap: .interpolated, sliceSpacing: images.grid.spacing.z) / 1000
             let contourCount = result.planes.reduce(0) { $0 + $1.polygons.count }
             let pointCount = result.planes.reduce(0) { $0 + $1.polygons.reduce(0) { $0 + $1.count } }
             let kind = type ?? StructureSetWriter.interpretedType(forName: newName)
@@ -136,17 +136,17 @@ extension SBRT {
                 var contours: [(points: [Vec3], sliceUID: String)] = []
                 for p in result.planes {
                     for poly in p.polygons {
-                        contours.append((poly.map { frame.patient($0.x, $0.y, p.w) }, ct.slices[p.index].sopInstanceUID))
+                        contours.append((poly.map { frame.patient($0.x, $0.y, p.w) }, images.slices[p.index].sopInstanceUID))
                     }
                 }
                 let file = try DICOMFile.read(path: ss.path)
                 let roi = StructureSetWriter.NewROI(name: newName, interpretedType: kind,
                                                     color: StructureSetWriter.color(forType: kind, index: ss.rois.count),
                                                     contours: contours, description: String(desc.prefix(1000)))
-                let ds = try StructureSetWriter.dataSet(base: file.dataSet, ct: ct, adding: [roi])
+                let ds = try StructureSetWriter.dataSet(base: file.dataSet, images: images, adding: [roi])
                 outputs.add(try DICOMWriter.encodeFile(ds), to: out)
             }
-            if let nrrd { outputs.add(mask(result, ct: ct, frame: frame, description: desc), to: nrrd) }
+            if let nrrd { outputs.add(mask(result, images: images, frame: frame, description: desc), to: nrrd) }
             try outputs.commit()
             print("\(newName) = \(expr.description) (\(endCap) source): \(String(format: "%.3f", interpolatedCC)) cc interpolated between its contours, \(String(format: "%.3f", prismCC)) cc as a prism stack; \(result.planes.count) planes, \(contourCount) contours, \(pointCount) points, type \(kind)")
             if let out { print("wrote \(out) (\(ss.rois.count) input ROIs + \(newName))") }
@@ -213,18 +213,16 @@ extension SBRT {
             print(String(format: "PTV margin %.2f mm = 2.5 × %.2f + 0.7 × %.2f (van Herk et al., IJROBP 2000;47:1121: minimum CTV dose ≥ 95 %% for 90 %% of patients)", m, sys, rnd))
         }
 
-        /// The new ROI as a 0/1 NRRD mask on the CT grid (a voxel is in when its cell is at least half covered).
-        func mask(_ r: MarginResult, ct: CTSeries, frame: PlaneFrame, description: String) -> Data {
-            let g = ct.grid
+        /// The new ROI as a 0/1 NRRD mask on the image grid (a voxel is in when its cell is at least half covered).
+        func mask(_ r: MarginResult, images: ImageSeries, frame: PlaneFrame, description: String) -> Data {
+            let g = images.grid
             var vol = Volume<Float>(grid: g, repeating: 0)
             var kOfSlice: [Int: Int] = [:]
-            for (k, l) in ct.lattice.enumerated() { if let s = l.slice { kOfSlice[s] = k } }
-            let lattice = CellLattice(u0: -0.5, v0: -0.5, h: 1, nu: g.nx, nv: g.ny)
+            for (k, l) in images.lattice.enumerated() { if let s = l.slice { kOfSlice[s] = k } }
             for p in r.planes {
                 guard let k = kOfSlice[p.index] else { continue }
-                let polys = p.polygons.map { $0.map { SIMD2($0.x / g.spacing.x, $0.y / g.spacing.y) } }
-                let cov = PolygonCoverage.rasterize(polys, on: lattice)
-                for i in 0..<cov.count where cov[i] >= 0.5 { vol.voxels[k * g.sliceCount + i] = 1 }
+                let inside = PolygonCoverage.pixelMask(p.polygons, spacingU: g.spacing.x, spacingV: g.spacing.y, nu: g.nx, nv: g.ny)
+                for i in 0..<inside.count where inside[i] { vol.voxels[k * g.sliceCount + i] = 1 }
             }
             return NRRDWriter.encode(vol, comments: [description])
         }

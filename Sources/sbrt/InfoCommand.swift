@@ -7,11 +7,11 @@ extension SBRT {
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "info",
-            abstract: "Inventory of a folder of DICOM files: CT series, structure sets, dose grids, plans, warnings.",
+            abstract: "Inventory of a folder of DICOM files: image series (CT, MR, PET), structure sets, dose grids, plans, registrations, ignored objects, warnings.",
             discussion: """
                 Searches the folder recursively; any file names, other files mixed in.
                 Example: sbrt info Fixtures/pelvis --json
-                JSON schema: docs/info.md (sbrt.info/1).
+                JSON schema: docs/info.md (sbrt.info/2).
                 """
         )
 

@@ -33,14 +33,7 @@ enum InfoFormatter {
                 if let d = s.description { sh += "  \"\(d)\"" }
                 line(sh)
                 line("    Frame(s) of reference: \(s.framesOfReference.joined(separator: ", "))")
-                for ct in s.ctSeries {
-                    line("    CT series \(ct.seriesInstanceUID)\(ct.description.map { "  \"\($0)\"" } ?? "")")
-                    let d = ct.dimensions, sp = ct.spacingMM
-                    var orient = ct.orientation
-                    if let pp = ct.patientPosition { orient += " (Patient Position \(pp))" }
-                    line("      \(ct.imageCount) images, \(d[0])×\(d[1])×\(d[2]) voxels at \(n(sp[0]))×\(n(sp[1]))×\(n(sp[2])) mm, \(orient)")
-                    line("      z \(n(ct.zRangeMM[0])) … \(n(ct.zRangeMM[1])) mm, HU \(ct.huRange[0]) … \(ct.huRange[1]), \(ct.transferSyntaxes.joined(separator: ", "))")
-                }
+                for img in s.imageSeries { imageLines(img, s, line) }
                 for ss in s.structureSets {
                     line("    Structure set \(ss.label.map { "\"\($0)\"" } ?? ss.sopInstanceUID)  \(ss.file)")
                     let w = max(4, ss.rois.map { $0.name.count }.max() ?? 4)
@@ -51,40 +44,15 @@ enum InfoFormatter {
                              + pad(String(r.contours), 10) + String(r.planes))
                     }
                 }
-                for dose in s.doses {
-                    line("    Dose \(dose.file)")
-                    let d = dose.dimensions, sp = dose.spacingMM
-                    let unit = dose.units == "GY" ? "Gy" : dose.units
-                    line("      \(d[0])×\(d[1])×\(d[2]) voxels at \(n(sp[0]))×\(n(sp[1]))×\(n(sp[2])) mm, \(dose.orientation), max \(n(dose.maxDose, 3)) \(unit)")
-                    line("      type \(dose.doseType), summation \(dose.summationType), \(dose.bitsAllocated)-bit, scaling \(dose.doseGridScaling), frame offsets \(dose.frameOffsetForm)")
-                    if dose.embeddedDVHs.isEmpty {
-                        line("      no embedded DVHs")
-                    } else {
-                        line("      embedded DVHs (computed from the DVH data): ")
-                        for h in dose.embeddedDVHs {
-                            let vu = h.volumeUnits == "CM3" ? "cc" : h.volumeUnits
-                            let du = h.doseUnits == "GY" ? "Gy" : h.doseUnits
-                            line("        \(h.roiNames.joined(separator: "+")): \(h.type.lowercased()), \(h.bins) bins, volume \(n(h.volume, 3)) \(vu), min/mean/max \(n(h.minDose))/\(n(h.meanDose))/\(n(h.maxDose)) \(du)")
-                        }
-                    }
-                }
-                for plan in s.plans {
-                    var ph = "    Plan \(plan.label.map { "\"\($0)\"" } ?? plan.sopInstanceUID)"
-                    if let st = plan.approvalStatus { ph += "  \(st)" }
-                    line(ph + "  \(plan.file)")
-                    for g in plan.fractionGroups {
-                        line("      fraction group \(g.number.map(String.init) ?? "?"): \(g.fractionsPlanned.map(String.init) ?? "?") fractions planned, \(g.numberOfBeams.map(String.init) ?? "?") beams")
-                    }
-                    if let rx = plan.prescriptionGy {
-                        line("      prescription \(n(rx)) Gy (Target Prescription Dose)")
-                    } else {
-                        let all = plan.doseReferences.compactMap(\.targetPrescriptionDoseGy)
-                        line(all.isEmpty ? "      prescription: not stated in the plan"
-                                         : "      prescription: several target doses \(all.map { n($0) }.joined(separator: ", ")) Gy; none chosen")
-                    }
+                for dose in s.doses { doseLines(dose, line) }
+                for plan in s.plans { planLines(plan, line) }
+                for r in s.registrations {
+                    line("    Spatial registration \(r.file)")
+                    line("      into frame of reference \(r.frameOfReferenceUID) from \(r.registeredFramesOfReference.filter { $0 != r.frameOfReferenceUID }.joined(separator: ", "))")
                 }
                 for o in s.otherObjects {
-                    line("    Other: \(o.count) × \(o.modality.isEmpty ? "?" : o.modality) (\(o.sopClassUID))")
+                    let what = "\(o.count) × \(o.sopClassName) (\(o.modality.isEmpty ? "?" : o.modality), \(o.sopClassUID.isEmpty ? "no SOP Class UID" : o.sopClassUID))"
+                    line(o.status == "refused" ? "    Refused: \(what): \(o.reason ?? "")" : "    Ignored: \(what): not used by sbrt")
                 }
             }
         }
@@ -95,6 +63,66 @@ enum InfoFormatter {
         }
         return out
     }
+
+    static func doseLines(_ dose: Inventory.DoseEntry, _ line: (String) -> Void) {
+        line("    Dose \(dose.file)")
+        let d = dose.dimensions, sp = dose.spacingMM
+        let unit = dose.units == "GY" ? "Gy" : dose.units
+        line("      \(d[0])×\(d[1])×\(d[2]) voxels at \(n(sp[0]))×\(n(sp[1]))×\(n(sp[2])) mm, \(dose.orientation), max \(n(dose.maxDose, 3)) \(unit)")
+        line("      type \(dose.doseType), summation \(dose.summationType), \(dose.bitsAllocated)-bit, scaling \(dose.doseGridScaling), frame offsets \(dose.frameOffsetForm)")
+        if dose.embeddedDVHs.isEmpty {
+            line("      no embedded DVHs")
+        } else {
+            line("      embedded DVHs (computed from the DVH data): ")
+            for h in dose.embeddedDVHs {
+                let vu = h.volumeUnits == "CM3" ? "cc" : h.volumeUnits
+                let du = h.doseUnits == "GY" ? "Gy" : h.doseUnits
+                line("        \(h.roiNames.joined(separator: "+")): \(h.type.lowercased()), \(h.bins) bins, volume \(n(h.volume, 3)) \(vu), min/mean/max \(n(h.minDose))/\(n(h.meanDose))/\(n(h.maxDose)) \(du)")
+            }
+        }
+    }
+
+    static func planLines(_ plan: Inventory.PlanEntry, _ line: (String) -> Void) {
+        var ph = "    Plan \(plan.label.map { "\"\($0)\"" } ?? plan.sopInstanceUID)"
+        if let st = plan.approvalStatus { ph += "  \(st)" }
+        line(ph + "  \(plan.file)")
+        for g in plan.fractionGroups {
+            line("      fraction group \(g.number.map(String.init) ?? "?"): \(g.fractionsPlanned.map(String.init) ?? "?") fractions planned, \(g.numberOfBeams.map(String.init) ?? "?") beams")
+        }
+        if let rx = plan.prescriptionGy {
+            line("      prescription \(n(rx)) Gy (Target Prescription Dose)")
+        } else {
+            let all = plan.doseReferences.compactMap(\.targetPrescriptionDoseGy)
+            line(all.isEmpty ? "      prescription: not stated in the plan"
+                             : "      prescription: several target doses \(all.map { n($0) }.joined(separator: ", ")) Gy; none chosen")
+        }
+    }
+
+    /// Two or three lines per image series: what, geometry, values; and which structure
+    /// set is drawn on it.
+    static func imageLines(_ img: Inventory.ImageEntry, _ s: Inventory.StudyEntry, _ line: (String) -> Void) {
+        let kind = img.modality == "PT" ? "PET" : img.modality
+        line("    Image series \(img.number): \(kind) \(img.seriesInstanceUID)\(img.description.map { "  \"\($0)\"" } ?? "")")
+        let d = img.dimensions, sp = img.spacingMM
+        var orient = img.orientation
+        if let pp = img.patientPosition { orient += " (Patient Position \(pp))" }
+        line("      \(img.imageCount) images, \(d[0])×\(d[1])×\(d[2]) voxels at \(n(sp[0]))×\(n(sp[1]))×\(n(sp[2])) mm, \(orient)")
+        let range: String
+        switch img.values {
+        case "HU": range = "HU \(Int(img.valueRange[0].rounded())) … \(Int(img.valueRange[1].rounded()))"
+        case "signal": range = "MR signal \(short(img.valueRange[0])) … \(short(img.valueRange[1])) (no units)"
+        case "SUVbw": range = "SUVbw \(short(img.valueRange[0])) … \(short(img.valueRange[1]))"
+        default: range = "\(short(img.valueRange[0])) … \(short(img.valueRange[1])) \(img.valueUnit) (no SUV)"
+        }
+        line("      z \(n(img.zRangeMM[0])) … \(n(img.zRangeMM[1])) mm, \(range), \(img.transferSyntaxes.joined(separator: ", "))")
+        if img.modality == "PT" { line("      \(img.valueNote)") }
+        if let f = img.frameOfReferenceUID, s.framesOfReference.count > 1 { line("      frame of reference \(f)") }
+        let labels = img.referencedByStructureSets.map { uid in s.structureSets.first { $0.sopInstanceUID == uid }.flatMap(\.label).map { "\"\($0)\"" } ?? uid }
+        if !labels.isEmpty { line("      planning images of structure set \(labels.joined(separator: ", "))") }
+    }
+
+    /// A value with up to 4 significant digits, no trailing zeros.
+    static func short(_ v: Double) -> String { String(format: "%.4g", v) }
 
     static func n(_ v: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", v) }
     static func pad(_ s: String, _ w: Int) -> String {

@@ -10,13 +10,15 @@ extension SBRT {
     struct RenderCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "render",
-            abstract: "PNG figures: CT slices with isodose lines and structures, DVH plots, and both side by side.",
+            abstract: "PNG figures: image slices (CT, MR, PET) with isodose lines and structures, DVH plots, and both side by side.",
             discussion: """
-                A slice shows the CT (bilinear, windowed), isodose lines (levels in % of Rx or in Gy,
-                coloured hot red at Rx to blue at low dose), structure outlines in their ROI colours,
-                a legend, orientation letters from the CT's direction cosines, a scale bar and a
-                caption without patient identifiers. Rx comes from --rx or the plan; % levels without
-                one are an error.
+                A slice shows the planning images (CT, MR or PET; bilinear, windowed), isodose lines
+                (levels in % of Rx or in Gy, coloured hot red at Rx to blue at low dose), structure
+                outlines in their ROI colours, a legend, orientation letters from the images' direction
+                cosines, a scale bar and a caption without patient identifiers. Rx comes from --rx or
+                the plan; % levels without one are an error. --image N draws another series of the
+                folder (numbered as `sbrt info` lists them) under the same lines, resampled onto the
+                slice: one on the same frame of reference or joined by a Spatial Registration.
 
                 Examples:
                   sbrt render Fixtures/pelvis --figure --out figure1.png
@@ -24,11 +26,12 @@ extension SBRT {
                   sbrt render Fixtures/pelvis --out sag.png --view sagittal --window bone --colorwash
                   sbrt render Fixtures/pelvis --dvh --out dvh.png --svg dvh.svg
                   sbrt render Fixtures/pelvis --through PTV --all-slices --out-dir slices/
+                  sbrt render Fixtures/registered_mr --out mr.png --image 2 --through PTV
                 See docs/render.md.
                 """
         )
 
-        @Argument(help: "A folder of DICOM files (CT, RT Structure Set, RT Dose, RT Plan).")
+        @Argument(help: "A folder of DICOM files (CT, MR or PET images, RT Structure Set, RT Dose, RT Plan).")
         var path: String
 
         @Option(help: "Output PNG.")
@@ -37,7 +40,7 @@ extension SBRT {
         @Option(help: "axial (default), sagittal or coronal.")
         var view: String = "axial"
 
-        @Option(name: .customLong("slice-z"), help: "Axial slice at this patient z, mm (snapped to the nearest CT slice).")
+        @Option(name: .customLong("slice-z"), help: "Axial slice at this patient z, mm (snapped to the nearest image slice).")
         var sliceZ: Double?
 
         @Option(name: .customLong("slice-x"), help: "Sagittal slice at this patient x, mm.")
@@ -66,8 +69,11 @@ extension SBRT {
         @Option(help: "Structures to outline, comma-separated (default: all but EXTERNAL).")
         var structures: String?
 
-        @Option(help: "CT window: soft (W400/L40, default), bone (W1800/L400), lung (W1500/L-600), or W/L such as 350/50.")
-        var window: String = "soft"
+        @Option(help: "Display window: W/L such as 350/50 in the image's values, or for CT soft (W400/L40, the CT default), bone (W1800/L400), lung (W1500/L-600). MR and PET default to the 1st–99th percentile inside BODY.")
+        var window: String?
+
+        @Option(name: .customLong("image"), help: ArgumentHelp("The image series under the figure: its number in `sbrt info` or its Series Instance UID; on the plan's frame of reference or joined to it by a Spatial Registration in the folder (default: the planning images).", valueName: "series-uid|n"))
+        var image: String?
 
         @Option(help: "Frame the slice around this structure.")
         var zoomTo: String?
@@ -105,7 +111,8 @@ extension SBRT {
             if isodose != nil && isodoseGy != nil { throw ValidationError("give --isodose (% of Rx) or --isodose-gy, not both") }
             if let size, !(64...8192).contains(size) { throw ValidationError("--size must be 64 to 8192 pixels") }
             guard padding >= 0 else { throw ValidationError("--padding must not be negative") }
-            guard CTWindow(parsing: window) != nil else { throw ValidationError("--window must be soft, bone, lung or W/L with W > 0 (e.g. 400/40)") }
+            if let window, DisplayWindow(parsing: window) == nil { throw ValidationError("--window must be soft, bone, lung or W/L with W > 0 (e.g. 400/40)") }
+            if image != nil && dvh { throw ValidationError("--image chooses the image under a slice; --dvh draws no slice") }
             if dvh && figure { throw ValidationError("--dvh and --figure are exclusive (--figure includes the DVH)") }
             if svg != nil && !dvh { throw ValidationError("--svg needs --dvh") }
             if allSlices {
@@ -175,7 +182,8 @@ extension SBRT {
                 return
             }
             let resolved = try study.resolve(path, needs: [.images], rx: prescription)
-            let render = try RenderStudy.load(resolved)
+            let render = try RenderStudy.load(resolved, image: image)
+            try Self.checkWindow(window, render)
             if allSlices {
                 try runAllSlices(render, &request, source: provenance(resolved))
                 return
@@ -203,7 +211,7 @@ extension SBRT {
             if let y = sliceY { request.position = .coordinate(axis: 1, mm: y) }
             if let t = through, !allSlices { request.position = .through(t) }
             if atMax { request.position = .atMaximumDose }
-            request.window = CTWindow(parsing: window)!
+            request.window = window.flatMap(DisplayWindow.init(parsing:))
             if let isodose { request.isodose = .percent(try Self.levels(isodose, option: "--isodose")) }
             if let isodoseGy { request.isodose = .gy(try Self.levels(isodoseGy, option: "--isodose-gy")) }
             request.rxGy = prescription.rx
@@ -281,20 +289,31 @@ extension SBRT {
             var parts = ["sbrt \(SBRT.version) render"]
             if let d = study.dose { parts.append("RT Dose \(d.sopInstanceUIDs.joined(separator: " + ")) (\(d.summationType.isEmpty ? "no summation type" : d.summationType))") }
             if let p = study.plan { parts.append("RT Plan \(p.label ?? p.sopInstanceUID)") }
-            if let s = study.images { parts.append("CT series \(s.seriesInstanceUID)") }
+            if let s = study.images { parts.append("\(s.modality.displayName) series \(s.seriesInstanceUID)") }
+            if let image, let b = try? study.selectImages(image), b.series.seriesInstanceUID != study.images?.seriesInstanceUID {
+                parts.append("image \(b.series.modality.displayName) series \(b.series.seriesInstanceUID) (\(b.registration))")
+            }
             return parts.joined(separator: "; ")
         }
 
-        /// One point per CT plane (along the view's normal) that the structure spans.
+        /// CT presets are windows in HU: on MR or PET they are refused (W/L is not).
+        static func checkWindow(_ window: String?, _ study: RenderStudy) throws {
+            let modality = study.background.series.modality
+            if let window, DisplayWindow.isPreset(window), modality != .ct {
+                throw SBRTError(.invalidRequest, "--window \(window) is a CT preset in HU, but the image is \(modality.displayName): give W/L in its values (e.g. 800/400), or leave the default percentile window")
+            }
+        }
+
+        /// One point per plane of the planning images (along the view's normal) that the structure spans.
         func slicePoints(_ study: RenderStudy, _ name: String, _ orientation: ViewOrientation) throws -> [Vec3] {
             let n = try study.roiIndex(name)
-            let g = study.ct.grid
+            let g = study.images.grid
             let a = orientation == .axial ? 2 : orientation == .sagittal ? 0 : 1
             let pts = study.rois[n].contours.filter(\.isClosedPlanar).flatMap(\.points)
             guard !pts.isEmpty, let c = study.centroid(n) else { throw SBRTError(.invalidRequest, "ROI \"\(study.rois[n].name)\" has no closed contours") }
             let idx = pts.map { g.continuousIndex(of: $0)[a] }
             let lo = max(0, Int(idx.min()!.rounded())), hi = min([g.nx, g.ny, g.nz][a] - 1, Int(idx.max()!.rounded()))
-            guard lo <= hi else { throw SBRTError(.invalidRequest, "ROI \"\(study.rois[n].name)\" lies outside the CT") }
+            guard lo <= hi else { throw SBRTError(.invalidRequest, "ROI \"\(study.rois[n].name)\" lies outside the planning images") }
             let ci = g.continuousIndex(of: c)
             let axis = [g.axisI, g.axisJ, g.axisK][a] * g.spacing[a]
             return (lo...hi).map { c + axis * (Double($0) - ci[a]) }

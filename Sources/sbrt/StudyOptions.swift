@@ -95,4 +95,4 @@ struct PrescriptionOptions: ParsableArguments {
     }
 }
 
-extension EndCap: @retroactive ExpressibleByArgument {}
+extension EndCap: ExpressibleByArgument {}

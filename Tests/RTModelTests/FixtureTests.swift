@@ -51,8 +51,10 @@ final class FixtureTests: XCTestCase {
     }
 
     func checkCT(_ folder: StudyFolder, _ exp: Expected, _ name: String) throws {
-        XCTAssertEqual(folder.ctSeries.count, 1, name)
-        let ct = folder.ctSeries[0]
+        XCTAssertEqual(folder.imageSeries.count, 1, name)
+        let ct = folder.imageSeries[0]
+        XCTAssertEqual(ct.modality, .ct, name)
+        XCTAssertEqual(ct.values.quantity, .hounsfield, name)
         XCTAssertEqual(ct.rows, exp.int("ct.rows"), name)
         XCTAssertEqual(ct.columns, exp.int("ct.columns"), name)
         XCTAssertEqual(ct.slices.count, exp.int("ct.slices"), name)
@@ -64,10 +66,10 @@ final class FixtureTests: XCTestCase {
         XCTAssertEqual(zs.min()!, min(exp.double("ct.first_slice_z"), exp.double("ct.last_slice_z")), accuracy: 1e-6, name)
         XCTAssertEqual(zs.max()!, max(exp.double("ct.first_slice_z"), exp.double("ct.last_slice_z")), accuracy: 1e-6, name)
         XCTAssertEqual(ct.patientPosition, exp.string("ct.patient_position"), name)
-        let range = try ct.huRange()
-        XCTAssertEqual(range.min, exp.int("ct.hu_min"), name)
-        XCTAssertEqual(range.max, exp.int("ct.hu_max"), name)
-        let hu = try ct.loadHU()
+        let range = try ct.valueRange()
+        XCTAssertEqual(range.min, Double(exp.int("ct.hu_min")), name)
+        XCTAssertEqual(range.max, Double(exp.int("ct.hu_max")), name)
+        let hu = try ct.loadValues()
         for probe in exp.array("ct.probes") {
             let pos = vec(probe["pos_mm"])
             let x = ct.grid.continuousIndex(of: pos)
@@ -75,7 +77,7 @@ final class FixtureTests: XCTestCase {
             XCTAssertLessThan(length(x - Vec3(Double(idx.x), Double(idx.y), Double(idx.z))), 1e-4, "\(name): probe is not on a voxel centre")
             XCTAssertEqual(idx.x, (probe["i"] as! NSNumber).intValue, "\(name): column index of \(pos)")
             XCTAssertEqual(idx.y, (probe["j"] as! NSNumber).intValue, "\(name): row index of \(pos)")
-            XCTAssertEqual(Int(hu[idx.x, idx.y, idx.z]), (probe["hu"] as! NSNumber).intValue, "\(name): HU at \(pos)")
+            XCTAssertEqual(hu[idx.x, idx.y, idx.z], (probe["hu"] as! NSNumber).floatValue, "\(name): HU at \(pos)")
             if let uid = probe["sop_instance_uid"] as? String {
                 let k = try XCTUnwrap(ct.lattice[idx.z].slice, "\(name): probe on an interpolated plane")
                 XCTAssertEqual(ct.slices[k].sopInstanceUID, uid, "\(name): slice at \(pos)")
@@ -120,7 +122,7 @@ final class FixtureTests: XCTestCase {
     func checkStructures(_ folder: StudyFolder, _ exp: Expected, _ name: String) {
         XCTAssertEqual(folder.structureSets.count, 1, name)
         guard let ss = folder.structureSets.first else { return }
-        let normal = folder.ctSeries[0].grid.axisK
+        let normal = folder.imageSeries[0].grid.axisK
         for r in exp.array("structures.rois") {
             let number = (r["number"] as! NSNumber).intValue
             guard let roi = ss.rois.first(where: { $0.number == number }) else { XCTFail("\(name): ROI \(number) missing"); continue }
@@ -163,27 +165,27 @@ final class FixtureTests: XCTestCase {
 
     func testFeetFirstAndDecreasingOffsetsGiveTheRightSliceDirection() throws {
         let ffs = try StudyFolder.load(fixture("variants/ffs"))
-        XCTAssertEqual(ffs.ctSeries[0].orientationCode, "FFS")
-        XCTAssertEqual(ffs.ctSeries[0].grid.axisK.z, -1, accuracy: 1e-9, "FFS slice normal points to the feet")
+        XCTAssertEqual(ffs.imageSeries[0].orientationCode, "FFS")
+        XCTAssertEqual(ffs.imageSeries[0].grid.axisK.z, -1, accuracy: 1e-9, "FFS slice normal points to the feet")
         let dec = try StudyFolder.load(fixture("variants/decreasing_gfov"))
         let g = dec.doses[0].grid
         XCTAssertEqual(g.axisK.z, -1, accuracy: 1e-9, "decreasing offsets run against the image normal")
         XCTAssertGreaterThan(g.spacing.z, 0)
         for (code, dir) in [("HFP", "hfp"), ("HFDL", "hfdl"), ("axial-oblique", "oblique")] {
-            XCTAssertEqual(try StudyFolder.load(fixture("variants/" + dir)).ctSeries[0].orientationCode, code)
+            XCTAssertEqual(try StudyFolder.load(fixture("variants/" + dir)).imageSeries[0].orientationCode, code)
         }
     }
 
     func testNestedFolderIgnoresNonDICOMAndReadsFilesWithoutPreamble() throws {
         let folder = try StudyFolder.load(fixture("variants/nested"))
-        XCTAssertEqual(folder.ctSeries[0].slices.count, 12)
+        XCTAssertEqual(folder.imageSeries[0].slices.count, 12)
         XCTAssertTrue(folder.scan.files.contains { !$0.hasPreamble }, "one CT file has no preamble")
         XCTAssertEqual(Set(folder.scan.ignored.map { ($0 as NSString).pathExtension }), Set(["txt", "png", "json"]))
     }
 
     func testLatin1PatientNameIsDecoded() throws {
         let folder = try StudyFolder.load(fixture("variants/latin1"))
-        XCTAssertEqual(folder.ctSeries[0].slices[0].file.dataSet.string(.patientName), "Müller^Jürgen")
+        XCTAssertEqual(folder.imageSeries[0].slices[0].file.dataSet.string(.patientName), "Müller^Jürgen")
     }
 
     func testMismatchCaseRaisesEachDocumentedWarning() throws {

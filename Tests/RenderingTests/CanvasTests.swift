@@ -98,11 +98,11 @@ final class CanvasTests: XCTestCase {
     }
 
     func testWindowsAndIsodoseColours() {
-        XCTAssertEqual(CTWindow(parsing: "soft"), CTWindow(width: 400, level: 40))
-        XCTAssertEqual(CTWindow(parsing: "lung"), CTWindow(width: 1500, level: -600))
-        XCTAssertEqual(CTWindow(parsing: "1800/400"), .bone)
-        XCTAssertNil(CTWindow(parsing: "0/40"))
-        XCTAssertNil(CTWindow(parsing: "wide"))
+        XCTAssertEqual(DisplayWindow(parsing: "soft"), DisplayWindow(width: 400, level: 40))
+        XCTAssertEqual(DisplayWindow(parsing: "lung"), DisplayWindow(width: 1500, level: -600))
+        XCTAssertEqual(DisplayWindow(parsing: "1800/400"), .bone)
+        XCTAssertNil(DisplayWindow(parsing: "0/40"))
+        XCTAssertNil(DisplayWindow(parsing: "wide"))
         // Hot at and above Rx, yellow/green below, blue for low doses.
         let c100 = IsodoseStyle.colour(percent: 100), c90 = IsodoseStyle.colour(percent: 90), c30 = IsodoseStyle.colour(percent: 30)
         XCTAssertTrue(c100.r == 255 && c100.b == 0)

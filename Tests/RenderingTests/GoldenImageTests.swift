@@ -50,6 +50,20 @@ final class GoldenImageTests: XCTestCase {
         try compare(slice.panel, golden: "pelvis_axial_ptv.png")
     }
 
+    /// The same slice on the pelvis plan whose planning images are MR: the default
+    /// percentile window, the caption naming MR.
+    func testPelvisMRAxialSliceMatchesGolden() throws {
+        var request = SliceRequest()
+        request.position = .through("PTV")
+        request.widthPx = 180
+        request.zoomTo = "PTV"
+        request.paddingMM = 25
+        let slice = try SliceRenderer.render(Studies.pelvisMR, request)
+        XCTAssertTrue(slice.caption.contains("MR W"), slice.caption)
+        XCTAssertTrue(slice.caption.contains("(1st–99th percentile inside BODY)"), slice.caption)
+        try compare(slice.panel, golden: "pelvis_mr_axial_ptv.png")
+    }
+
     func testPelvisDVHMatchesGolden() throws {
         let study = Studies.pelvis
         let indices = try SliceRenderer.structureIndices(study, ["GTV", "PTV", "SacralPlexus", "Rectum"])

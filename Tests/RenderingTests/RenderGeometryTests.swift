@@ -15,6 +15,11 @@ enum Studies {
     static let pelvisResolved = try! ResolvedStudy.resolve(renderingFixture("pelvis"), StudyRequest(needs: [.images]))
     static let pelvis = try! RenderStudy.load(pelvisResolved)
     static let ffs = try! RenderStudy.load(try! ResolvedStudy.resolve(renderingFixture("variants/ffs"), StudyRequest(needs: [.images])))
+    /// The pelvis plan with its images as MR (Tools/fixtures/mr_fixtures.py).
+    static let pelvisMR = try! RenderStudy.load(try! ResolvedStudy.resolve(renderingFixture("pelvis_mr"), StudyRequest(needs: [.images])))
+    /// The mini CT plan with a registered MR series (number 2) as the background.
+    static let registeredResolved = try! ResolvedStudy.resolve(renderingFixture("registered_mr"), StudyRequest(needs: [.images]))
+    static let registeredPlanningOnly = try! RenderStudy.load(registeredResolved)
 }
 
 /// Geometry that does not depend on looks: isodose lines against analytic radii,
@@ -130,7 +135,7 @@ final class RenderGeometryTests: XCTestCase {
     }
 
     func testOrientationLettersFollowTheDirectionCosines() {
-        let hfs = Studies.pelvis.ct.grid, ffs = Studies.ffs.ct.grid
+        let hfs = Studies.pelvis.images.grid, ffs = Studies.ffs.images.grid
         func letters(_ o: ViewOrientation, _ g: Grid) -> [String] {
             let (r, d) = SliceView.axes(o, grid: g)
             let v = SliceView(orientation: o, right: r, down: d, centre: Vec3(0, 0, 0), mmPerPixel: 1, width: 1, height: 1).orientationLetters
@@ -171,7 +176,7 @@ final class RenderGeometryTests: XCTestCase {
         var request = SliceRequest()
         request.position = .coordinate(axis: 2, mm: 1.1)
         let (p, label) = try SliceRenderer.slicePoint(Studies.pelvis, request)
-        let k = Studies.pelvis.ct.grid.continuousIndex(of: p).z
+        let k = Studies.pelvis.images.grid.continuousIndex(of: p).z
         XCTAssertEqual(k, k.rounded(), accuracy: 1e-9)
         XCTAssertEqual(p.z, 0, accuracy: 1e-9)
         XCTAssertEqual(label, "z = 0 mm")

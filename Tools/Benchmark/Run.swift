@@ -85,9 +85,9 @@ struct Runner {
 
         // In-process stages.
         var scan = Row(name: "scan + parse (StudyFolder.load)", samples: [], budget: nil)
-        var hu = Row(name: "HU volume (CTSeries.loadHU)", samples: [], budget: nil)
+        var image = Row(name: "image volume (ImageSeries.loadValues)", samples: [], budget: nil)
         var dose = Row(name: "dose volume (DoseGrid.loadDose)", samples: [], budget: nil)
-        var inv = Row(name: "inventory (Inventory(folder), incl. HU range)", samples: [], budget: nil)
+        var inv = Row(name: "inventory (Inventory(folder), incl. value ranges)", samples: [], budget: nil)
         var ssParse = Row(name: "  RTSTRUCT file parse (DICOMFile.read)", samples: [], budget: nil)
         var ssModel = Row(name: "  RTSTRUCT model (StructureSet(file:))", samples: [], budget: nil)
         var caseLine = ""
@@ -97,17 +97,17 @@ struct Runner {
             let folder = try StudyFolder.load(dir)
             if keep { scan.samples.append(now() - t) }
             if r == 0 {
-                let ct = folder.ctSeries.first
-                caseLine = "files: \(folder.scan.files.count) DICOM (\(folder.ctSeries.reduce(0) { $0 + $1.slices.count }) CT"
-                    + (ct.map { " \($0.columns)×\($0.rows)" } ?? "") + ", \(folder.structureSets.count) RTSTRUCT with "
+                let images = folder.imageSeries.first
+                caseLine = "files: \(folder.scan.files.count) DICOM (\(folder.imageSeries.reduce(0) { $0 + $1.slices.count }) images"
+                    + (images.map { " \($0.columns)×\($0.rows)" } ?? "") + ", \(folder.structureSets.count) RTSTRUCT with "
                     + "\(folder.structureSets.reduce(0) { $0 + $1.rois.count }) ROIs / "
                     + "\(folder.structureSets.reduce(0) { $0 + $1.rois.reduce(0) { $0 + $1.contours.reduce(0) { $0 + $1.points.count } } }) points, "
                     + "\(folder.doses.count) RTDOSE" + (folder.doses.first.map { " \($0.grid.nx)×\($0.grid.ny)×\($0.grid.nz)" } ?? "")
                     + ", \(folder.plans.count) RTPLAN), \(megabytes(dir)) MB on disk"
             }
             t = now()
-            for ct in folder.ctSeries { _ = try ct.loadHU() }
-            if keep { hu.samples.append(now() - t) }
+            for series in folder.imageSeries { _ = try series.loadValues() }
+            if keep { image.samples.append(now() - t) }
             t = now()
             for d in folder.doses { _ = try d.loadDose() }
             if keep { dose.samples.append(now() - t) }
@@ -125,7 +125,7 @@ struct Runner {
         }
 
         print(caseLine + "\n")
-        printTable([scan, hu, dose, inv, ssParse, ssModel, info, load, dvh, check, render, expand])
+        printTable([scan, image, dose, inv, ssParse, ssModel, info, load, dvh, check, render, expand])
         if let last = loadLines.last { print("\nlast `sbrt-bench load` report: \(last)") }
         let failed = [info, load, dvh, check, render, expand].filter { r in r.budget.map { median(r.samples) > $0 } ?? false }
         if failed.isEmpty {

@@ -3,7 +3,7 @@
 //
 //   sbrt-bench generate DIR          write the case once (skipped when DIR/.complete exists)
 //   sbrt-bench run DIR [--runs N]    time each stage N times (default 5), print medians
-//   sbrt-bench load DIR              scan + HU volume + dose volume + structures in one
+//   sbrt-bench load DIR              scan + image volumes + dose volume + structures in one
 //                                    process; prints a summary and the peak RSS (the
 //                                    "load everything" path `run` times as a process)
 //   sbrt-bench composite DIR [--runs N]  EQD2 composite kernel bandwidth and the whole
