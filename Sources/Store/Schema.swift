@@ -38,6 +38,11 @@ enum Schema {
     /// Version 1: the tables of `sbrt batch` and the views `metric_values`,
     /// `structure_values` and `failures`.
     static func version1(_ d: SQLDialect) -> [String] {
+        planTables(d) + resultTables(d) + failureTables(d) + views
+    }
+
+    /// Provenance of each plan, and its structures with their DVH curves.
+    private static func planTables(_ d: SQLDialect) -> [String] {
         let (int, real, blob, strict) = (d.integer, d.real, d.blob, d.tableSuffix)
         return [
             """
@@ -90,6 +95,13 @@ enum Schema {
                 FOREIGN KEY (plan_key, structure) REFERENCES structures (plan_key, structure) ON DELETE CASCADE
             )\(strict)
             """,
+        ]
+    }
+
+    /// Metrics per structure, target indices and protocol verdicts per plan.
+    private static func resultTables(_ d: SQLDialect) -> [String] {
+        let (int, real, strict) = (d.integer, d.real, d.tableSuffix)
+        return [
             """
             CREATE TABLE metrics (
                 plan_key TEXT NOT NULL,
@@ -137,6 +149,12 @@ enum Schema {
                 PRIMARY KEY (plan_key, position)
             )\(strict)
             """,
+        ]
+    }
+
+    /// Plans and folders that could not be reviewed, keyed so a re-run replaces them.
+    private static func failureTables(_ d: SQLDialect) -> [String] {
+        [
             """
             CREATE TABLE failure_records (
                 failure_key TEXT PRIMARY KEY,
@@ -146,24 +164,28 @@ enum Schema {
                 file TEXT,
                 plan_key TEXT,
                 occurred_at TEXT NOT NULL
-            )\(strict)
+            )\(d.tableSuffix)
             """,
             "CREATE INDEX failure_records_folder ON failure_records (folder)",
-            """
-            CREATE VIEW metric_values AS
-            SELECT m.plan_key, p.folder, p.patient_id, m.structure, m.metric, m.value, m.unit, m.note
-            FROM metrics m JOIN plans p ON p.plan_key = m.plan_key
-            """,
-            """
-            CREATE VIEW structure_values AS
-            SELECT s.plan_key, p.folder, p.patient_id, s.structure, s.roi_type, s.volume_cc,
-                   s.min_gy, s.mean_gy, s.max_gy, s.outside_dose_grid_percent
-            FROM structures s JOIN plans p ON p.plan_key = s.plan_key
-            """,
-            """
-            CREATE VIEW failures AS
-            SELECT folder, kind, message, file, plan_key, occurred_at FROM failure_records
-            """,
         ]
     }
+
+    /// The views users query directly (the same SQL on both backends).
+    private static let views = [
+        """
+        CREATE VIEW metric_values AS
+        SELECT m.plan_key, p.folder, p.patient_id, m.structure, m.metric, m.value, m.unit, m.note
+        FROM metrics m JOIN plans p ON p.plan_key = m.plan_key
+        """,
+        """
+        CREATE VIEW structure_values AS
+        SELECT s.plan_key, p.folder, p.patient_id, s.structure, s.roi_type, s.volume_cc,
+               s.min_gy, s.mean_gy, s.max_gy, s.outside_dose_grid_percent
+        FROM structures s JOIN plans p ON p.plan_key = s.plan_key
+        """,
+        """
+        CREATE VIEW failures AS
+        SELECT folder, kind, message, file, plan_key, occurred_at FROM failure_records
+        """,
+    ]
 }
