@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "RenderingTests", dependencies: ["Base", "Rendering", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "CPNGShim", "CZlib"]),
         .testTarget(name: "PlanReviewTests", dependencies: ["Base", "Reports", "PlanReview", "Dosimetry", "Geometry", "RTModel", "DICOM", "VoxelKit"]),
         .testTarget(name: "EndToEndTests", dependencies: ["sbrt"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTestSupport", "TestSupport", "sbrt-store-probe"]),
+        .testTarget(name: "StoreTests", dependencies: ["Base", "Store", "StoreTestSupport", "TestSupport", "sbrt-store-probe"]),
     ],
     // Swift 5 language mode: the kernels share immutable buffers across threads
     // through Dispatch, which strict Swift 6 checking cannot see is safe.

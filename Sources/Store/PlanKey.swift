@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// The identity of a plan in the store, computed from its inputs.
@@ -27,13 +28,18 @@ public enum PlanKey {
         return "p1-" + SHA256.hex(Array(text.utf8))
     }
 
-    /// `value` as canonical JSON: keys sorted, slashes unescaped, no whitespace — the
-    /// same bytes for the same options whatever the order they were set in.
+    /// `value` as canonical JSON: sbrt's JSON style (`JSONOutput`: snake_case keys,
+    /// sorted, slashes unescaped) on one line without whitespace — the same bytes for
+    /// the same options whatever the order they were set in.
     ///
-    /// - Throws: what `JSONEncoder` throws (a non-finite number, for instance).
+    /// - Throws: `SBRTError` of kind `.invalidValue` when a number is not finite.
     public static func canonicalJSON<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
+        let encoder = JSONOutput.encoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        do {
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        } catch {
+            throw SBRTError(.invalidValue, "the options cannot be written as JSON: \(error)")
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 extension PlanStore {
@@ -17,10 +18,11 @@ extension PlanStore {
     /// (and of key-less failures of its folder). Writing the same plan twice leaves one
     /// copy (the second); `--rescan` is this replacement.
     ///
-    /// - Throws: `.invalidValue` (nothing written) for a non-finite number, a NUL in
-    ///   text, an empty key or dose UID list; `.database` when a row breaks a key (two
-    ///   structures with one name, say) — the transaction is rolled back and any earlier
-    ///   copy of the plan stays as it was; `.busy`, `.connection` likewise.
+    /// - Throws: `SBRTError` of kind `.invalidValue` (nothing written) for a non-finite
+    ///   number, a NUL in text, an empty key or dose UID list; `.database` when a row
+    ///   breaks a key (two structures with one name, say), another writer held the lock
+    ///   past the busy timeout, or the connection failed — the transaction is rolled
+    ///   back and any earlier copy of the plan stays as it was.
     public func write(_ plan: PlanRecord) throws {
         try RecordValidation.validate(plan)
         try locked {

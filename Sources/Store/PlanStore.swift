@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// The database of `sbrt batch`: plans, their structures, DVHs, metrics, indices and
@@ -39,19 +40,24 @@ public final class PlanStore: @unchecked Sendable {
     ///   - readOnly: open without writing: no file is created, no migration runs, and the
     ///     database must already hold an sbrt schema (for `sbrt batch export`).
     ///   - busyTimeoutMS: SQLite only: how long a write waits for another writer's lock.
-    /// - Throws: `StoreError` — `.connection` when the file cannot be opened or is not a
-    ///   SQLite database, or the server cannot be reached; `.schema` when the database
-    ///   holds a newer schema than this sbrt, or (read-only) no sbrt schema.
+    /// - Throws: `SBRTError` of kind `.database` when the file cannot be opened or is not
+    ///   a SQLite database, the server cannot be reached, or the database holds a newer
+    ///   schema than this sbrt or (read-only) no sbrt schema; `.io` for a read-only open
+    ///   of a missing file; `.outputPath` when the path is a folder.
     public static func open(_ location: StoreLocation, readOnly: Bool = false, busyTimeoutMS: Int32 = 60_000) throws -> PlanStore {
+        try StoreError.converted { try openConnection(location, readOnly: readOnly, busyTimeoutMS: busyTimeoutMS) }
+    }
+
+    private static func openConnection(_ location: StoreLocation, readOnly: Bool, busyTimeoutMS: Int32) throws -> PlanStore {
         let connection: DatabaseConnection
         switch location {
         case .sqlite(let path):
             if readOnly && !FileManager.default.fileExists(atPath: path) {
-                throw StoreError(.connection, "no such database file", file: path)
+                throw SBRTError(.io, "no such database file", file: path)
             }
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-                throw StoreError(.invalidLocation, "is a directory, not a database file", file: path)
+                throw SBRTError(.outputPath, "is a folder, not a database file", file: path)
             }
             let sqlite = try SQLiteConnection(path: path, readOnly: readOnly, busyTimeoutMS: busyTimeoutMS)
             try configure(sqlite, readOnly: readOnly)
@@ -76,9 +82,11 @@ public final class PlanStore: @unchecked Sendable {
 
     deinit { connection.close() }
 
-    /// Closes the connection. Further calls throw `.connection`.
+    /// Closes the connection. Further calls throw.
     public func close() {
-        locked { connection.close() }
+        lock.lock()
+        defer { lock.unlock() }
+        connection.close()
     }
 
     /// SQLite connection settings: WAL journal, NORMAL sync, foreign keys.
@@ -103,10 +111,11 @@ public final class PlanStore: @unchecked Sendable {
         }
     }
 
-    func locked<T>(_ body: () throws -> T) rethrows -> T {
+    /// Runs `body` holding the store's lock; a `StoreError` leaves as its `SBRTError`.
+    func locked<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
-        return try body()
+        return try StoreError.converted(body)
     }
 
     // MARK: Transactions

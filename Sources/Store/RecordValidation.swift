@@ -1,12 +1,14 @@
+import Base
+
 /// Checks of records where they enter the store: numbers finite, text free of NUL
 /// (PostgreSQL cannot hold it), keys present. Nothing is written when a check fails.
 enum RecordValidation {
     static func validate(_ p: PlanRecord) throws {
         let at = "plan \(p.planKey) (\(p.folder))"
-        guard !p.planKey.isEmpty else { throw StoreError(.invalidValue, "plan in \(p.folder) has an empty plan key") }
-        guard !p.doseSOPInstanceUIDs.isEmpty else { throw StoreError(.invalidValue, "\(at) names no dose") }
+        guard !p.planKey.isEmpty else { throw SBRTError(.invalidValue, "plan in \(p.folder) has an empty plan key") }
+        guard !p.doseSOPInstanceUIDs.isEmpty else { throw SBRTError(.invalidValue, "\(at) names no dose") }
         if let bad = p.doseSOPInstanceUIDs.first(where: { $0.isEmpty || $0.contains("\\") }) {
-            throw StoreError(.invalidValue, "\(at): dose SOP Instance UID \"\(bad)\" is empty or holds a backslash")
+            throw SBRTError(.invalidValue, "\(at): dose SOP Instance UID \"\(bad)\" is empty or holds a backslash")
         }
         try text([p.planKey, p.folder, p.patientID, p.planLabel, p.structureSetSOPInstanceUID, p.planSOPInstanceUID,
                   p.ctSeriesInstanceUID, p.doseSummationType, p.rxSource, p.fractionsSource, p.sbrtVersion, p.optionsJSON]
@@ -40,12 +42,12 @@ enum RecordValidation {
     }
 
     private static func finite(_ v: Double?, _ what: String) throws {
-        if let v, !v.isFinite { throw StoreError(.invalidValue, "\(what) is \(v), not a finite number") }
+        if let v, !v.isFinite { throw SBRTError(.invalidValue, "\(what) is \(v), not a finite number") }
     }
 
     private static func text(_ values: [String?], _ what: String) throws {
         for case let s? in values where s.utf8.contains(0) {
-            throw StoreError(.invalidValue, "\(what): text holds a NUL character")
+            throw SBRTError(.invalidValue, "\(what): text holds a NUL character")
         }
     }
 }

@@ -1,10 +1,12 @@
-/// Why the plan store could not open, read or write its database.
-///
-/// The shape follows the project's error convention (a kind a caller can act on, the
-/// file or database at fault, a message in words a user can act on). When `SBRTError`
-/// (module `Base`) lands on main, this type converts into it.
-public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
-    public enum Kind: String, Sendable {
+import Base
+
+/// A failure inside the store, finer than `SBRTError`: the kind decides whether a
+/// transaction is retried (`conflict`) and how a failure is worded. Internal: the
+/// public API throws `SBRTError` (`sbrtError`), of kind `.database` for everything the
+/// database reports, `.invalidValue` for a value out of its domain, `.invalidRequest`
+/// for an unusable location.
+struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
+    enum Kind: String, Sendable {
         /// The location is not a usable SQLite path or PostgreSQL URL.
         case invalidLocation = "invalid-location"
         /// The database could not be opened or the server could not be reached.
@@ -24,21 +26,21 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         case database
     }
 
-    public var kind: Kind
-    public var message: String
+    var kind: Kind
+    var message: String
     /// The SQLite file or the PostgreSQL URL (password removed).
-    public var file: String?
+    var file: String?
     /// The SQLite extended result code or the PostgreSQL SQLSTATE, when there is one.
-    public var code: String?
+    var code: String?
 
-    public init(_ kind: Kind, _ message: String, file: String? = nil, code: String? = nil) {
+    init(_ kind: Kind, _ message: String, file: String? = nil, code: String? = nil) {
         self.kind = kind
         self.message = message
         self.file = file
         self.code = code
     }
 
-    public var description: String {
+    var description: String {
         var s = ""
         if let file { s += file + ": " }
         s += message
@@ -46,10 +48,18 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         return s
     }
 
-    /// The same error, attributed to `file` unless it already names one.
-    func inFile(_ path: String) -> StoreError {
-        var copy = self
-        if copy.file == nil { copy.file = path }
-        return copy
+    /// The error as the rest of sbrt sees it.
+    var sbrtError: SBRTError {
+        let text = message + (code.map { " (\($0))" } ?? "")
+        switch kind {
+        case .invalidLocation: return SBRTError(.invalidRequest, text, file: file)
+        case .invalidValue: return SBRTError(.invalidValue, text, file: file)
+        default: return SBRTError(.database, text, file: file)
+        }
+    }
+
+    /// Runs `body`, turning a `StoreError` it throws into its `SBRTError`.
+    static func converted<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as StoreError { throw e.sbrtError }
     }
 }

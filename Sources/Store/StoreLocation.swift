@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// Where a plan store lives: a SQLite file, or a PostgreSQL database named by URL.
@@ -12,22 +13,22 @@ public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
     /// Reads the value of a `--db` option: a `postgresql://` or `postgres://` URL, or
     /// else a file path for SQLite.
     ///
-    /// - Throws: `StoreError.Kind.invalidLocation` for an empty text, another URL scheme
+    /// - Throws: `SBRTError` of kind `.invalidRequest` for an empty text, another URL scheme
     ///   (`mysql://…`), or a PostgreSQL URL without a host.
     public init(parsing text: String) throws {
         let lower = text.lowercased()
         if lower.hasPrefix("postgresql://") || lower.hasPrefix("postgres://") {
             let rest = text[text.range(of: "://")!.upperBound...]
             guard let first = rest.first, first != "/", first != "?" else {
-                throw StoreError(.invalidLocation, "the PostgreSQL URL names no host (expected postgresql://user@host[:port]/database)",
+                throw SBRTError(.invalidRequest, "the PostgreSQL URL names no host (expected postgresql://user@host[:port]/database)",
                                  file: Self.redacted(text))
             }
             self = .postgres(url: text)
             return
         }
-        guard !text.isEmpty else { throw StoreError(.invalidLocation, "the database location is empty") }
+        guard !text.isEmpty else { throw SBRTError(.invalidRequest, "the database location is empty") }
         if let r = text.range(of: "://"), text[..<r.lowerBound].allSatisfy({ $0.isLetter || $0 == "+" || $0 == "." || $0 == "-" }) {
-            throw StoreError(.invalidLocation, "unsupported database URL scheme \"\(text[..<r.lowerBound])\": use a SQLite file path or a postgresql:// URL",
+            throw SBRTError(.invalidRequest, "unsupported database URL scheme \"\(text[..<r.lowerBound])\": use a SQLite file path or a postgresql:// URL",
                              file: Self.redacted(text))
         }
         self = .sqlite(path: text)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Base
 @testable import Store
 import StoreTestSupport
 
@@ -113,7 +114,7 @@ final class PostgresStoreTests: XCTestCase {
         let server = try TestPostgres.serverURL()
         let url = server.replacingOccurrences(of: "/postgres", with: "/no_such_db")
         XCTAssertThrowsError(try PlanStore.open(.postgres(url: url))) { e in
-            XCTAssertEqual((e as? StoreError)?.kind, .connection)
+            XCTAssertEqual((e as? SBRTError)?.kind, .database)
             XCTAssertTrue("\(e)".contains("no_such_db"), "\(e)")
         }
     }

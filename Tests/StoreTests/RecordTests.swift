@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Base
 @testable import Store
 
 final class PlanKeyTests: XCTestCase {
@@ -31,8 +32,9 @@ final class PlanKeyTests: XCTestCase {
     }
 
     func testCanonicalJSONSortsKeys() throws {
-        struct Options: Encodable { var metrics = ["D95%"]; var endCap = "prism"; var dir = "a/b" }
-        XCTAssertEqual(try PlanKey.canonicalJSON(Options()), #"{"dir":"a/b","endCap":"prism","metrics":["D95%"]}"#)
+        struct Options: Encodable { var metrics = ["D95%"]; var endCap = "prism"; var dir = "a/b"; var rxGy = 0.1 + 0.2 }
+        XCTAssertEqual(try PlanKey.canonicalJSON(Options()), #"{"dir":"a/b","end_cap":"prism","metrics":["D95%"],"rx_gy":0.30000000000000004}"#)
+        XCTAssertThrowsError(try PlanKey.canonicalJSON(Options(rxGy: .nan))) { XCTAssertEqual(($0 as? SBRTError)?.kind, .invalidValue) }
     }
 }
 
@@ -42,11 +44,11 @@ final class DVHCurveTests: XCTestCase {
         XCTAssertEqual(curve.encoded(), [0, 0, 0x20, 0x40, 0, 0, 0x80, 0x3f, 1, 0, 0, 0, 0, 0, 0, 0])
         XCTAssertEqual(try DVHCurve.decode(encoding: "f32le", bytes: curve.encoded(), bins: 4, binWidthGy: 0.01, totalVolumeCC: 2.5), curve)
         XCTAssertThrowsError(try DVHCurve.decode(encoding: "f32le", bytes: [0, 0, 0], bins: 1, binWidthGy: 0.01, totalVolumeCC: 1)) {
-            XCTAssertEqual(($0 as? StoreError)?.kind, .corruptData)
+            XCTAssertEqual(($0 as? SBRTError)?.kind, .database)
         }
         XCTAssertThrowsError(try DVHCurve.decode(encoding: "zstd", bytes: [], bins: 0, binWidthGy: 0.01, totalVolumeCC: 1))
         XCTAssertThrowsError(try DVHCurve.decode(encoding: "f32le", bytes: [0, 0, 0xc0, 0x7f], bins: 1, binWidthGy: 0.01, totalVolumeCC: 1)) {
-            XCTAssertEqual(($0 as? StoreError)?.kind, .corruptData, "a NaN volume is corrupt")
+            XCTAssertEqual(($0 as? SBRTError)?.kind, .database, "a NaN volume is corrupt")
         }
     }
 
@@ -59,7 +61,7 @@ final class DVHCurveTests: XCTestCase {
         XCTAssertEqual(curve.volumeCC(atLeast: -1), 10)
         XCTAssertEqual(curve.volumeCC(atLeast: 50), 0)
         XCTAssertThrowsError(try DVHCurve(totalVolumeCC: 1, maxDoseGy: 1e300) { _ in 0 }) {
-            XCTAssertEqual(($0 as? StoreError)?.kind, .invalidValue, "an absurd maximum dose cannot ask for unbounded memory")
+            XCTAssertEqual(($0 as? SBRTError)?.kind, .tooLarge, "an absurd maximum dose cannot ask for unbounded memory")
         }
         XCTAssertThrowsError(try DVHCurve(totalVolumeCC: 1, maxDoseGy: .nan) { _ in 0 })
         XCTAssertThrowsError(try DVHCurve(binWidthGy: 0, totalVolumeCC: 1, cumulativeCC: []))
@@ -74,7 +76,7 @@ final class StoreLocationTests: XCTestCase {
         XCTAssertEqual(try StoreLocation(parsing: "postgresql://sbrt@db.example:5433/physics"), .postgres(url: "postgresql://sbrt@db.example:5433/physics"))
         XCTAssertEqual(try StoreLocation(parsing: "postgres://sbrt@db/physics"), .postgres(url: "postgres://sbrt@db/physics"))
         for bad in ["", "mysql://u@h/db", "postgresql:///db"] {
-            XCTAssertThrowsError(try StoreLocation(parsing: bad), bad) { XCTAssertEqual(($0 as? StoreError)?.kind, .invalidLocation) }
+            XCTAssertThrowsError(try StoreLocation(parsing: bad), bad) { XCTAssertEqual(($0 as? SBRTError)?.kind, .invalidRequest) }
         }
     }
 
@@ -82,7 +84,7 @@ final class StoreLocationTests: XCTestCase {
         let l = try StoreLocation(parsing: "postgresql://sbrt:s3cret@db:5432/physics?sslmode=require&password=other")
         XCTAssertEqual(l.description, "postgresql://sbrt:***@db:5432/physics?sslmode=require&password=***")
         XCTAssertThrowsError(try PlanStore.open(.postgres(url: "postgresql://sbrt:s3cret@127.0.0.1:1/physics?connect_timeout=2"))) { e in
-            XCTAssertEqual((e as? StoreError)?.kind, .connection)
+            XCTAssertEqual((e as? SBRTError)?.kind, .database)
             XCTAssertFalse("\(e)".contains("s3cret"), "\(e)")
         }
     }

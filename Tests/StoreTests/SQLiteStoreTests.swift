@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Base
 @testable import Store
 import StoreTestSupport
 
@@ -31,26 +32,27 @@ final class SQLiteStoreTests: XCTestCase {
     func testBadLocationsAreRefusedWithTheFileNamed() throws {
         let missing = temporarySQLitePath("missing")
         XCTAssertThrowsError(try PlanStore.open(.sqlite(path: missing), readOnly: true)) { e in
-            XCTAssertEqual((e as? StoreError)?.kind, .connection)
-            XCTAssertEqual((e as? StoreError)?.file, missing)
+            XCTAssertEqual((e as? SBRTError)?.kind, .io)
+            XCTAssertEqual((e as? SBRTError)?.file, missing)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: missing), "a read-only open creates nothing")
 
         let text = temporarySQLitePath("text")
         try Data(String(repeating: "not a database\n", count: 200).utf8).write(to: URL(fileURLWithPath: text))
         XCTAssertThrowsError(try PlanStore.open(.sqlite(path: text))) { e in
-            XCTAssertEqual((e as? StoreError)?.kind, .connection)
+            XCTAssertEqual((e as? SBRTError)?.kind, .database)
             XCTAssertTrue("\(e)".contains("not a SQLite database"), "\(e)")
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: text)).count, 15 * 200, "the input is left as it was")
 
         let dir = URL(fileURLWithPath: text).deletingLastPathComponent().path
-        XCTAssertThrowsError(try PlanStore.open(.sqlite(path: dir))) { XCTAssertEqual(($0 as? StoreError)?.kind, .invalidLocation) }
+        XCTAssertThrowsError(try PlanStore.open(.sqlite(path: dir))) { XCTAssertEqual(($0 as? SBRTError)?.kind, .outputPath) }
 
         let empty = temporarySQLitePath("empty")
         _ = try SQLiteConnection(path: empty, readOnly: false, busyTimeoutMS: 100).query("CREATE TABLE t (x)")
         XCTAssertThrowsError(try PlanStore.open(.sqlite(path: empty), readOnly: true)) { e in
-            XCTAssertEqual((e as? StoreError)?.kind, .schema)
+            XCTAssertEqual((e as? SBRTError)?.kind, .database)
+            XCTAssertTrue("\(e)".contains("not an sbrt batch database"), "\(e)")
         }
     }
 
@@ -63,7 +65,7 @@ final class SQLiteStoreTests: XCTestCase {
         }
         store.close()
         XCTAssertThrowsError(try PlanStore.open(.sqlite(path: path))) { e in
-            XCTAssertEqual((e as? StoreError)?.kind, .schema)
+            XCTAssertEqual((e as? SBRTError)?.kind, .database)
             XCTAssertTrue("\(e)".contains("schema version 99"), "\(e)")
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Base
 @testable import Store
 import StoreTestSupport
 
@@ -63,7 +64,7 @@ enum StoreContract {
         var broken = SyntheticPlans.plan(20)
         broken.structures[1].name = broken.structures[0].name
         XCTAssertThrowsError(try store.write(broken)) { e in
-            XCTAssertEqual((e as? StoreError)?.kind, .database, "\(e)")
+            XCTAssertEqual((e as? SBRTError)?.kind, .database, "\(e)")
         }
         XCTAssertFalse(try store.contains(planKey: broken.planKey))
         XCTAssertEqual(try store.tableCounts(), expectedCounts([]))
@@ -77,12 +78,12 @@ enum StoreContract {
         var nan = SyntheticPlans.plan(21)
         nan.structures[2].metrics[0].value = .nan
         XCTAssertThrowsError(try store.write(nan)) { e in
-            XCTAssertEqual((e as? StoreError)?.kind, .invalidValue)
+            XCTAssertEqual((e as? SBRTError)?.kind, .invalidValue)
             XCTAssertTrue("\(e)".contains("metric D95%"), "\(e)")
         }
         var nul = SyntheticPlans.plan(21)
         nul.patientID = "A\u{0}B"
-        XCTAssertThrowsError(try store.write(nul)) { XCTAssertEqual(($0 as? StoreError)?.kind, .invalidValue) }
+        XCTAssertThrowsError(try store.write(nul)) { XCTAssertEqual(($0 as? SBRTError)?.kind, .invalidValue) }
         XCTAssertEqual(try store.tableCounts(), expectedCounts([good]))
     }
 

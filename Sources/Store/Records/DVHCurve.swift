@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// A structure's cumulative DVH in the store's compact form: volumes (cc) as 32-bit
@@ -28,21 +29,21 @@ public struct DVHCurve: Sendable, Equatable {
 
     /// A curve from its values as they are.
     ///
-    /// - Throws: `invalidValue` when the step is not a positive finite number, the total
-    ///   volume is negative or not finite, there are more than `maximumBins` values, or a
-    ///   value is negative or not finite.
+    /// - Throws: `SBRTError` of kind `.invalidValue` when the step is not a positive
+    ///   finite number, the total volume is negative or not finite, or a value is
+    ///   negative or not finite; `.tooLarge` for more than `maximumBins` values.
     public init(binWidthGy: Double, totalVolumeCC: Double, cumulativeCC: [Float]) throws {
         guard binWidthGy.isFinite, binWidthGy > 0 else {
-            throw StoreError(.invalidValue, "DVH bin width \(binWidthGy) Gy is not a positive number")
+            throw SBRTError(.invalidValue, "DVH bin width \(binWidthGy) Gy is not a positive number")
         }
         guard totalVolumeCC.isFinite, totalVolumeCC >= 0 else {
-            throw StoreError(.invalidValue, "DVH total volume \(totalVolumeCC) cc is not a non-negative number")
+            throw SBRTError(.invalidValue, "DVH total volume \(totalVolumeCC) cc is not a non-negative number")
         }
         guard cumulativeCC.count <= Self.maximumBins else {
-            throw StoreError(.invalidValue, "DVH has \(cumulativeCC.count) bins, more than \(Self.maximumBins)")
+            throw SBRTError(.tooLarge, "DVH has \(cumulativeCC.count) bins, more than \(Self.maximumBins)")
         }
         if let bad = cumulativeCC.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
-            throw StoreError(.invalidValue, "DVH volume \(cumulativeCC[bad]) cc at bin \(bad) is not a non-negative number")
+            throw SBRTError(.invalidValue, "DVH volume \(cumulativeCC[bad]) cc at bin \(bad) is not a non-negative number")
         }
         self.binWidthGy = binWidthGy
         self.totalVolumeCC = totalVolumeCC
@@ -54,16 +55,17 @@ public struct DVHCurve: Sendable, Equatable {
     /// each `Float(volumeCCAtLeast(j × step))`.
     ///
     /// - Complexity: O(bins) calls of `volumeCCAtLeast`.
-    /// - Throws: `invalidValue` for a non-finite or negative maximum dose, or one that
-    ///   needs more than `maximumBins` steps, and as `init(binWidthGy:totalVolumeCC:cumulativeCC:)`.
+    /// - Throws: `SBRTError` of kind `.invalidValue` for a non-finite or negative maximum
+    ///   dose, `.tooLarge` for one that needs more than `maximumBins` steps, and as
+    ///   `init(binWidthGy:totalVolumeCC:cumulativeCC:)`.
     public init(binWidthGy: Double = DVHCurve.defaultBinWidthGy, totalVolumeCC: Double, maxDoseGy: Double,
                 volumeCCAtLeast: (Double) -> Double) throws {
         guard maxDoseGy.isFinite, maxDoseGy >= 0, binWidthGy.isFinite, binWidthGy > 0 else {
-            throw StoreError(.invalidValue, "cannot sample a DVH to \(maxDoseGy) Gy in steps of \(binWidthGy) Gy")
+            throw SBRTError(.invalidValue, "cannot sample a DVH to \(maxDoseGy) Gy in steps of \(binWidthGy) Gy")
         }
         let steps = (maxDoseGy / binWidthGy).rounded(.down)
         guard steps + 2 <= Double(Self.maximumBins) else {
-            throw StoreError(.invalidValue, "a DVH to \(maxDoseGy) Gy in steps of \(binWidthGy) Gy needs more than \(Self.maximumBins) bins")
+            throw SBRTError(.tooLarge, "a DVH to \(maxDoseGy) Gy in steps of \(binWidthGy) Gy needs more than \(Self.maximumBins) bins")
         }
         let values = (0..<(Int(steps) + 2)).map { Float(volumeCCAtLeast(Double($0) * binWidthGy)) }
         try self.init(binWidthGy: binWidthGy, totalVolumeCC: totalVolumeCC, cumulativeCC: values)
@@ -84,15 +86,15 @@ public struct DVHCurve: Sendable, Equatable {
 
     /// Decodes a stored curve (the columns of one `dvh_curves` row).
     ///
-    /// - Throws: `corruptData` for an unknown encoding, a byte count that is not
+    /// - Throws: `SBRTError` of kind `.database` for an unknown encoding, a byte count that is not
     ///   `4 × bins`, or values the initialiser rejects.
     public static func decode(encoding: String, bytes: [UInt8], bins: Int, binWidthGy: Double,
                               totalVolumeCC: Double) throws -> DVHCurve {
         guard encoding == Self.encoding else {
-            throw StoreError(.corruptData, "DVH curve encoding \"\(encoding)\" is not \(Self.encoding)")
+            throw SBRTError(.database, "DVH curve encoding \"\(encoding)\" is not \(Self.encoding)")
         }
         guard bins >= 0, bins <= maximumBins, bytes.count == 4 * bins else {
-            throw StoreError(.corruptData, "DVH curve holds \(bytes.count) bytes where \(bins) float32 values (\(4 * max(0, bins)) bytes) were expected")
+            throw SBRTError(.database, "DVH curve holds \(bytes.count) bytes where \(bins) float32 values (\(4 * max(0, bins)) bytes) were expected")
         }
         var values = [Float](repeating: 0, count: bins)
         for j in 0..<bins {
@@ -102,8 +104,8 @@ public struct DVHCurve: Sendable, Equatable {
         }
         do {
             return try DVHCurve(binWidthGy: binWidthGy, totalVolumeCC: totalVolumeCC, cumulativeCC: values)
-        } catch let e as StoreError {
-            throw StoreError(.corruptData, "stored DVH curve: \(e.message)")
+        } catch let e as SBRTError {
+            throw SBRTError(.database, "stored DVH curve: \(e.message)")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Base
 @testable import Store
 
 let packageRoot = URL(fileURLWithPath: #filePath)
@@ -28,7 +29,7 @@ enum TestPostgres {
         let script = packageRoot.appendingPathComponent("Tools/pg/pg-server.sh").path
         let r = try run(script, ["start", dir, String(getpid())])
         guard r.status == 0, let url = r.out.split(separator: "\n").last.map(String.init), url.hasPrefix("postgresql://") else {
-            throw StoreError(.connection, "Tools/pg/pg-server.sh could not start PostgreSQL (exit \(r.status)): \(r.err)")
+            throw SBRTError(.database, "Tools/pg/pg-server.sh could not start PostgreSQL (exit \(r.status)): \(r.err)")
         }
         XCTestObservationCenter.shared.addTestObserver(ServerStopper(script: script, dir: dir))
         return url
