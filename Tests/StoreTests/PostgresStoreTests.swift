@@ -43,15 +43,18 @@ final class PostgresStoreTests: XCTestCase {
         XCTAssertEqual(pg.schemaVersion, Schema.latestVersion)
     }
 
-    /// Two shards (processes) writing different plans into one database at the same
-    /// time, then two writers racing on the same plans: every plan exactly once.
+    /// Two shards (processes) writing different plans into one new database at the same
+    /// time, then three writers racing on the same plans: every plan exactly once.
     func testTwoShardsWritingAtOnce() throws {
-        let (store, url) = try fresh()
+        // An empty database: the two shards also create the schema at the same time.
+        let url = try TestPostgres.freshDatabase()
         let shards = [try ProbeProcess(db: url, first: 0, count: 15), try ProbeProcess(db: url, first: 15, count: 15)]
         for s in shards {
             let r = s.finish()
             XCTAssertEqual(r.status, 0, r.err)
         }
+        let store = try PlanStore.open(.postgres(url: url))
+        XCTAssertEqual(try store.count("sbrt_schema"), 1)
         let expected = (0..<30).map { SyntheticPlans.plan($0) }
         XCTAssertEqual(try store.tableCounts(), expectedCounts(expected))
 
