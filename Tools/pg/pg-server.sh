@@ -35,7 +35,7 @@ port_in_use() {
 close_inherited() {
   local fd
   for fd in $(ls /proc/$$/fd 2>/dev/null); do
-    if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    if [ "$fd" -gt 2 ] 2>/dev/null && [ "$fd" != 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
   done
 }
 
