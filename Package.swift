@@ -19,12 +19,13 @@ let package = Package(
         .library(name: "PlanReview", targets: ["PlanReview"]),
         .library(name: "Rendering", targets: ["Rendering"]),
         .library(name: "Reports", targets: ["Reports"]),
+        .library(name: "Store", targets: ["Store"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // MARK: System libraries (Debian: libpng-dev, zlib1g-dev, pkg-config)
+        // MARK: System libraries (Debian: libpng-dev, zlib1g-dev, libsqlite3-dev, libpq-dev, pkg-config)
         .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
@@ -35,12 +36,26 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]
         ),
+        // The database sink of `sbrt batch` (Debian: libsqlite3-dev, libpq-dev).
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
 
         // MARK: Library modules, bottom to top (docs/architecture.md)
         // A module imports only modules listed before it; every import is declared.
         .target(name: "Base"),
         .target(name: "DICOM", dependencies: ["Base", "CZlib"]),
         .target(name: "VoxelKit", dependencies: ["Base"]),
+        // The database of `sbrt batch` (plans, DVHs, metrics, verdicts, failures in SQLite
+        // or PostgreSQL): plain records, no dependency on the review modules above.
+        .target(name: "Store", dependencies: ["Base", "CSQLite", "CLibPQ"]),
         .target(name: "Geometry", dependencies: ["Base", "VoxelKit"]),
         .target(name: "RTModel", dependencies: ["Base", "DICOM", "VoxelKit", "Geometry"]),
         .target(name: "Dosimetry", dependencies: ["Base", "DICOM", "VoxelKit", "Geometry", "RTModel"]),
@@ -79,9 +94,19 @@ let package = Package(
             path: "Tools/Benchmark"
         ),
 
+        // Writes synthetic plans into a store from a separate process, for the
+        // kill-and-resume and concurrent-writer tests of StoreTests.
+        .executableTarget(
+            name: "sbrt-store-probe",
+            dependencies: ["Store", "StoreTestSupport"],
+            path: "Tools/StoreProbe"
+        ),
+
         // MARK: Tests
         // Helpers shared by the test targets (a deterministic random generator).
         .target(name: "TestSupport", path: "Tests/Support"),
+        // Synthetic plan records for StoreTests and sbrt-store-probe.
+        .target(name: "StoreTestSupport", dependencies: ["Store", "TestSupport"], path: "Tests/StoreSupport"),
         .testTarget(name: "BaseTests", dependencies: ["Base"]),
         .testTarget(name: "DICOMTests", dependencies: ["Base", "DICOM", "TestSupport"]),
         .testTarget(name: "VoxelKitTests", dependencies: ["Base", "VoxelKit"]),
@@ -91,6 +116,7 @@ let package = Package(
         .testTarget(name: "RenderingTests", dependencies: ["Base", "Rendering", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "CPNGShim", "CZlib"]),
         .testTarget(name: "PlanReviewTests", dependencies: ["Base", "Reports", "PlanReview", "Dosimetry", "Geometry", "RTModel", "DICOM", "VoxelKit"]),
         .testTarget(name: "EndToEndTests", dependencies: ["sbrt"]),
+        .testTarget(name: "StoreTests", dependencies: ["Base", "Store", "StoreTestSupport", "TestSupport", "sbrt-store-probe"]),
     ],
     // Swift 5 language mode: the kernels share immutable buffers across threads
     // through Dispatch, which strict Swift 6 checking cannot see is safe.
