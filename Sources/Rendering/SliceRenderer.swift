@@ -101,7 +101,7 @@ public enum SliceRenderer {
     public static func structureIndices(_ rois: [ROI], _ names: [String]?) throws -> [Int] {
         if let names {
             return try names.map { name in
-                guard let n = rois.firstIndex(where: { $0.name.trimmingCharacters(in: .whitespaces).lowercased() == name.trimmingCharacters(in: .whitespaces).lowercased() }) else {
+                guard let n = StructureName.index(of: name, in: rois.map(\.name)) else {
                     throw SBRTError(.structureNotFound, "no ROI named \"\(name)\"" + (rois.isEmpty ? " (the study has no structure set)" : " (structures: \(rois.map(\.name).joined(separator: ", ")))"))
                 }
                 return n
@@ -132,7 +132,7 @@ public enum SliceRenderer {
         case .none: return []
         case .percent(let p):
             guard let rx else {
-                throw SBRTError(.invalidRequest, "isodose levels in % need the prescription, and the plan states none: give --rx GY, or levels in Gy with --isodose-gy")
+                throw SBRTError(.invalidRequest, "isodose levels in % need the prescription, and the plan states none: state the prescription in Gy, or give the levels in Gy")
             }
             guard p.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw SBRTError(.invalidRequest, "isodose levels must be positive percentages") }
             return IsodoseStyle.levels(percent: p, rxGy: rx)

@@ -149,7 +149,7 @@ extension SBRT {
                 let metricText = rest[..<r.lowerBound].trimmingCharacters(in: .whitespaces)
                 let metric: Metric
                 do { metric = try Metric.parse(metricText) } catch let e as Metric.ParseError { throw SBRTError(.invalidRequest, "--constraint \"\(text)\": \(e.description)") }
-                guard let curve = curves.first(where: { $0.name.lowercased() == name.lowercased() }) else {
+                guard let curve = curves.first(where: { StructureName.same($0.name, name) }) else {
                     throw SBRTError(.invalidRequest, "--constraint \"\(text)\": no plotted structure named \"\(name)\" (plotted: \(curves.map(\.name).joined(separator: ", ")))")
                 }
                 let dvh = curve.dvh
