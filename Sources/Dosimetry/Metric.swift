@@ -113,6 +113,19 @@ public struct Metric: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether this is a target-level index (HI, CI, PCI, GI, R50, R100, D2cm): computed
+    /// for targets only.
+    public var isTargetIndex: Bool {
+        switch kind {
+        case .homogeneityIndex, .rtogCI, .paddickCI, .gradientIndex, .r50, .r100, .d2cm: return true
+        default: return false
+        }
+    }
+
+    /// Whether this index is computed from the isodose volumes or the dose around the
+    /// target rather than from the structure's DVH alone.
+    public var needsIsodose: Bool { isTargetIndex && kind != .homogeneityIndex }
+
     /// The unit written beside a value.
     public var unitLabel: String {
         switch unit {
