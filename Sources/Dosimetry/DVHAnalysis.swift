@@ -108,6 +108,9 @@ public struct DVHRequest: Sendable {
     /// Type GTV, CTV or PTV. Target indices (HI, CI, PCI, GI, R50, R100, D2cm) are
     /// computed for targets only.
     public var targets: [String] = []
+    /// Only `targets` are targets (ROIs of a target type are not added): a review names
+    /// its targets, and only they count as lesions for each other's isodose geometry.
+    public var onlyNamedTargets = false
     public var options = DVHOptions()
     public init() {}
 }
@@ -198,6 +201,7 @@ public struct DVHAnalysis: Sendable {
         var rx: DVHReport.Prescription
         var metrics: [Metric]
         var targetTexts: [String]
+        var onlyNamedTargets: Bool
         var targetGeometry = TargetGeometryCache()
 
         init(_ study: ResolvedStudy, _ request: DVHRequest) throws {
@@ -220,6 +224,7 @@ public struct DVHAnalysis: Sendable {
                                         fractions: study.fractions?.value, fractionsSource: study.fractions?.source)
             metrics = request.metrics
             targetTexts = request.targets
+            onlyNamedTargets = request.onlyNamedTargets
         }
 
         /// The DVH, metrics and warnings of one structure or expression.
@@ -264,7 +269,7 @@ public struct DVHAnalysis: Sendable {
         /// Whether a structure is a target: an ROI of type GTV, CTV or PTV, or a name or
         /// expression the request names as a target.
         func isTarget(_ text: String, _ expr: StructureExpression) -> Bool {
-            if case .roi(let n) = expr, let roi = structureSet.roi(named: n), Self.targetTypes.contains((roi.interpretedType ?? "").uppercased()) {
+            if !onlyNamedTargets, case .roi(let n) = expr, let roi = structureSet.roi(named: n), Self.targetTypes.contains((roi.interpretedType ?? "").uppercased()) {
                 return true
             }
             return targetTexts.contains { StructureName.same($0, text) || (try? StructureExpression.parse($0, knownNames: structureSet.rois.map(\.name))) == expr }
@@ -278,7 +283,7 @@ public struct DVHAnalysis: Sendable {
             var out: [TargetIsodose.Target] = []
             var seen = Set<String>()
             let names = structureSet.rois.map(\.name)
-            var exprs: [(String, StructureExpression)] = structureSet.rois
+            var exprs: [(String, StructureExpression)] = onlyNamedTargets ? [] : structureSet.rois
                 .filter { Self.targetTypes.contains(($0.interpretedType ?? "").uppercased()) && $0.contours.contains(where: \.isClosedPlanar) }
                 .map { ($0.name, .roi($0.name)) }
             for t in targetTexts { if let e = try? StructureExpression.parse(t, knownNames: names) { exprs.append((t, e)) } }

@@ -92,7 +92,7 @@ public struct Metric: Equatable, Sendable, CustomStringConvertible {
             if rest.hasSuffix("%") { return Metric(kind: .volumeAtPercentRx(try number(rest.dropLast())), unit: try volumeUnit(), text: text) }
             throw fail("a volume metric is VxGy or Vx% (of the prescription)")
         }
-        throw fail("unknown metric (see `sbrt dvh --help`)")
+        throw fail("unknown metric (the metrics are listed in docs/dvh.md)")
 
         func percent(_ v: Double) throws -> Double {
             guard v <= 100 else { throw fail("a percentage of volume is at most 100") }

@@ -191,6 +191,7 @@ public enum PlanCheck {
         var req = DVHRequest()
         req.structures = expressions
         req.targets = m.targets
+        req.onlyNamedTargets = true
         req.options = request.options
         let a = try DVHAnalysis.run(study, req)
         for e in a.report.structures { for w in e.warnings { notes.append("warning: \(e.name): \(w)") } }

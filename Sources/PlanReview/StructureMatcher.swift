@@ -104,7 +104,7 @@ public struct StructureMatcher: Sendable {
         let key = StructureName.key(canonical)
         if let (_, target) = userMap.first(where: { StructureName.key($0.key) == key }) {
             guard let e = resolve(target) else {
-                throw SBRTError(.invalidProtocol, "mapping \(canonical) = \"\(target)\": no such structure in the plan (structures: \(planNames.joined(separator: ", ")))")
+                throw SBRTError(.structureNotFound, "mapping \(canonical) = \"\(target)\": no such structure in the plan (structures: \(planNames.joined(separator: ", ")))")
             }
             return Match(expression: e, how: "user map")
         }

@@ -174,6 +174,15 @@ extension SBRT {
         }
 
         func run() throws {
+            do {
+                try render()
+            } catch var e as SBRTError where e.message.contains("need the prescription") {
+                e.message += " (--rx GY, or --isodose-gy)"
+                throw e
+            }
+        }
+
+        func render() throws {
             try OutputFiles.validate([out, svg].compactMap { $0 })
             var request = try sliceRequest()
             if dvh {
