@@ -83,7 +83,7 @@ public struct DVHSet: Sendable {
         let dec = JSONOutput.decoder()
         let e: Export
         do { e = try dec.decode(Export.self, from: data) } catch {
-            throw SBRTError(.invalidProtocol, "\(path): not a DVH export (sbrt dvh --format json): \(error)")
+            throw SBRTError(.invalidProtocol, "\(path): not a DVH JSON export: \(error)")
         }
         return DVHSet(kind: .json, source: path, entries: e.report.structures.map { s in
             func metric(_ names: [String]) -> Double? {

@@ -162,7 +162,7 @@ public enum SliceRenderer {
         case .coordinate(let axis, let mm):
             let c = normal[axis]
             guard abs(c) >= 0.5 else {
-                throw SBRTError(.invalidRequest, "a \(axisNames[axis]) position does not select a \(request.orientation.rawValue) slice of this CT; use --slice-\(axisNames[abs(normal.x) >= abs(normal.y) && abs(normal.x) >= abs(normal.z) ? 0 : abs(normal.y) >= abs(normal.z) ? 1 : 2])")
+                throw SBRTError(.invalidRequest, "a \(axisNames[axis]) position does not select a \(request.orientation.rawValue) slice of this CT; give the position along \(axisNames[abs(normal.x) >= abs(normal.y) && abs(normal.x) >= abs(normal.z) ? 0 : abs(normal.y) >= abs(normal.z) ? 1 : 2])")
             }
             p = middle + normal * ((mm - middle[axis]) / c)
         case .through(let name):
@@ -170,7 +170,7 @@ public enum SliceRenderer {
             guard let c = study.centroid(n) else { throw SBRTError(.invalidRequest, "ROI \"\(study.rois[n].name)\" has no closed contours to go through") }
             p = c
         case .atMaximumDose:
-            guard let m = study.maximumDosePosition else { throw SBRTError(.invalidRequest, "--at-max needs a dose grid; the folder has none") }
+            guard let m = study.maximumDosePosition else { throw SBRTError(.invalidRequest, "a slice at the dose maximum needs a dose grid; the folder has none") }
             p = m
         case .point(let q):
             p = q
@@ -329,7 +329,7 @@ public enum SliceRenderer {
         var parts: [String] = []
         if let p = study.plan { parts.append("Plan \(p.label ?? p.name ?? "(unlabelled)")") }
         if let rx {
-            parts.append("Rx \(Format.number(rx)) Gy" + (study.plan?.fractions.map { " in \($0) fx" } ?? "") + (request.rxGy != nil ? " (--rx)" : ""))
+            parts.append("Rx \(Format.number(rx)) Gy" + (study.plan?.fractions.map { " in \($0) fx" } ?? "") + (request.rxGy != nil ? " (stated)" : ""))
         }
         parts.append("\(request.orientation.rawValue) \(positionLabel)")
         parts.append("\(study.background.captionName) \(window.label)" + (request.window == nil && study.background.series.modality != .ct ? " (\(study.background.defaultWindowSource))" : ""))

@@ -176,8 +176,11 @@ extension SBRT {
         func run() throws {
             do {
                 try render()
-            } catch var e as SBRTError where e.message.contains("need the prescription") {
-                e.message += " (--rx GY, or --isodose-gy)"
+            } catch var e as SBRTError {
+                // The library says what is missing; the CLI names the option that gives it.
+                if e.message.contains("need the prescription") { e.message += " (--rx GY, or --isodose-gy)" }
+                else if e.message.contains("does not select a") { e.message += " (--slice-x, --slice-y, --slice-z)" }
+                else if e.message.contains("slice at the dose maximum") { e.message += " (--at-max)" }
                 throw e
             }
         }
