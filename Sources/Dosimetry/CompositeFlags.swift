@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// Structure classes the re-irradiation rules apply to, recognised by name.
@@ -10,14 +11,15 @@ import Foundation
 /// - CNS: the cord names, and names containing `brain` (Brain, Brainstem), `chiasm`,
 ///   `opticn` / `opticnerve` / `opticnrv`, `spinalcanal` or `cns`.
 /// - vertebra: contains `vertebra` (Vertebra, VertebralBody, Bone_Vertebra), or is a
-///   vertebral level such as `C5`, `T11`, `L3`, `S1` or `Th12`, alone or followed by `vb`.
+///   vertebral level such as `C5`, `T11`, `L3`, `S1` or `Th12`, alone or with `VB` before
+///   or after it (`VB_T12`, `T12_VB`).
 public struct StructureClass: Sendable, Equatable, Codable {
     public var cns: Bool
     public var cord: Bool
     public var vertebra: Bool
 
     public init(name: String) {
-        let key = String(name.lowercased().unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) && $0.isASCII })
+        let key = StructureName.compact(name)
         if key.contains("prv") {
             cns = false; cord = false; vertebra = false
             return
@@ -25,7 +27,7 @@ public struct StructureClass: Sendable, Equatable, Codable {
         cord = key.contains("cord") || key.contains("thecal") || key.contains("cauda")
         cns = cord || ["brain", "chiasm", "opticn", "spinalcanal", "cns"].contains { key.contains($0) }
         var level = false
-        if let r = key.range(of: #"^(c|th|t|l|s)([0-9]{1,2})(vb)?$"#, options: .regularExpression), r.lowerBound == key.startIndex {
+        if let r = key.range(of: #"^(vb)?(c|th|t|l|s)([0-9]{1,2})(vb)?$"#, options: .regularExpression), r.lowerBound == key.startIndex {
             level = true
         }
         vertebra = key.contains("vertebra") || level
@@ -182,11 +184,12 @@ public enum CompositeFlags {
             if s.kind.vertebra {
                 for (c, dmax) in s.coursePhysicalMax.enumerated() where c < courses.count {
                     let perFx = dmax / Double(courses[c].fractions)
+                    let high = VertebralFractureRisk.isHighestRisk(dosePerFractionGy: perFx)
                     flags.append(CompositeFlag(
                         rule: "sahgal2013-vertebra-dose-per-fraction", structure: s.name, course: courses[c].label, value: perFx,
-                        threshold: 24, unit: "Gy per fraction (Dmax/n)", exceeded: perFx >= 24,
-                        message: "course \(courses[c].label): \(fmt(perFx, 1)) Gy per fraction at Dmax " + (perFx >= 24 ? "≥ 24 Gy: highest vertebral compression fracture risk" : "< 24 Gy"),
-                        source: "Sahgal A et al., JCO 2013;31:3426",
+                        threshold: VertebralFractureRisk.thresholdGyPerFraction, unit: "Gy per fraction (Dmax/n)", exceeded: high,
+                        message: "course \(courses[c].label): \(fmt(perFx, 1)) Gy per fraction at Dmax " + (high ? "≥ 24 Gy: highest vertebral compression fracture risk" : "< 24 Gy"),
+                        source: VertebralFractureRisk.source,
                         status: "[V]; Sahgal graded the prescription dose per fraction, here Dmax/n (conservative proxy)"))
                 }
             }

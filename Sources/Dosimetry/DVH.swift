@@ -19,6 +19,11 @@ public struct DVH: Sendable {
     public var maxGy: Double
     /// Fraction (0–1) of the volume outside the dose grid, counted at 0 Gy.
     public var outsideFraction: Double
+    /// The largest dose sampled inside the structure within the dose grid's outermost
+    /// voxel layer (between the outermost voxel centres and the grid's faces), Gy; nil
+    /// when no sample of the structure lies there. Where part of a structure is outside
+    /// the grid, this is the dose at the grid boundary the unknown part continues from.
+    public var boundaryMaxGy: Double?
     public var binWidthGy: Double
     /// `cumulativeCC[j]` = volume receiving ≥ j·binWidthGy, for j = 0…bins.
     public var cumulativeCC: [Double]
@@ -44,13 +49,15 @@ public struct DVH: Sendable {
     }
 
     public init(name: String, volumeCC: Double, minGy: Double, meanGy: Double, maxGy: Double,
-                outsideFraction: Double, binWidthGy: Double, cumulativeCC: [Double], sampling: Sampling) {
+                outsideFraction: Double, binWidthGy: Double, cumulativeCC: [Double], sampling: Sampling,
+                boundaryMaxGy: Double? = nil) {
         self.name = name
         self.volumeCC = volumeCC
         self.minGy = minGy
         self.meanGy = meanGy
         self.maxGy = maxGy
         self.outsideFraction = outsideFraction
+        self.boundaryMaxGy = boundaryMaxGy
         self.binWidthGy = binWidthGy
         self.cumulativeCC = cumulativeCC
         self.sampling = sampling

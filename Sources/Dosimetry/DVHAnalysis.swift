@@ -104,6 +104,13 @@ public struct DVHRequest: Sendable {
     /// Names or expressions; empty for every ROI with closed contours.
     public var structures: [String] = []
     public var metrics: [Metric] = []
+    /// Names or expressions to treat as targets, besides the ROIs of RT ROI Interpreted
+    /// Type GTV, CTV or PTV. Target indices (HI, CI, PCI, GI, R50, R100, D2cm) are
+    /// computed for targets only.
+    public var targets: [String] = []
+    /// Only `targets` are targets (ROIs of a target type are not added): a review names
+    /// its targets, and only they count as lesions for each other's isodose geometry.
+    public var onlyNamedTargets = false
     public var options = DVHOptions()
     public init() {}
 }
@@ -162,6 +169,13 @@ public struct DVHAnalysis: Sendable {
         return context.evaluate(metric, dvh, expr)
     }
 
+    /// Whether `name` (a structure this analysis computed) is a target: an ROI of type
+    /// GTV, CTV or PTV, or named as a target in the request.
+    public func isTarget(_ name: String) -> Bool {
+        guard let expr = try? StructureExpression.parse(name, knownNames: context.structureSet.rois.map(\.name)) else { return false }
+        return context.isTarget(name, expr)
+    }
+
     /// The dose the analysis ran on (decoded once by the study resolver).
     public var doseField: DoseField { context.field }
 
@@ -186,7 +200,9 @@ public struct DVHAnalysis: Sendable {
         var options: DVHOptions
         var rx: DVHReport.Prescription
         var metrics: [Metric]
-        var isodose = IsodoseCache()
+        var targetTexts: [String]
+        var onlyNamedTargets: Bool
+        var targetGeometry = TargetGeometryCache()
 
         init(_ study: ResolvedStudy, _ request: DVHRequest) throws {
             guard let dose = study.dose else { throw SBRTError(.noDose, "no RT Dose to compute DVHs on", file: study.root) }
@@ -207,6 +223,8 @@ public struct DVHAnalysis: Sendable {
             rx = DVHReport.Prescription(rxGy: study.rx?.value, source: study.rx?.source,
                                         fractions: study.fractions?.value, fractionsSource: study.fractions?.source)
             metrics = request.metrics
+            targetTexts = request.targets
+            onlyNamedTargets = request.onlyNamedTargets
         }
 
         /// The DVH, metrics and warnings of one structure or expression.
@@ -221,10 +239,96 @@ public struct DVHAnalysis: Sendable {
             return (entry, dvh)
         }
 
+        /// Evaluates `m` on one structure; target indices only for targets, with their
+        /// isodose volumes connected to the target and a note where lesions' isodose
+        /// volumes merge.
         func evaluate(_ m: Metric, _ dvh: DVH, _ expr: StructureExpression) -> MetricResult {
             let rxGy = rx.rxGy
-            return DVHAnalysis.evaluate(m, dvh: dvh, rx: rxGy, isodose: { rxGy.map { isodose.volumes(field, rx: $0) } },
-                                        d2cm: { field.maxDose(beyond: 20, of: DVHAnalysis.unionShape(expr, shapes), frame: frame, sliceSpacing: sliceSpacing) })
+            guard !m.isTargetIndex || isTarget(dvh.name, expr) else {
+                return MetricResult(metric: m.text, value: nil, unit: m.unitLabel,
+                                    note: "not a target: indices are computed for targets (RT ROI Interpreted Type GTV, CTV or PTV, or named as a target)")
+            }
+            let key = expr.description
+            var merged: [String: [String]] = [:]
+            var r = DVHAnalysis.evaluate(m, dvh: dvh, rx: rxGy, isodose: {
+                guard let rx = rxGy else { return nil }
+                let t = targetGeometry.get(self)
+                guard let a = t.connected(key, levelGy: rx), let b = t.connected(key, levelGy: 0.5 * rx) else { return nil }
+                merged["100 % Rx"] = a.merged
+                merged["50 % Rx"] = b.merged
+                return [a.volumeCC, b.volumeCC]
+            }, d2cm: { targetGeometry.get(self).d2cmGy(key) })
+            // The levels the metric reads: Rx for CI, R100 and PCI, 50 % Rx for R50, both for GI.
+            let levels: Set<String> = m.kind == .r50 ? ["50 % Rx"] : (m.kind == .gradientIndex ? ["100 % Rx", "50 % Rx"] : ["100 % Rx"])
+            let notes = merged.sorted { $0.key > $1.key }.filter { !$0.value.isEmpty && levels.contains($0.key) }
+                .map { "the isodose volume at \($0.key) merges with that of \($0.value.joined(separator: ", ")) (another lesion): the value covers both" }
+            if !notes.isEmpty { r.note = ([r.note].compactMap { $0 } + notes).joined(separator: "; ") }
+            return r
+        }
+
+        /// Whether a structure is a target: an ROI of type GTV, CTV or PTV, or a name or
+        /// expression the request names as a target.
+        func isTarget(_ text: String, _ expr: StructureExpression) -> Bool {
+            if !onlyNamedTargets, case .roi(let n) = expr, let roi = structureSet.roi(named: n), Self.targetTypes.contains((roi.interpretedType ?? "").uppercased()) {
+                return true
+            }
+            return targetTexts.contains { StructureName.same($0, text) || (try? StructureExpression.parse($0, knownNames: structureSet.rois.map(\.name))) == expr }
+        }
+
+        static let targetTypes: Set<String> = ["GTV", "CTV", "PTV", "ITV"]
+
+        /// Every target of the study for lesion-level isodose geometry: the ROIs of a
+        /// target type, then the request's targets.
+        func targetList() -> [TargetIsodose.Target] {
+            var out: [TargetIsodose.Target] = []
+            var seen = Set<String>()
+            let names = structureSet.rois.map(\.name)
+            var exprs: [(String, StructureExpression)] = onlyNamedTargets ? [] : structureSet.rois
+                .filter { Self.targetTypes.contains(($0.interpretedType ?? "").uppercased()) && $0.contours.contains(where: \.isClosedPlanar) }
+                .map { ($0.name, .roi($0.name)) }
+            for t in targetTexts { if let e = try? StructureExpression.parse(t, knownNames: names) { exprs.append((t, e)) } }
+            for (text, e) in exprs where seen.insert(e.description).inserted {
+                guard let (mask, lower, upper) = targetVoxels(e) else { continue }
+                out.append(.init(name: e.description, voxels: mask, lower: lower, upper: upper,
+                                 isUnion: StructureName.isUnion(text) || { if case .union = e { return true } else { return false } }()))
+            }
+            return out
+        }
+
+        /// Dose voxel centres inside an expression (its ROIs' voxel sets combined), and
+        /// its bounding box in the plane frame; a target holding no voxel centre gets the
+        /// voxel nearest its vertices' centroid.
+        func targetVoxels(_ e: StructureExpression) -> ([Bool], Vec3, Vec3)? {
+            var masks: [String: [Bool]] = [:]
+            var lower = Vec3(repeating: .infinity), upper = Vec3(repeating: -.infinity)
+            var vertices: [Vec3] = []
+            for n in e.names {
+                guard let s = shapes.first(where: { $0.name == n }), let b = s.bounds, let w0 = s.planes.first?.w, let w1 = s.planes.last?.w else { return nil }
+                masks[n] = field.centreMask(of: s, frame: frame, sliceSpacing: sliceSpacing)
+                lower = pointwiseMin(lower, Vec3(b.lo.x, b.lo.y, w0 - sliceSpacing / 2))
+                upper = pointwiseMax(upper, Vec3(b.hi.x, b.hi.y, w1 + sliceSpacing / 2))
+                vertices += s.vertices
+            }
+            func combine(_ e: StructureExpression) -> [Bool] {
+                switch e {
+                case .roi(let n): return masks[n]!
+                case .union(let a, let b): return zip(combine(a), combine(b)).map { $0 || $1 }
+                case .intersection(let a, let b): return zip(combine(a), combine(b)).map { $0 && $1 }
+                case .difference(let a, let b): return zip(combine(a), combine(b)).map { $0 && !$1 }
+                case .symmetricDifference(let a, let b): return zip(combine(a), combine(b)).map { $0 != $1 }
+                }
+            }
+            var mask = combine(e)
+            if !mask.contains(true), !vertices.isEmpty {
+                let c = vertices.reduce(Vec3(repeating: 0), +) / Double(vertices.count)
+                let x = field.index(c)
+                let g = field.grid
+                let i = min(max(Int((x.x.isFinite ? x.x : 0).rounded()), 0), g.nx - 1)
+                let j = min(max(Int((x.y.isFinite ? x.y : 0).rounded()), 0), g.ny - 1)
+                let k = min(max(Int((x.z.isFinite ? x.z : 0).rounded()), 0), g.nz - 1)
+                mask[g.linearIndex(i, j, k)] = true
+            }
+            return (mask, lower, upper)
         }
 
         func warnings(_ expr: StructureExpression, _ dvh: DVH) -> [String] {
@@ -270,14 +374,17 @@ public struct DVHAnalysis: Sendable {
         }
     }
 
-    /// PIV and PIV50% of the whole dose grid, computed once per analysis when a metric needs them.
-    final class IsodoseCache: @unchecked Sendable {
-        private var cached: [Double]?
-        func volumes(_ field: DoseField, rx: Double) -> [Double] {
+    /// The study's target geometry, built once per analysis when a target index needs it.
+    final class TargetGeometryCache: @unchecked Sendable {
+        private var cached: TargetIsodose?
+        private let lock = NSLock()
+        func get(_ ctx: Context) -> TargetIsodose {
+            lock.lock()
+            defer { lock.unlock() }
             if let cached { return cached }
-            let v = field.isodoseVolumesCC([rx, 0.5 * rx])
-            cached = v
-            return v
+            let t = TargetIsodose(field: ctx.field, targets: ctx.targetList())
+            cached = t
+            return t
         }
     }
 
@@ -286,16 +393,12 @@ public struct DVHAnalysis: Sendable {
         return gaps.isEmpty ? nil : gaps[gaps.count / 2]
     }
 
-    /// The shape used for distance-based indices: the single ROI, or the first ROI of an expression.
-    static func unionShape(_ e: StructureExpression, _ shapes: [PlanarShape]) -> PlanarShape {
-        shapes.first { $0.name == e.names[0] }!
-    }
 
     /// Evaluates one metric on a DVH.
     public static func evaluate(_ m: Metric, dvh: DVH, rx: Double?, isodose: () -> [Double]?, d2cm: () -> Double?) -> MetricResult {
         var r = MetricResult(metric: m.text, value: nil, unit: m.unitLabel, note: nil)
         if m.needsPrescription && rx == nil {
-            r.note = "not evaluable: needs the prescription (--rx, or a plan with one Target Prescription Dose)"
+            r.note = "not evaluable: needs the prescription (none stated, and the plan states no single Target Prescription Dose)"
             return r
         }
         func doseOut(_ d: Double?) -> Double? {

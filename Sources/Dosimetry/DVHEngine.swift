@@ -86,6 +86,7 @@ public struct DVHEngine: Sendable {
             var points: [Double]
             var weight = 0.0, weightedDose = 0.0, outside = 0.0
             var minDose = Double.infinity, maxDose = -Double.infinity
+            var boundaryMax = -Double.infinity
             var samples = 0
         }
         let chunkCount = min(DVHEngine.chunks, max(1, subSlices.count))
@@ -151,6 +152,7 @@ public struct DVHEngine: Sendable {
                                     continue
                                 }
                                 part.weightedDose += wgt * d
+                                if DVHEngine.inOuterLayer(x, size) { part.boundaryMax = max(part.boundaryMax, d) }
                                 // Dose change across the box, per axis (Gy), combined to match the variance.
                                 let gu = dot(g, uPerMM), gv = dot(g, vPerMM)
                                 let an = dot(g, nPerMM) * dz / 2
@@ -183,11 +185,13 @@ public struct DVHEngine: Sendable {
         // Reduce in chunk order (deterministic).
         var ramps = [Double](repeating: 0, count: bins + 2), points = [Double](repeating: 0, count: bins + 2)
         var weight = 0.0, weighted = 0.0, outside = 0.0, minD = Double.infinity, maxD = -Double.infinity, samples = 0
+        var boundaryMax = -Double.infinity
         for p in partials {
             guard let p else { continue }
             for n in 0..<(bins + 2) { ramps[n] += p.ramps[n]; points[n] += p.points[n] }
             weight += p.weight; weighted += p.weightedDose; outside += p.outside
             minD = min(minD, p.minDose); maxD = max(maxD, p.maxDose); samples += p.samples
+            boundaryMax = max(boundaryMax, p.boundaryMax)
         }
         // Spreading can reach past the field's extremes at a kink; no dose exceeds them.
         maxD = min(maxD, dose.maxGy)
@@ -230,7 +234,15 @@ public struct DVHEngine: Sendable {
                    outsideFraction: outside / weight, binWidthGy: binWidth, cumulativeCC: cc,
                    sampling: DVH.Sampling(endCap: options.endCap.rawValue, cellMM: h,
                                           maxSubSliceMM: subSlices.map(\.dz).max() ?? 0,
-                                          samples: samples, vertexSamples: vertexCount))
+                                          samples: samples, vertexSamples: vertexCount),
+                   boundaryMaxGy: boundaryMax.isFinite ? boundaryMax : nil)
+    }
+
+    /// Whether continuous index `x` lies in the grid's outermost voxel layer: within one
+    /// voxel of a face on some axis (index < ½ or > n − 3⁄2), inside the grid.
+    @inline(__always)
+    static func inOuterLayer(_ x: Vec3, _ size: SIMD3<Int>) -> Bool {
+        x.x < 0.5 || x.y < 0.5 || x.z < 0.5 || x.x > Double(size.x) - 1.5 || x.y > Double(size.y) - 1.5 || x.z > Double(size.z) - 1.5
     }
 
     /// Adds mass `w` spread uniformly over [a, b] (a point mass when b − a is tiny).

@@ -92,7 +92,7 @@ public struct Metric: Equatable, Sendable, CustomStringConvertible {
             if rest.hasSuffix("%") { return Metric(kind: .volumeAtPercentRx(try number(rest.dropLast())), unit: try volumeUnit(), text: text) }
             throw fail("a volume metric is VxGy or Vx% (of the prescription)")
         }
-        throw fail("unknown metric (see `sbrt dvh --help`)")
+        throw fail("unknown metric (the metrics are listed in docs/dvh.md)")
 
         func percent(_ v: Double) throws -> Double {
             guard v <= 100 else { throw fail("a percentage of volume is at most 100") }
@@ -112,6 +112,19 @@ public struct Metric: Equatable, Sendable, CustomStringConvertible {
         default: return unit == .percentRx
         }
     }
+
+    /// Whether this is a target-level index (HI, CI, PCI, GI, R50, R100, D2cm): computed
+    /// for targets only.
+    public var isTargetIndex: Bool {
+        switch kind {
+        case .homogeneityIndex, .rtogCI, .paddickCI, .gradientIndex, .r50, .r100, .d2cm: return true
+        default: return false
+        }
+    }
+
+    /// Whether this index is computed from the isodose volumes or the dose around the
+    /// target rather than from the structure's DVH alone.
+    public var needsIsodose: Bool { isTargetIndex && kind != .homogeneityIndex }
 
     /// The unit written beside a value.
     public var unitLabel: String {

@@ -65,7 +65,7 @@ public struct MarginResult: Sendable {
 public final class MarginEngine: @unchecked Sendable {
     public let frame: PlaneFrame
     public let sliceSpacing: Double
-    public let shapes: [String: PlanarShape]
+    public let shapes: [PlanarShape]
     /// Positions (w) of the planes to contour the result on (the CT slices).
     public let outputPlanes: [Double]
     public let options: MarginOptions
@@ -76,13 +76,13 @@ public final class MarginEngine: @unchecked Sendable {
     public init(frame: PlaneFrame, sliceSpacing: Double, shapes: [PlanarShape], outputPlanes: [Double], options: MarginOptions = MarginOptions()) {
         self.frame = frame
         self.sliceSpacing = sliceSpacing
-        self.shapes = Dictionary(shapes.map { ($0.name.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
+        self.shapes = shapes
         self.outputPlanes = outputPlanes
         self.options = options
     }
 
     func shape(_ name: String) throws -> PlanarShape {
-        guard let s = shapes[name.lowercased()] else { throw SBRTError(.invalidRequest, "no structure named \"\(name)\"") }
+        guard let s = shapes.first(where: { StructureName.same($0.name, name) }) else { throw SBRTError(.invalidRequest, "no structure named \"\(name)\"") }
         guard !s.planes.isEmpty else { throw SBRTError(.invalidRequest, "structure \"\(name)\" has no closed contours") }
         return s
     }

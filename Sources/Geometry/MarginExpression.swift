@@ -1,3 +1,4 @@
+import Base
 /// Structure algebra with margins: a `StructureExpression` extended with expansions.
 ///
 /// Syntax: names, `+` union, `-` difference, `&` intersection, `^` symmetric
@@ -84,7 +85,7 @@ public indirect enum MarginExpression: Equatable, Sendable, CustomStringConverti
     /// - Throws: `StructureExpression.ParseError`.
     public static func parse(_ text: String, knownNames: [String] = []) throws -> MarginExpression {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if let exact = knownNames.first(where: { $0.lowercased() == trimmed.lowercased() }) { return .roi(exact) }
+        if let exact = StructureName.find(trimmed, in: knownNames) { return .roi(exact) }
         var p = Parser(chars: Array(trimmed), known: knownNames)
         let e = try p.expression()
         p.skipSpaces()
@@ -175,7 +176,7 @@ public indirect enum MarginExpression: Equatable, Sendable, CustomStringConverti
         }
 
         func resolve(_ name: String) -> String {
-            known.first { $0.lowercased() == name.lowercased() } ?? name
+            StructureName.find(name, in: known) ?? name
         }
     }
 }

@@ -83,7 +83,7 @@ public struct DVHSet: Sendable {
         let dec = JSONOutput.decoder()
         let e: Export
         do { e = try dec.decode(Export.self, from: data) } catch {
-            throw SBRTError(.invalidProtocol, "\(path): not a DVH export (sbrt dvh --format json): \(error)")
+            throw SBRTError(.invalidProtocol, "\(path): not a DVH JSON export: \(error)")
         }
         return DVHSet(kind: .json, source: path, entries: e.report.structures.map { s in
             func metric(_ names: [String]) -> Double? {
@@ -197,7 +197,7 @@ public struct DVHComparison: Codable, Sendable {
         var onlyB: [String] = []
         var usedC = Set<String>()
         for be in b.entries {
-            let ce = c.entries.first { $0.name == be.name } ?? c.entries.first { StructureMatcher.normalise($0.name) == StructureMatcher.normalise(be.name) }
+            let ce = c.entries.first { $0.name == be.name } ?? c.entries.first { StructureName.key($0.name) == StructureName.key(be.name) }
             guard let ce else { onlyB.append(be.name); continue }
             usedC.insert(ce.name)
             var qs: [Quantity] = []

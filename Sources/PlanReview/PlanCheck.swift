@@ -1,38 +1,15 @@
 import Base
 import Dosimetry
 import Foundation
+import Geometry
 import RTModel
 
-/// The verdict of one row: RTOG levels "per protocol" and "minor deviation"; anything
-/// beyond the minor level is "major deviation".
-public enum Verdict: String, Codable, Sendable, Comparable {
-    case perProtocol = "per protocol"
-    case minorDeviation = "minor deviation"
-    case majorDeviation = "major deviation"
-    /// A required structure is not in the plan (fails the check).
-    case missing = "missing structure"
-    /// The value cannot be computed (e.g. no prescription); reported, not failed.
-    case notEvaluable = "not evaluable"
-    /// A table limit outside its tabulated volume range; reported, not failed.
-    case outOfRange = "out of table range"
-
-    var severity: Int {
-        switch self {
-        case .perProtocol: return 0
-        case .notEvaluable, .outOfRange: return 1
-        case .minorDeviation: return 2
-        case .majorDeviation, .missing: return 3
-        }
-    }
-    public static func < (a: Verdict, b: Verdict) -> Bool { a.severity < b.severity }
-    /// Whether this verdict fails a check (exit 1).
-    public var fails: Bool { severity >= 3 }
-}
-
-/// What `sbrt check` reports: one row per applicable constraint with value, limit,
-/// verdict, margin and the row's source and provenance mark.
+/// What `sbrt check` reports: one row per applicable constraint (per target for target
+/// rows) with value, limit, verdict, margin and the row's source and provenance mark;
+/// the structures that did not match; the overall verdict and why a review is incomplete.
 public struct CheckReport: Codable, Sendable {
-    public var schema = "sbrt.check/1"
+    public var schema = "sbrt.check/2"
+    public var notice = ResearchUse.notice
     public var protocolID: String
     public var protocolName: String
     public var protocolFile: String
@@ -43,15 +20,32 @@ public struct CheckReport: Codable, Sendable {
     public var rxGy: Double?
     public var rxSource: String?
     public var age: Double?
+    public var ageSource: String?
+    /// The dose the numbers were computed on: files, Dose Summation Type, what was done.
+    public var dose: DVHReport.DoseSource?
     public var rows: [Row]
-    /// Canonical names of optional structures that the plan does not have (their rows are not evaluated).
-    public var absentOptional: [String]
-    /// Which columns were used, which aliases matched, protocol notes.
+    /// Protocol structures (canonical names) not found in the plan.
+    public var protocolStructuresNotFound: [NotFound]
+    /// Plan structures (with closed contours) that matched no protocol structure.
+    public var planStructuresUnmatched: [String]
+    /// Which columns were used, how names matched, dose handling, protocol notes.
     public var notes: [String]
-    /// The worst verdict over the rows.
-    public var overall: Verdict
+    public var overall: Overall
+    /// Why the review is incomplete (empty when it is complete).
+    public var incomplete: [String]
     public var conventions: Conventions
     public var provenance: DVHReport.Provenance?
+
+    public struct NotFound: Codable, Sendable, Equatable {
+        public var name: String
+        /// A required structure: its rows are not evaluable and the review is incomplete.
+        public var required: Bool
+
+        public init(name: String, required: Bool) {
+            self.name = name
+            self.required = required
+        }
+    }
 
     public struct Conventions: Codable, Sendable {
         public var endCap: String
@@ -59,6 +53,7 @@ public struct CheckReport: Codable, Sendable {
         public var doseAtVolume: String
         public var margin: String
         public var tables: String
+        public var notEvaluable: String
     }
 
     public struct Row: Codable, Sendable {
@@ -74,6 +69,8 @@ public struct CheckReport: Codable, Sendable {
         public var limit: Double?
         public var minorLimit: Double?
         public var verdict: Verdict
+        /// Why the row is not evaluable (nil when it was evaluated).
+        public var reason: String?
         /// Room to the per-protocol limit in the metric's unit: positive inside, negative beyond.
         public var margin: Double?
         public var fractions: Int?
@@ -81,17 +78,19 @@ public struct CheckReport: Codable, Sendable {
         public var mark: String
         public var note: String?
         public var origin: String
+        /// The protocol (or included table) the row belongs to.
+        public var table: String
+        /// A target row (GTV, CTV, ITV, PTV) rather than an organ at risk.
+        public var target: Bool
+
+        mutating func addNote(_ s: String) { note = note.map { $0 + "; " + s } ?? s }
     }
 }
 
 /// How to check a plan.
 public struct CheckRequest: Sendable {
-    public var rxGy: Double?
-    public var fractions: Int?
-    public var age: Double?
     /// Canonical name → plan name or expression.
     public var structureMap: [String: String] = [:]
-    public var dosePath: String?
     public var options = DVHOptions()
     public init() {}
 }
@@ -99,185 +98,224 @@ public struct CheckRequest: Sendable {
 /// Checks a plan against a protocol.
 public enum PlanCheck {
     /// Evaluates every constraint of `proto` that applies to the plan's fraction count.
-    /// - Throws: `SBRTError` (no fraction count for a tabulated protocol, a
-    ///   fraction count the protocol does not tabulate, a bad mapping) and
-    ///   `SBRTError` from the DVH engine.
+    /// - Throws: `SBRTError` (`.invalidProtocol`: no fraction count for a tabulated
+    ///   protocol, a fraction count the protocol does not tabulate, a mapping to a
+    ///   structure the plan lacks) and the DVH engine's errors.
     public static func run(_ study: ResolvedStudy, _ proto: ReviewProtocol, _ request: CheckRequest) throws -> (CheckReport, DVHAnalysis?) {
-        var notes: [String] = study.notes
-        let fractions = study.fractions?.value
-        let fractionsSource = study.fractions?.source
-        let rx = study.rx?.value
-        let rxSource = study.rx?.source
-
-        // Fraction column.
-        let columns = proto.fractionColumns
-        var constraints = proto.constraints
-        if !columns.isEmpty {
-            guard let f = fractions else {
-                throw SBRTError(.invalidProtocol, "\(proto.name) tabulates limits for \(columns.map(String.init).joined(separator: ", ")) fractions; the plan states no fraction count: give --fractions")
-            }
-            guard columns.contains(f) else {
-                throw SBRTError(.invalidProtocol, "\(proto.name) has no \(f)-fraction column (it tabulates \(columns.map(String.init).joined(separator: ", ")) fractions); limits are not interpolated between fraction counts — give --fractions N to check against a tabulated column deliberately")
-            }
-            notes.append("\(proto.name): using the \(f)-fraction column (\(f) fractions from \(fractionsSource ?? "?")).")
-        }
-        if let f = fractions {
-            let dropped = Set(constraints.filter { $0.fractions != nil && $0.fractions != f }.map(\.provenance.source))
-            constraints = constraints.filter { $0.fractions == nil || $0.fractions == f }
-            let kept = Set(constraints.map(\.provenance.source))
-            for s in dropped.subtracting(kept).sorted() { notes.append("no \(f)-fraction rows in \(s): not evaluated.") }
-        } else {
-            let fractionRows = constraints.filter { $0.fractions != nil }.count
-            if fractionRows > 0 { notes.append("fraction count unknown: \(fractionRows) fraction-specific rows not evaluated (give --fractions).") }
-            constraints = constraints.filter { $0.fractions == nil }
-        }
-
-        // Structures.
-        let planNames = (study.structureSet?.rois ?? []).filter { r in r.contours.contains(where: \.isClosedPlanar) }.map(\.name)
-        let matcher = StructureMatcher(planNames: planNames, userMap: request.structureMap)
-        var matches: [String: StructureMatcher.Match] = [:]
-        for c in constraints where matches[c.structure] == nil {
-            if let m = try matcher.match(c.structure) { matches[c.structure] = m }
-        }
-        for (canonical, m) in matches.sorted(by: { $0.key < $1.key }) where m.how != "name" {
-            notes.append("\(canonical) matched to \(m.expression) (\(m.how)).")
-        }
-
-        // DVHs of every matched structure in one analysis; target indices from the same
-        // analysis (its dose field and isodose volumes).
-        let evaluated = constraints.filter { matches[$0.structure] != nil }
-        var analysis: DVHAnalysis?
-        var dvhByExpression: [String: DVH] = [:]
-        func unique(_ a: [String]) -> [String] { var seen = Set<String>(); return a.filter { seen.insert($0).inserted } }
-        if !evaluated.isEmpty {
-            var req = DVHRequest()
-            req.structures = unique(evaluated.map { matches[$0.structure]!.expression })
-            req.options = request.options
-            let a = try DVHAnalysis.run(study, req)
-            for d in a.dvhs { dvhByExpression[d.name] = d }
-            analysis = a
-            for e in a.report.structures { for w in e.warnings { notes.append("warning: \(e.name): \(w)") } }
-        }
-        var indexValues: [String: MetricResult] = [:]
-        if let a = analysis {
-            for c in evaluated where isIndex(c.metric) {
-                let e = matches[c.structure]!.expression
-                if let r = a.metric(c.metric, of: e) { indexValues[e + "\u{0}" + c.metric.text] = r }
-            }
-        }
-
-        var rows: [CheckReport.Row] = []
-        var absent = Set<String>()
-        for c in constraints {
-            var row = CheckReport.Row(constraint: c.text, structure: c.structure, planStructure: nil, matchedBy: nil, value: nil,
-                                      unit: c.metric.unitLabel, comparator: c.comparator.rawValue, limit: nil, minorLimit: nil,
-                                      verdict: .notEvaluable, margin: nil, fractions: c.fractions, source: c.provenance.source,
-                                      mark: c.provenance.mark, note: c.provenance.note, origin: c.origin)
-            func addNote(_ s: String) { row.note = row.note.map { $0 + "; " + s } ?? s }
-            guard let m = matches[c.structure] else {
-                if c.required {
-                    row.verdict = .missing
-                    addNote("required structure \(c.structure) not found in the plan (give --map \(c.structure)=\"name\")")
-                    rows.append(row)
-                } else {
-                    absent.insert(c.structure)
-                }
-                continue
-            }
-            row.planStructure = m.expression
-            row.matchedBy = m.how
-            let dvh = dvhByExpression[m.expression]!
-            var result: (value: Double?, note: String?)
-            if isIndex(c.metric) {
-                let r = indexValues[m.expression + "\u{0}" + c.metric.text]
-                result = r.map { ($0.value, $0.note) } ?? (nil, "not computed")
-            } else {
-                let r = DVHAnalysis.evaluate(c.metric, dvh: dvh, rx: rx, isodose: { nil }, d2cm: { nil })
-                result = (r.value, r.note)
-            }
-            row.value = result.value
-            if let n = result.note { addNote(n) }
-            switch c.limit.resolved(volumeCC: dvh.volumeCC) {
-            case .outOfRange(let range):
-                row.verdict = .outOfRange
-                addNote(String(format: "%@ volume %.2f cc is outside the table's %g–%g cc; the protocol's limits are not extrapolated", m.expression, dvh.volumeCC, range.lowerBound, range.upperBound))
-            case .limits(let p, let minor):
-                row.limit = p
-                row.minorLimit = minor
-                if case .byVolume = c.limit {
-                    row.constraint = "\(c.metric.text) \(c.comparator.rawValue) \(String(format: "%.3g", p))"
-                    addNote(String(format: "limit at %@ volume %.2f cc, interpolated linearly in the protocol table", m.expression, dvh.volumeCC))
-                }
-                if let v = result.value {
-                    row.margin = c.comparator.margin(v, p)
-                    if c.comparator.holds(v, p) { row.verdict = .perProtocol }
-                    else if let mn = minor, c.comparator.holds(v, mn) { row.verdict = .minorDeviation }
-                    else { row.verdict = .majorDeviation }
-                }
-            }
-            rows.append(row)
-        }
-
-        // Prescription rules.
+        var notes = study.notes
+        let constraints = try columnConstraints(proto, study.fractions, notes: &notes)
+        let matching = try match(constraints, study, request, notes: &notes)
+        let analysis = try analyse(matching, study, request, notes: &notes)
+        var rows = constraints.flatMap { evaluateRows($0, matching, analysis, rx: study.rx?.value) }
         if !proto.prescriptions.isEmpty {
-            rows.append(contentsOf: prescriptionRows(proto.prescriptions, rx: rx, fractions: fractions, age: request.age))
+            rows.append(PrescriptionCheck.row(proto.prescriptions, rx: study.rx?.value, fractions: study.fractions?.value, age: study.age?.value))
         }
-
-        let overall = rows.map(\.verdict).max() ?? .perProtocol
-        let conv = analysis?.report.conventions
+        let (overall, incomplete) = verdict(rows, proto)
         let report = CheckReport(
             protocolID: proto.id, protocolName: proto.name, protocolFile: proto.path, protocolSource: proto.provenance,
-            included: proto.included, fractions: fractions, fractionsSource: fractionsSource, rxGy: rx, rxSource: rxSource,
-            age: request.age, rows: rows, absentOptional: absent.sorted(), notes: notes + proto.notes, overall: overall,
-            conventions: .init(endCap: conv?.endCap ?? request.options.endCap.rawValue,
-                               volumeAtDose: conv?.volumeAtDose ?? "V(D) is the volume receiving at least D (≥)",
-                               doseAtVolume: conv?.doseAtVolume ?? "Dx = inf{D : V(≥D) ≤ x}",
-                               margin: "margin = limit − value for upper limits (<, <=), value − limit for lower limits (>, >=), in the metric's unit; negative means beyond the per-protocol limit",
-                               tables: "table limits (RTOG 0813/0915) interpolated linearly on the target volume between rows, exact at tabulated volumes, never extrapolated"),
-            provenance: analysis?.report.provenance)
+            included: proto.included, fractions: study.fractions?.value, fractionsSource: study.fractions?.source,
+            rxGy: study.rx?.value, rxSource: study.rx?.source, age: study.age?.value, ageSource: study.age?.source,
+            dose: study.dose.map(DVHReport.DoseSource.init), rows: rows,
+            protocolStructuresNotFound: matching.notFound, planStructuresUnmatched: matching.unmatched,
+            notes: notes + proto.notes, overall: overall, incomplete: incomplete,
+            conventions: conventions(analysis, request), provenance: analysis?.report.provenance)
         return (report, analysis)
     }
 
-    static func isIndex(_ m: Metric) -> Bool {
-        switch m.kind {
-        case .rtogCI, .paddickCI, .gradientIndex, .r50, .r100, .d2cm: return true
-        default: return false
+    /// The constraints of the plan's fraction column (and those for any count).
+    static func columnConstraints(_ proto: ReviewProtocol, _ fractions: Sourced<Int>?, notes: inout [String]) throws -> [Constraint] {
+        let columns = proto.fractionColumns
+        let list = columns.map(String.init).joined(separator: ", ")
+        var constraints = proto.constraints
+        if !columns.isEmpty {
+            guard let f = fractions?.value else {
+                throw SBRTError(.invalidProtocol, "\(proto.name) tabulates limits for \(list) fractions and the plan states no fraction count")
+            }
+            guard columns.contains(f) else {
+                throw SBRTError(.invalidProtocol, "\(proto.name) has no \(f)-fraction column (it tabulates \(list) fractions); limits are not interpolated between fraction counts")
+            }
+            notes.append("\(proto.name): using the \(f)-fraction column (\(f) fractions from \(fractions?.source ?? "?")).")
+        }
+        if let f = fractions?.value {
+            let dropped = Set(constraints.filter { $0.fractions != nil && $0.fractions != f }.map(\.table))
+            constraints = constraints.filter { $0.fractions == nil || $0.fractions == f }
+            let kept = Set(constraints.map(\.table))
+            for t in dropped.subtracting(kept).sorted() { notes.append("no \(f)-fraction rows in \(t): not evaluated.") }
+        } else {
+            let fractionRows = constraints.filter { $0.fractions != nil }.count
+            if fractionRows > 0 { notes.append("fraction count unknown: \(fractionRows) fraction-specific rows not evaluated.") }
+            constraints = constraints.filter { $0.fractions == nil }
+        }
+        return constraints
+    }
+
+    /// Which plan structures the protocol's structures matched, which were not found, and
+    /// which plan structures matched nothing.
+    struct Matching {
+        var matches: [String: [StructureMatcher.Match]] = [:]
+        var notFound: [CheckReport.NotFound] = []
+        var unmatched: [String] = []
+        var targets: [String] = []
+    }
+
+    static func match(_ constraints: [Constraint], _ study: ResolvedStudy, _ request: CheckRequest, notes: inout [String]) throws -> Matching {
+        let rois = study.structureSet?.rois ?? []
+        let matcher = StructureMatcher(rois: rois, userMap: request.structureMap)
+        var m = Matching()
+        var order: [String] = []
+        for c in constraints where !order.contains(c.structure) { order.append(c.structure) }
+        for canonical in order {
+            let found = try matcher.targets(canonical)
+            if found.isEmpty {
+                m.notFound.append(.init(name: canonical, required: constraints.contains { $0.structure == canonical && $0.required }))
+                continue
+            }
+            m.matches[canonical] = found
+            if StructureMatcher.isTarget(canonical) { m.targets += found.map(\.expression) }
+            for x in found where x.how != "name" && x.expression != canonical { notes.append("\(canonical) matched to \(x.expression) (\(x.how)).") }
+        }
+        let names = matcher.planNames
+        var used = Set<String>()
+        for x in m.matches.values.joined() {
+            for n in (try? StructureExpression.parse(x.expression, knownNames: names))?.names ?? [] { used.insert(n) }
+        }
+        m.unmatched = names.filter { !used.contains($0) }
+        return m
+    }
+
+    /// DVHs of every matched structure in one analysis, targets marked as such.
+    static func analyse(_ m: Matching, _ study: ResolvedStudy, _ request: CheckRequest, notes: inout [String]) throws -> DVHAnalysis? {
+        var seen = Set<String>()
+        let expressions = m.matches.keys.sorted().flatMap { m.matches[$0]! }.map(\.expression).filter { seen.insert($0).inserted }
+        guard !expressions.isEmpty else { return nil }
+        var req = DVHRequest()
+        req.structures = expressions
+        req.targets = m.targets
+        req.onlyNamedTargets = true
+        req.options = request.options
+        let a = try DVHAnalysis.run(study, req)
+        for e in a.report.structures { for w in e.warnings { notes.append("warning: \(e.name): \(w)") } }
+        return a
+    }
+
+    /// The rows of one constraint: one per matched structure (every lesion's target for
+    /// a target row); a required structure not found gives a not-evaluable row; an
+    /// optional one, none (it is listed as not found).
+    static func evaluateRows(_ c: Constraint, _ m: Matching, _ analysis: DVHAnalysis?, rx: Double?) -> [CheckReport.Row] {
+        let blank = CheckReport.Row(
+            constraint: c.text, structure: c.structure, planStructure: nil, matchedBy: nil, value: nil, unit: c.metric.unitLabel,
+            comparator: c.comparator.rawValue, limit: nil, minorLimit: nil, verdict: .notEvaluable, reason: nil, margin: nil,
+            fractions: c.fractions, source: c.provenance.source, mark: c.provenance.mark, note: c.provenance.note, origin: c.origin,
+            table: c.table, target: StructureMatcher.isTarget(c.structure))
+        guard let found = m.matches[c.structure], let analysis else {
+            guard c.required else { return [] }
+            var row = blank
+            row.reason = "required structure \(c.structure) not found in the plan (map it to a plan structure)"
+            return [row]
+        }
+        return found.map { x in
+            var row = blank
+            row.planStructure = x.expression
+            row.matchedBy = x.how
+            guard let dvh = analysis.dvhs.first(where: { $0.name == x.expression }) else {
+                row.reason = "no DVH for \(x.expression)"
+                return row
+            }
+            evaluate(&row, c.metric, c.comparator, c.limit, dvh: dvh, analysis: analysis, rx: rx)
+            if let alt = c.alternative { applyAlternative(&row, c, alt, dvh: dvh, analysis: analysis, rx: rx) }
+            return row
         }
     }
 
-    /// Rows for prescription rules: the plan's Rx and fractions against the rule for the
-    /// patient's age (all rules when the age is unknown: any one matching passes, with a note).
-    static func prescriptionRows(_ rules: [PrescriptionRule], rx: Double?, fractions: Int?, age: Double?) -> [CheckReport.Row] {
-        let applicable = age == nil ? rules : rules.filter { $0.applies(toAge: age) }
-        func describe(_ r: PrescriptionRule) -> String {
-            var s = "Rx = \(Constraint.format(r.doseGy)) Gy / \(r.fractions) fx"
-            if let m = r.minimumAge { s += " (age ≥ \(Constraint.format(m)))" }
-            if let b = r.belowAge { s += " (age < \(Constraint.format(b)))" }
-            return s
-        }
-        var out: [CheckReport.Row] = []
-        for r in applicable {
-            var row = CheckReport.Row(constraint: describe(r), structure: "prescription", planStructure: nil, matchedBy: nil,
-                                      value: rx, unit: "Gy", comparator: "=", limit: r.doseGy, minorLimit: nil,
-                                      verdict: .notEvaluable, margin: rx.map { $0 - r.doseGy }, fractions: r.fractions,
-                                      source: r.provenance.source, mark: r.provenance.mark, note: r.provenance.note, origin: r.origin)
-            func addNote(_ s: String) { row.note = row.note.map { $0 + "; " + s } ?? s }
-            if let rx, let fractions {
-                let ok = abs(rx - r.doseGy) < 0.005 && fractions == r.fractions
-                if ok { row.verdict = .perProtocol } else if age == nil && applicable.count > 1 {
-                    row.verdict = .notEvaluable
-                } else { row.verdict = r.mismatchIsMinor ? .minorDeviation : .majorDeviation }
-                addNote("plan: \(Constraint.format(rx)) Gy / \(fractions) fx")
-            } else {
-                addNote("needs the prescription and the fraction count (--rx, --fractions or the plan)")
+    /// Value, limit, margin and verdict of one row on one structure's DVH.
+    static func evaluate(_ row: inout CheckReport.Row, _ metric: Metric, _ comparator: Comparator, _ limit: Limit,
+                         dvh: DVH, analysis: DVHAnalysis, rx: Double?) {
+        let result = analysis.metric(metric, of: dvh.name)
+        row.value = result?.value
+        switch limit.resolved(volumeCC: dvh.volumeCC) {
+        case .outOfRange(let range):
+            row.reason = String(format: "%@ volume %.2f cc is outside the table's %g–%g cc; the protocol's limits are not extrapolated", dvh.name, dvh.volumeCC, range.lowerBound, range.upperBound)
+            return
+        case .limits(let p, let minor):
+            row.limit = p
+            row.minorLimit = minor
+            if case .byVolume = limit {
+                row.constraint = "\(metric.text) \(comparator.rawValue) \(String(format: "%.3g", p))"
+                row.addNote(String(format: "limit at %@ volume %.2f cc, interpolated linearly in the protocol table", dvh.name, dvh.volumeCC))
             }
-            if age == nil && rules.count > 1 { addNote("patient age unknown (give --age): shown for every age group") }
-            out.append(row)
         }
-        // With the age unknown, fail only when no rule matches.
-        if age == nil, rules.count > 1, rx != nil, fractions != nil, !out.contains(where: { $0.verdict == .perProtocol }) {
-            for k in out.indices { out[k].verdict = .majorDeviation }
+        switch GridCoverageRule.assess(dvh, structure: dvh.name, referenceDoseGy: GridCoverageRule.referenceDoseGy(metric, limit: row.limit, rx: rx)) {
+        case .notEvaluable(let why):
+            row.reason = why
+            return
+        case .negligible(let why): row.addNote(why)
+        case .inside: break
         }
-        return out
+        guard let v = result?.value, let p = row.limit else {
+            row.reason = result?.note ?? "not computed"
+            return
+        }
+        if let n = result?.note { row.addNote(n) }
+        row.margin = comparator.margin(v, p)
+        if comparator.holds(v, p) { row.verdict = .perProtocol }
+        else if let mn = row.minorLimit, comparator.holds(v, mn) { row.verdict = .minorDeviation }
+        else { row.verdict = .majorDeviation }
+    }
+
+    /// Where sources conflict on a limit: both versions are checked, the worse verdict
+    /// (the stricter value) is the row's, and the note shows both with their sources.
+    static func applyAlternative(_ row: inout CheckReport.Row, _ c: Constraint, _ alt: Constraint.Alternative,
+                                 dvh: DVH, analysis: DVHAnalysis, rx: Double?) {
+        var other = row
+        other.constraint = alt.text
+        other.note = nil
+        other.verdict = .notEvaluable
+        other.reason = nil
+        evaluate(&other, alt.metric, alt.comparator, .fixed(perProtocol: alt.limit, minor: nil), dvh: dvh, analysis: analysis, rx: rx)
+        func describe(_ r: CheckReport.Row, _ p: Provenance) -> String {
+            "\(r.constraint) (\(p.mark) \(p.source)): \(r.value.map { String(format: "%.2f %@", $0, r.unit) } ?? "n/e"), \(r.verdict.rawValue)"
+        }
+        let note = "sources conflict: " + describe(row, c.provenance) + " | " + describe(other, alt.provenance) + "; the stricter is checked"
+        if other.verdict > row.verdict {
+            other.note = row.note
+            other.source = alt.provenance.source
+            other.mark = alt.provenance.mark
+            row = other
+        }
+        row.addNote(note)
+    }
+
+    /// The overall verdict and the reasons a review is incomplete.
+    static func verdict(_ rows: [CheckReport.Row], _ proto: ReviewProtocol) -> (Overall, [String]) {
+        var reasons: [String] = []
+        let evaluated = rows.filter { $0.verdict != .notEvaluable }
+        if evaluated.isEmpty { reasons.append("no row could be evaluated") }
+        let open = rows.filter { $0.verdict == .notEvaluable }
+        if !open.isEmpty {
+            let which = open.map { "\($0.constraint) [\($0.planStructure ?? $0.structure)]" }
+            reasons.append("\(open.count) row\(open.count == 1 ? "" : "s") not evaluable: \(which.joined(separator: ", "))")
+        }
+        for t in proto.organTables {
+            let organs = rows.filter { $0.table == t && !$0.target }
+            if !organs.contains(where: { $0.verdict != .notEvaluable }) {
+                reasons.append("no organ-at-risk row of \(t) could be evaluated" + (organs.isEmpty ? " (none of its organs is in the plan)" : ""))
+            }
+        }
+        let worst = evaluated.map(\.verdict).max() ?? .perProtocol
+        switch worst {
+        case .majorDeviation: return (.majorDeviation, reasons)
+        case .minorDeviation: return (.minorDeviation, reasons)
+        default: return (reasons.isEmpty ? .perProtocol : .incomplete, reasons)
+        }
+    }
+
+    static func conventions(_ analysis: DVHAnalysis?, _ request: CheckRequest) -> CheckReport.Conventions {
+        let conv = analysis?.report.conventions
+        return .init(endCap: conv?.endCap ?? request.options.endCap.rawValue,
+                     volumeAtDose: conv?.volumeAtDose ?? "V(D) is the volume receiving at least D (≥)",
+                     doseAtVolume: conv?.doseAtVolume ?? "Dx = inf{D : V(≥D) ≤ x}",
+                     margin: "margin = limit − value for upper limits (<, <=), value − limit for lower limits (>, >=), in the metric's unit; negative means beyond the per-protocol limit",
+                     tables: "table limits (RTOG 0813/0915) interpolated linearly on the target volume between rows, exact at tabulated volumes, never extrapolated",
+                     notEvaluable: "not evaluable: a structure wholly outside the dose grid, or partly outside with the dose at the grid's boundary inside it ≥ 10 % of the dose the row is about; a required structure not found; a number that needs the prescription without one; a table volume out of range")
     }
 }

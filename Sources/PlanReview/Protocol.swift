@@ -78,6 +78,20 @@ public struct Constraint: Sendable {
     public var provenance: Provenance
     /// Where the row was read from ("file:line").
     public var origin: String
+    /// The id of the protocol file the row belongs to (an included table keeps its own).
+    public var table: String = ""
+    /// Another published value of the same limit where sources conflict: both are
+    /// checked, the worse verdict counts (the stricter value), and both are shown.
+    public var alternative: Alternative?
+
+    /// A conflicting published version of a constraint, with its own source.
+    public struct Alternative: Sendable {
+        public var metric: Metric
+        public var comparator: Comparator
+        public var limit: Double
+        public var provenance: Provenance
+        public var text: String { "\(metric.text) \(comparator.rawValue) \(Constraint.format(limit))" }
+    }
 
     /// The constraint as written, e.g. "D0.035cc[Gy] <= 30".
     public var text: String {
@@ -101,14 +115,21 @@ public struct PrescriptionRule: Sendable {
     public var minimumAge: Double?
     /// Applies when age < this (years); nil for no upper bound.
     public var belowAge: Double?
-    /// The verdict when the plan's prescription differs: major by default, minor for a
-    /// rule the source only says "can be considered" (`level = "minor"`).
+    /// The verdict when the plan's prescription differs: major by default, minor with
+    /// `level = "minor"`.
     public var mismatchIsMinor: Bool
+    /// An accepted option rather than the protocol's prescription (`option = true`, e.g.
+    /// a reduced dose that "can be considered"): a plan using it is per protocol, with a
+    /// note; a plan not using it is not a deviation from it.
+    public var isOption: Bool = false
     public var provenance: Provenance
     public var origin: String
 
+    /// Whether the rule has an age bound.
+    public var hasAgeBound: Bool { minimumAge != nil || belowAge != nil }
+
     public func applies(toAge age: Double?) -> Bool {
-        guard let age else { return minimumAge == nil && belowAge == nil }
+        guard let age else { return !hasAgeBound }
         if let m = minimumAge, age < m { return false }
         if let b = belowAge, age >= b { return false }
         return true
@@ -140,6 +161,9 @@ public struct ReviewProtocol: Sendable {
     public var eligibility: [EligibilityParameter]
     /// Ids of the protocols merged in.
     public var included: [String]
+    /// Ids of the organ tables among this protocol and its includes (`organ_table =
+    /// true`): a review of which no organ-at-risk row was evaluated is incomplete.
+    public var organTables: [String] = []
     public var path: String
 
     public func eligibilityRule(_ rule: String) -> EligibilityParameter? { eligibility.first { $0.rule == rule } }
@@ -149,101 +173,36 @@ public struct ReviewProtocol: Sendable {
     public static func parse(_ text: String, path: String, resolve: (String) throws -> ReviewProtocol) throws -> ReviewProtocol {
         let doc = try ProtocolDocument.parse(text, file: path)
         guard let head = doc.table("protocol") else { throw SBRTError(.invalidProtocol, "\(path): no [protocol] table (id, name, source, mark)") }
-        func fail(_ t: ProtocolTable, _ key: String, _ why: String) -> SBRTError {
-            SBRTError(.invalidProtocol, "\(path):\(t.lineOf(key)): \(why)")
-        }
-        func string(_ t: ProtocolTable, _ key: String, required: Bool = true) throws -> String? {
-            guard let v = t[key] else {
-                if required { throw SBRTError(.invalidProtocol, "\(path):\(t.line): [\(t.name)] needs \(key) = \"…\"") }
-                return nil
-            }
-            guard let s = v.string else { throw fail(t, key, "\(key) must be a quoted string") }
-            return s
-        }
-        func provenance(_ t: ProtocolTable, inherit: Provenance?) throws -> Provenance {
-            let source = try string(t, "source", required: inherit == nil) ?? inherit!.source
-            let mark = try string(t, "mark", required: inherit == nil) ?? inherit!.mark
-            guard Provenance.marks.contains(mark) else { throw fail(t, "mark", "mark must be one of \(Provenance.marks.sorted().joined(separator: ", ")), got \"\(mark)\"") }
-            return Provenance(source: source, mark: mark, note: try string(t, "note", required: false))
-        }
-        let id = try string(head, "id")!
-        let headProvenance = try provenance(head, inherit: nil)
+        let r = ProtocolReader(path: path)
+        let id = try r.string(head, "id")!
+        let headProvenance = try r.provenance(head, inherit: nil)
         var p = ReviewProtocol(
             id: id,
-            aliases: try (head["aliases"]?.array ?? []).map { v in guard let s = v.string else { throw fail(head, "aliases", "aliases are quoted strings") }; return s },
-            name: try string(head, "name")!,
+            aliases: try (head["aliases"]?.array ?? []).map { v in guard let s = v.string else { throw r.fail(head, "aliases", "aliases are quoted strings") }; return s },
+            name: try r.string(head, "name")!,
             provenance: headProvenance,
             fractionColumns: try (head["fractions"]?.array ?? []).map { v in
-                guard let n = v.number, n >= 1, n == n.rounded() else { throw fail(head, "fractions", "fractions are whole numbers ≥ 1") }
+                guard let n = v.number, n >= 1, n == n.rounded() else { throw r.fail(head, "fractions", "fractions are whole numbers ≥ 1") }
                 return Int(n)
             },
             notes: (head["notes"]?.array ?? []).compactMap(\.string),
             constraints: [], prescriptions: [], eligibility: [], included: [], path: path)
-
-        for t in doc.array("constraint") {
-            let origin = "\(path):\(t.line)"
-            let structure = try string(t, "structure")!
-            guard let text = try string(t, "constraint") else { throw fail(t, "constraint", "missing constraint") }
-            let (metric, comparator, rest) = try parseConstraintText(text, at: "\(path):\(t.lineOf("constraint"))")
-            var fractions: Int?
-            if let f = t["fractions"] {
-                guard let n = f.number, n >= 1, n == n.rounded() else { throw fail(t, "fractions", "fractions must be a whole number ≥ 1") }
-                fractions = Int(n)
-            }
-            let limit: Limit
-            if rest == "table" {
-                guard let rows = t["by_volume"]?.array, !rows.isEmpty else {
-                    throw fail(t, "constraint", "a table limit needs by_volume = [[volume_cc, per_protocol, minor], …]")
-                }
-                var parsed: [Limit.VolumeRow] = []
-                for r in rows {
-                    guard let a = r.array, a.count == 2 || a.count == 3, let v = a[0].number, let l = a[1].number else {
-                        throw fail(t, "by_volume", "each by_volume row is [volume_cc, per_protocol] or [volume_cc, per_protocol, minor]")
-                    }
-                    parsed.append(.init(volumeCC: v, perProtocol: l, minor: a.count == 3 ? a[2].number : nil))
-                }
-                guard zip(parsed, parsed.dropFirst()).allSatisfy({ $0.volumeCC < $1.volumeCC }) else {
-                    throw fail(t, "by_volume", "by_volume rows must be in increasing volume")
-                }
-                limit = .byVolume(parsed)
-            } else {
-                guard let v = Double(rest), v.isFinite else { throw fail(t, "constraint", "\"\(rest)\" is not a number (or `table`)") }
-                var minor: Double?
-                if let m = t["minor"] {
-                    guard let ms = m.string, let (mc, mv) = Comparator.prefix(of: ms), mc == comparator, let mn = Double(mv) else {
-                        throw fail(t, "minor", "minor is written like \"\(comparator.rawValue) 25\" (same comparison as the constraint)")
-                    }
-                    guard comparator.holds(mn, v) == false || mn == v else {
-                        throw fail(t, "minor", "the minor-deviation limit must be looser than the per-protocol limit")
-                    }
-                    minor = mn
-                }
-                limit = .fixed(perProtocol: v, minor: minor)
-            }
-            let required = t["required"]?.bool ?? false
-            p.constraints.append(Constraint(structure: structure, metric: metric, comparator: comparator, limit: limit,
-                                            fractions: fractions, required: required,
-                                            provenance: try provenance(t, inherit: headProvenance), origin: origin))
-        }
-        for t in doc.array("prescription") {
-            guard let d = t["dose_gy"]?.number, d > 0 else { throw fail(t, "dose_gy", "[[prescription]] needs dose_gy = number") }
-            guard let f = t["fractions"]?.number, f >= 1 else { throw fail(t, "fractions", "[[prescription]] needs fractions = number") }
-            p.prescriptions.append(PrescriptionRule(doseGy: d, fractions: Int(f), minimumAge: t["min_age"]?.number, belowAge: t["below_age"]?.number,
-                                                    mismatchIsMinor: t["level"]?.string == "minor",
-                                                    provenance: try provenance(t, inherit: headProvenance), origin: "\(path):\(t.line)"))
-        }
+        if head["organ_table"]?.bool == true { p.organTables = [id] }
+        p.constraints = try doc.array("constraint").map { try r.constraint($0, table: id, inherit: headProvenance) }
+        p.prescriptions = try doc.array("prescription").map { try r.prescription($0, inherit: headProvenance) }
         for t in doc.array("eligibility") {
-            guard let rule = try string(t, "rule") else { continue }
+            guard let rule = try r.string(t, "rule") else { continue }
             var values: [String: ProtocolValue] = [:]
             for e in t.entries where !["rule", "source", "mark", "note"].contains(e.key) { values[e.key] = e.value }
-            p.eligibility.append(EligibilityParameter(rule: rule, values: values, provenance: try provenance(t, inherit: headProvenance),
+            p.eligibility.append(EligibilityParameter(rule: rule, values: values, provenance: try r.provenance(t, inherit: headProvenance),
                                                       origin: "\(path):\(t.line)"))
         }
         for v in head["include"]?.array ?? [] {
-            guard let name = v.string else { throw fail(head, "include", "include lists protocol ids as quoted strings") }
+            guard let name = v.string else { throw r.fail(head, "include", "include lists protocol ids as quoted strings") }
             let other = try resolve(name)
             p.constraints += other.constraints
             p.included.append(other.id)
+            p.organTables += other.organTables
             if p.fractionColumns.isEmpty == false, !other.fractionColumns.isEmpty {
                 p.fractionColumns = Array(Set(p.fractionColumns).union(other.fractionColumns)).sorted()
             }
@@ -263,5 +222,102 @@ public struct ReviewProtocol: Sendable {
         let metric: Metric
         do { metric = try Metric.parse(metricText) } catch let e as Metric.ParseError { throw SBRTError(.invalidProtocol, "\(origin): \(e.description)") }
         return (metric, comparator, rest)
+    }
+}
+
+/// Reads the tables of one protocol file, every error naming the file and line.
+struct ProtocolReader {
+    var path: String
+
+    func fail(_ t: ProtocolTable, _ key: String, _ why: String) -> SBRTError {
+        SBRTError(.invalidProtocol, "\(path):\(t.lineOf(key)): \(why)")
+    }
+
+    func string(_ t: ProtocolTable, _ key: String, required: Bool = true) throws -> String? {
+        guard let v = t[key] else {
+            if required { throw SBRTError(.invalidProtocol, "\(path):\(t.line): [\(t.name)] needs \(key) = \"…\"") }
+            return nil
+        }
+        guard let s = v.string else { throw fail(t, key, "\(key) must be a quoted string") }
+        return s
+    }
+
+    func mark(_ t: ProtocolTable, _ key: String, _ m: String) throws -> String {
+        guard Provenance.marks.contains(m) else { throw fail(t, key, "\(key) must be one of \(Provenance.marks.sorted().joined(separator: ", ")), got \"\(m)\"") }
+        return m
+    }
+
+    func provenance(_ t: ProtocolTable, inherit: Provenance?) throws -> Provenance {
+        let source = try string(t, "source", required: inherit == nil) ?? inherit!.source
+        let m = try mark(t, "mark", try string(t, "mark", required: inherit == nil) ?? inherit!.mark)
+        return Provenance(source: source, mark: m, note: try string(t, "note", required: false))
+    }
+
+    /// A `[[constraint]]` table.
+    func constraint(_ t: ProtocolTable, table: String, inherit: Provenance) throws -> Constraint {
+        let structure = try string(t, "structure")!
+        guard let text = try string(t, "constraint") else { throw fail(t, "constraint", "missing constraint") }
+        let (metric, comparator, rest) = try ReviewProtocol.parseConstraintText(text, at: "\(path):\(t.lineOf("constraint"))")
+        var fractions: Int?
+        if let f = t["fractions"] {
+            guard let n = f.number, n >= 1, n <= 1000, n == n.rounded() else { throw fail(t, "fractions", "fractions must be a whole number ≥ 1") }
+            fractions = Int(n)
+        }
+        let limit = rest == "table" ? try tableLimit(t) : try fixedLimit(t, comparator, rest)
+        var c = Constraint(structure: structure, metric: metric, comparator: comparator, limit: limit,
+                           fractions: fractions, required: t["required"]?.bool ?? false,
+                           provenance: try provenance(t, inherit: inherit), origin: "\(path):\(t.line)", table: table)
+        if let alt = try string(t, "alternative", required: false) {
+            let (am, ac, ar) = try ReviewProtocol.parseConstraintText(alt, at: "\(path):\(t.lineOf("alternative"))")
+            guard let av = Double(ar), av.isFinite else { throw fail(t, "alternative", "\"\(ar)\" is not a number") }
+            guard case .fixed = limit else { throw fail(t, "alternative", "an alternative goes with a fixed limit, not a table") }
+            let source = try string(t, "alternative_source", required: true)!
+            let m = try mark(t, "alternative_mark", try string(t, "alternative_mark", required: false) ?? c.provenance.mark)
+            c.alternative = .init(metric: am, comparator: ac, limit: av, provenance: Provenance(source: source, mark: m, note: nil))
+        }
+        return c
+    }
+
+    func tableLimit(_ t: ProtocolTable) throws -> Limit {
+        guard let rows = t["by_volume"]?.array, !rows.isEmpty else {
+            throw fail(t, "constraint", "a table limit needs by_volume = [[volume_cc, per_protocol, minor], …]")
+        }
+        var parsed: [Limit.VolumeRow] = []
+        for r in rows {
+            guard let a = r.array, a.count == 2 || a.count == 3, let v = a[0].number, let l = a[1].number else {
+                throw fail(t, "by_volume", "each by_volume row is [volume_cc, per_protocol] or [volume_cc, per_protocol, minor]")
+            }
+            parsed.append(.init(volumeCC: v, perProtocol: l, minor: a.count == 3 ? a[2].number : nil))
+        }
+        guard zip(parsed, parsed.dropFirst()).allSatisfy({ $0.volumeCC < $1.volumeCC }) else {
+            throw fail(t, "by_volume", "by_volume rows must be in increasing volume")
+        }
+        return .byVolume(parsed)
+    }
+
+    func fixedLimit(_ t: ProtocolTable, _ comparator: Comparator, _ rest: String) throws -> Limit {
+        guard let v = Double(rest), v.isFinite else { throw fail(t, "constraint", "\"\(rest)\" is not a number (or `table`)") }
+        var minor: Double?
+        if let m = t["minor"] {
+            guard let ms = m.string, let (mc, mv) = Comparator.prefix(of: ms), mc == comparator, let mn = Double(mv) else {
+                throw fail(t, "minor", "minor is written like \"\(comparator.rawValue) 25\" (same comparison as the constraint)")
+            }
+            guard comparator.holds(mn, v) == false || mn == v else {
+                throw fail(t, "minor", "the minor-deviation limit must be looser than the per-protocol limit")
+            }
+            minor = mn
+        }
+        return .fixed(perProtocol: v, minor: minor)
+    }
+
+    /// A `[[prescription]]` table.
+    func prescription(_ t: ProtocolTable, inherit: Provenance) throws -> PrescriptionRule {
+        guard let d = t["dose_gy"]?.number, d > 0, d.isFinite else { throw fail(t, "dose_gy", "[[prescription]] needs dose_gy = number") }
+        guard let f = t["fractions"]?.number, f >= 1, f <= 1000, f == f.rounded() else { throw fail(t, "fractions", "[[prescription]] needs fractions = whole number") }
+        var rule = PrescriptionRule(doseGy: d, fractions: Int(f), minimumAge: t["min_age"]?.number, belowAge: t["below_age"]?.number,
+                                    mismatchIsMinor: t["level"]?.string == "minor",
+                                    provenance: try provenance(t, inherit: inherit), origin: "\(path):\(t.line)")
+        rule.isOption = t["option"]?.bool ?? false
+        return rule
     }
 }

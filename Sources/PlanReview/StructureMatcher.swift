@@ -1,15 +1,24 @@
 import Base
 import Foundation
+import RTModel
 
 /// Finds the plan's structure for a protocol's canonical (TG-263) name.
 ///
 /// Order: the user's mapping (`Canonical = "plan name or expression"`), then the
-/// canonical name itself, then the built-in aliases. Names compare case-, space-,
-/// underscore- and hyphen-insensitively (`Spinal_Cord` = `spinal cord` = `SPINALCORD`).
-/// An alias may be an expression of plan names (`Lung_L+Lung_R`); it matches when
-/// every name in it exists.
+/// canonical name itself, then the built-in aliases, in the order listed. Names compare
+/// by `StructureName.key`: case, spaces, underscores and hyphens ignored, laterality
+/// words (L/R/Lt/Rt/Left/Right) as prefix or suffix, British spellings read as American
+/// (`Lt Lung` = `Lung_L`, `Oesophagus` = `Esophagus`, `Spinal_Cord` = `SPINALCORD`). An
+/// alias may be an expression of plan names (`Lung_L+Lung_R`); it matches when every
+/// name in it exists.
+///
+/// Targets (`GTV`, `CTV`, `ITV`, `PTV`) match every lesion's target: the ROIs of that
+/// RT ROI Interpreted Type (or, without a type, named so), unions such as `PTV_All`
+/// left out, one per lesion (ROIs whose bounding boxes overlap are one lesion; the
+/// canonical name, an alias or a numbered name such as `PTV2` is preferred).
 public struct StructureMatcher: Sendable {
-    /// Canonical name → aliases (names or expressions), for the organs of the shipped protocols.
+    /// Canonical name → aliases (names or expressions), for the organs of the shipped
+    /// protocols; the first that matches wins (so a cortex comes before the whole kidney).
     public static let builtInAliases: [String: [String]] = [
         "SpinalCord": ["Cord", "Spinal_Cord", "SpinalCanal_Cord", "Cord_Spinal", "Myelon"],
         "Brainstem": ["BrainStem", "Brain_Stem"],
@@ -17,7 +26,7 @@ public struct StructureMatcher: Sendable {
         "Cochlea": ["Cochlea_L+Cochlea_R", "Cochlea_L", "Cochlea_R"],
         "CaudaEquina": ["Cauda_Equina", "Cauda"],
         "SacralPlexus": ["Sacral_Plexus", "SacralNerves", "Sacral_Nerves", "Nrv_Sacral", "SacralPlex"],
-        "Esophagus": ["Oesophagus", "Esoph"],
+        "Esophagus": ["Esoph"],
         "BrachialPlexus": ["Brachial_Plexus", "BrachialPlex_L+BrachialPlex_R", "BrachialPlex_L", "BrachialPlex_R"],
         "Heart": ["Pericardium", "Heart_Pericardium"],
         "GreatVes": ["GreatVessels", "Great_Vessels", "Aorta"],
@@ -33,27 +42,39 @@ public struct StructureMatcher: Sendable {
         "Bladder": ["Bladder_Wall", "BladderWall", "Urinary_Bladder"],
         "PenileBulb": ["Penile_Bulb", "Bulb_Penile"],
         "Femur_Heads": ["Femur_Head_L+Femur_Head_R", "FemoralHeads", "Femoral_Heads", "Femurs"],
-        "Kidneys": ["Kidney_L+Kidney_R", "Kidneys_Cortex", "Kidney_Cortex_L+Kidney_Cortex_R", "Kidney_Both"],
+        "Kidneys": ["Kidneys_Cortex", "Kidney_Cortex", "Kidney_Cortex_L+Kidney_Cortex_R", "Kidneys_Cortex_L+Kidneys_Cortex_R",
+                    "Kidney_L+Kidney_R", "Kidney_Both"],
         "Renal_Hilum": ["RenalHilum", "Kidney_Hilum_L+Kidney_Hilum_R", "Kidney_Hilum"],
         "Liver": ["Liver"],
-        "Lungs": ["Lung_Total", "Lung_Both", "Lung", "Lungs_Total", "Lung_L+Lung_R", "LungL+LungR", "Lung_Left+Lung_Right", "Lung L+Lung R"],
+        "Lungs": ["Lung_Total", "Lung_Both", "Lung", "Lungs_Total", "Lung_L+Lung_R"],
         "PTV": ["PTV_High", "PTV1", "PTV_1"],
         "GTV": ["GTV1", "GTV_1"],
     ]
+
+    /// Canonical names that stand for every lesion's target.
+    static let targetKeys: Set<String> = ["gtv", "ctv", "itv", "ptv"]
+
+    /// Whether `canonical` names a target (GTV, CTV, ITV, PTV).
+    public static func isTarget(_ canonical: String) -> Bool { targetKeys.contains(StructureName.key(canonical)) }
 
     /// Canonical name → plan name or expression, from `--map`.
     public var userMap: [String: String]
     /// The plan's ROI names.
     public var planNames: [String]
+    /// The plan's ROIs with closed contours (types and extents for target matching).
+    public var rois: [ROI]
 
     public init(planNames: [String], userMap: [String: String] = [:]) {
         self.planNames = planNames
         self.userMap = userMap
+        rois = []
     }
 
-    /// Lower case, letters and digits only.
-    public static func normalise(_ s: String) -> String {
-        String(s.lowercased().filter { $0.isLetter || $0.isNumber })
+    /// A matcher over the ROIs of a structure set that have closed contours.
+    public init(rois: [ROI], userMap: [String: String] = [:]) {
+        self.rois = rois.filter { $0.contours.contains(where: \.isClosedPlanar) }
+        planNames = self.rois.map(\.name)
+        self.userMap = userMap
     }
 
     /// How a canonical name was matched.
@@ -67,27 +88,85 @@ public struct StructureMatcher: Sendable {
     /// The plan structure for `canonical`, or nil when none matches.
     /// - Throws: `SBRTError` when the user map names a structure the plan lacks.
     public func match(_ canonical: String) throws -> Match? {
-        let key = Self.normalise(canonical)
-        if let (_, target) = userMap.first(where: { Self.normalise($0.key) == key }) {
-            guard let e = resolve(target) else {
-                throw SBRTError(.invalidProtocol, "mapping \(canonical) = \"\(target)\": no such structure in the plan (structures: \(planNames.joined(separator: ", ")))")
-            }
-            return Match(expression: e, how: "user map")
-        }
+        if let m = try mapped(canonical) { return m }
         if let n = exact(canonical) { return Match(expression: quote(n), how: "name") }
-        let aliases = Self.builtInAliases.first { Self.normalise($0.key) == key }?.value ?? []
+        let key = StructureName.key(canonical)
+        let aliases = Self.builtInAliases.first { StructureName.key($0.key) == key }?.value ?? []
         for a in aliases {
-            if let e = resolve(a) { return Match(expression: e, how: "alias") }
+            if let e = resolve(a) { return Match(expression: e, how: "alias \(a)") }
         }
         return nil
     }
 
-    func exact(_ name: String) -> String? {
-        let k = Self.normalise(name)
-        return planNames.first { Self.normalise($0) == k }
+    /// The user's mapping of `canonical`, resolved; nil without one.
+    /// - Throws: `SBRTError` when the mapping names a structure the plan lacks.
+    func mapped(_ canonical: String) throws -> Match? {
+        let key = StructureName.key(canonical)
+        if let (_, target) = userMap.first(where: { StructureName.key($0.key) == key }) {
+            guard let e = resolve(target) else {
+                throw SBRTError(.structureNotFound, "mapping \(canonical) = \"\(target)\": no such structure in the plan (structures: \(planNames.joined(separator: ", ")))")
+            }
+            return Match(expression: e, how: "user map")
+        }
+        return nil
     }
 
-    func quote(_ n: String) -> String {
+    /// Every lesion's target for a target canonical name (see the type's
+    /// documentation); for other names, `match` as a one-element list (empty when none).
+    /// - Throws: `SBRTError` when the user map names a structure the plan lacks.
+    public func targets(_ canonical: String) throws -> [Match] {
+        guard Self.isTarget(canonical), !rois.isEmpty else { return try match(canonical).map { [$0] } ?? [] }
+        if let m = try mapped(canonical) { return [m] }
+        let key = StructureName.key(canonical)
+        let targetTypes: Set<String> = ["GTV", "CTV", "ITV", "PTV"]
+        let typed = rois.filter { ($0.interpretedType ?? "").uppercased() == canonical.uppercased() }
+        let named = rois.filter { !targetTypes.contains(($0.interpretedType ?? "").uppercased()) && StructureName.key($0.name).hasPrefix(key) }
+        var candidates = typed + named
+        let lesions = candidates.filter { !StructureName.isUnion($0.name) }
+        if !lesions.isEmpty { candidates = lesions }
+        guard !candidates.isEmpty else { return try match(canonical).map { [$0] } ?? [] }
+        let aliasKeys = Set((Self.builtInAliases.first { StructureName.key($0.key) == key }?.value ?? []).map(StructureName.key))
+        func rank(_ r: ROI) -> Int {
+            let k = StructureName.key(r.name)
+            if k == key { return 0 }
+            if aliasKeys.contains(k) { return 1 }
+            if k.range(of: "^" + key + "[0-9]+$", options: .regularExpression) != nil { return 2 }
+            return 3
+        }
+        var chosen: [ROI] = []
+        for r in candidates {
+            if let k = chosen.firstIndex(where: { Self.overlap($0, r) }) {
+                if rank(r) < rank(chosen[k]) { chosen[k] = r }
+            } else {
+                chosen.append(r)
+            }
+        }
+        let how = typed.isEmpty ? "target by name" : "target (RT ROI Interpreted Type \(canonical.uppercased()))"
+        return chosen.map { Match(expression: quote($0.name), how: how) }
+    }
+
+    /// Whether two ROIs' bounding boxes overlap (one lesion).
+    static func overlap(_ a: ROI, _ b: ROI) -> Bool {
+        guard let x = a.bounds, let y = b.bounds else { return false }
+        return (0..<3).allSatisfy { x.min[$0] <= y.max[$0] && y.min[$0] <= x.max[$0] }
+    }
+
+    func exact(_ name: String) -> String? {
+        let k = StructureName.key(name)
+        return planNames.first { StructureName.key($0) == k }
+    }
+
+    /// Whether an ROI is a GTV: of that RT ROI Interpreted Type, or untyped (or of a
+    /// non-target type) and named GTV….
+    public static func isGTV(_ r: ROI) -> Bool {
+        let type = (r.interpretedType ?? "").uppercased()
+        return type == "GTV" || (!["CTV", "ITV", "PTV"].contains(type) && StructureName.key(r.name).hasPrefix("gtv"))
+    }
+
+    func quote(_ n: String) -> String { Self.quote(n) }
+
+    /// A plan name as it is written in an expression: quoted when it holds spaces or operators.
+    public static func quote(_ n: String) -> String {
         n.contains(where: { " +-&^()\"".contains($0) }) ? "\"" + n.replacingOccurrences(of: "\"", with: "") + "\"" : n
     }
 

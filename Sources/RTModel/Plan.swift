@@ -1,3 +1,4 @@
+import Foundation
 import DICOM
 
 /// An RT Plan (or RT Ion Plan): label, fraction groups and prescriptions (PS3.3 C.8.8.9–C.8.8.13).
@@ -54,6 +55,8 @@ public struct Plan: Sendable {
     public var referencedStructureSetUIDs: [String]
     public var beamCount: Int
     public var beams: [Beam]
+    /// Patient's Age (0010,1010) as written (Age String, e.g. `017Y`), nil when absent.
+    public var patientAge: String?
 
     public init(file: DICOMFile) throws {
         let ds = file.dataSet
@@ -65,6 +68,7 @@ public struct Plan: Sendable {
         name = ds.string(.rtPlanName)
         geometry = ds.string(.rtPlanGeometry)
         approvalStatus = ds.string(.approvalStatus)
+        patientAge = ds.string(.patientAge)
         func int(_ d: DataSet, _ t: Tag) -> Int? { ((try? d.int(t)) ?? nil) }
         func dbl(_ d: DataSet, _ t: Tag) -> Double? { ((try? d.double(t)) ?? nil) }
         fractionGroups = (ds.sequence(.fractionGroupSequence) ?? []).map { g in
@@ -97,6 +101,19 @@ public struct Plan: Sendable {
     public var prescriptionGy: Double? {
         let values = Set(doseReferences.compactMap(\.targetPrescriptionDoseGy))
         return values.count == 1 ? values.first : nil
+    }
+
+    /// The patient's age in years from Patient's Age (an Age String `nnnD`, `nnnW`,
+    /// `nnnM` or `nnnY`, PS3.5 6.2), or nil when absent or unreadable.
+    public var patientAgeYears: Double? {
+        guard let s = patientAge?.trimmingCharacters(in: .whitespaces), s.count == 4, let n = Int(s.prefix(3)) else { return nil }
+        switch s.last {
+        case "Y": return Double(n)
+        case "M": return Double(n) / 12
+        case "W": return Double(n) * 7 / 365.25
+        case "D": return Double(n) / 365.25
+        default: return nil
+        }
     }
 
     /// Fractions planned when the plan has one fraction group that states it.

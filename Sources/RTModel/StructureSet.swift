@@ -184,7 +184,6 @@ public struct StructureSet: Sendable {
 
     /// The ROI named `name` (case-insensitive, surrounding spaces ignored).
     public func roi(named name: String) -> ROI? {
-        let key = name.trimmingCharacters(in: .whitespaces).lowercased()
-        return rois.first { $0.name.trimmingCharacters(in: .whitespaces).lowercased() == key }
+        rois.first { StructureName.same($0.name, name) }
     }
 }

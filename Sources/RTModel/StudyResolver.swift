@@ -33,6 +33,8 @@ public struct StudyRequest: Sendable {
     /// Prescription dose and fraction count stated by the user (override the plan's).
     public var rxGy: Double?
     public var fractions: Int?
+    /// The patient's age in years, stated by the user (overrides the plan's Patient's Age).
+    public var ageYears: Double?
     /// The dose must be in Gy (absolute metrics, checks, isodose lines in Gy).
     public var absoluteDose = true
     /// Choose and decode the plan's dose when there is one, even if it is not needed
@@ -63,6 +65,8 @@ public struct ResolvedStudy: Sendable {
     public var dose: StudyDose?
     public var rx: Sourced<Double>?
     public var fractions: Sourced<Int>?
+    /// The patient's age in years: stated by the user, else the plan's Patient's Age.
+    public var age: Sourced<Double>?
     /// One sentence per choice made ("plan PELVIS: the only plan in the folder").
     public var choices: [String]
     /// Notes a report must carry (overrides, ignored doses).
@@ -113,6 +117,12 @@ public struct ResolvedStudy: Sendable {
             if let prx = plan?.prescriptionGy, abs(prx - rxGy) > 1e-6 { notes.append("the prescription stated by the user (\(short(rxGy)) Gy) overrides the plan's \(short(prx)) Gy") }
         } else if let p = plan, let prx = p.prescriptionGy {
             rx = Sourced(prx, source: "RT Plan \(p.displayName): Target Prescription Dose")
+        }
+        if let a = request.ageYears {
+            age = Sourced(a, source: "stated by the user")
+            if let pa = plan?.patientAgeYears, abs(pa - a) >= 1 { notes.append("the age stated by the user (\(short(a)) y) overrides the plan's Patient's Age \(plan?.patientAge ?? "")") }
+        } else if let p = plan, let a = p.patientAgeYears {
+            age = Sourced(a, source: "RT Plan \(p.displayName): Patient's Age \(p.patientAge ?? "")")
         }
     }
 

@@ -72,8 +72,7 @@ public struct RenderStudy: Sendable {
     /// The index of the ROI named `name` (case-insensitive), or a `SBRTError` that
     /// lists the names.
     public func roiIndex(_ name: String) throws -> Int {
-        let key = name.trimmingCharacters(in: .whitespaces).lowercased()
-        if let n = rois.firstIndex(where: { $0.name.trimmingCharacters(in: .whitespaces).lowercased() == key }) { return n }
+        if let n = StructureName.index(of: name, in: rois.map(\.name)) { return n }
         throw SBRTError(.invalidRequest, "no ROI named \"\(name)\"" +
                              (rois.isEmpty ? " (the folder has no structure set)" : " (structures: \(rois.map(\.name).joined(separator: ", ")))"))
     }

@@ -101,7 +101,7 @@ public enum SliceRenderer {
     public static func structureIndices(_ rois: [ROI], _ names: [String]?) throws -> [Int] {
         if let names {
             return try names.map { name in
-                guard let n = rois.firstIndex(where: { $0.name.trimmingCharacters(in: .whitespaces).lowercased() == name.trimmingCharacters(in: .whitespaces).lowercased() }) else {
+                guard let n = StructureName.index(of: name, in: rois.map(\.name)) else {
                     throw SBRTError(.structureNotFound, "no ROI named \"\(name)\"" + (rois.isEmpty ? " (the study has no structure set)" : " (structures: \(rois.map(\.name).joined(separator: ", ")))"))
                 }
                 return n
@@ -132,7 +132,7 @@ public enum SliceRenderer {
         case .none: return []
         case .percent(let p):
             guard let rx else {
-                throw SBRTError(.invalidRequest, "isodose levels in % need the prescription, and the plan states none: give --rx GY, or levels in Gy with --isodose-gy")
+                throw SBRTError(.invalidRequest, "isodose levels in % need the prescription, and the plan states none: state the prescription in Gy, or give the levels in Gy")
             }
             guard p.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw SBRTError(.invalidRequest, "isodose levels must be positive percentages") }
             return IsodoseStyle.levels(percent: p, rxGy: rx)
@@ -162,7 +162,7 @@ public enum SliceRenderer {
         case .coordinate(let axis, let mm):
             let c = normal[axis]
             guard abs(c) >= 0.5 else {
-                throw SBRTError(.invalidRequest, "a \(axisNames[axis]) position does not select a \(request.orientation.rawValue) slice of this CT; use --slice-\(axisNames[abs(normal.x) >= abs(normal.y) && abs(normal.x) >= abs(normal.z) ? 0 : abs(normal.y) >= abs(normal.z) ? 1 : 2])")
+                throw SBRTError(.invalidRequest, "a \(axisNames[axis]) position does not select a \(request.orientation.rawValue) slice of this CT; give the position along \(axisNames[abs(normal.x) >= abs(normal.y) && abs(normal.x) >= abs(normal.z) ? 0 : abs(normal.y) >= abs(normal.z) ? 1 : 2])")
             }
             p = middle + normal * ((mm - middle[axis]) / c)
         case .through(let name):
@@ -170,7 +170,7 @@ public enum SliceRenderer {
             guard let c = study.centroid(n) else { throw SBRTError(.invalidRequest, "ROI \"\(study.rois[n].name)\" has no closed contours to go through") }
             p = c
         case .atMaximumDose:
-            guard let m = study.maximumDosePosition else { throw SBRTError(.invalidRequest, "--at-max needs a dose grid; the folder has none") }
+            guard let m = study.maximumDosePosition else { throw SBRTError(.invalidRequest, "a slice at the dose maximum needs a dose grid; the folder has none") }
             p = m
         case .point(let q):
             p = q
@@ -329,7 +329,7 @@ public enum SliceRenderer {
         var parts: [String] = []
         if let p = study.plan { parts.append("Plan \(p.label ?? p.name ?? "(unlabelled)")") }
         if let rx {
-            parts.append("Rx \(Format.number(rx)) Gy" + (study.plan?.fractions.map { " in \($0) fx" } ?? "") + (request.rxGy != nil ? " (--rx)" : ""))
+            parts.append("Rx \(Format.number(rx)) Gy" + (study.plan?.fractions.map { " in \($0) fx" } ?? "") + (request.rxGy != nil ? " (stated)" : ""))
         }
         parts.append("\(request.orientation.rawValue) \(positionLabel)")
         parts.append("\(study.background.captionName) \(window.label)" + (request.window == nil && study.background.series.modality != .ct ? " (\(study.background.defaultWindowSource))" : ""))

@@ -14,11 +14,18 @@ extension SBRT {
             abstract: "Check a plan against a protocol's dose–volume constraints, or a patient against a trial's eligibility rules.",
             discussion: """
                 Each row: constraint (TG-263 syntax), structure, value, limit, verdict (per protocol,
-                minor deviation, major deviation), margin to the limit (> 0 inside, < 0 beyond) and the
-                row's source with its provenance mark ([V] verified, [S] secondary, [NV] not verified,
-                [R] stated by the review). Structures are matched through TG-263 names and aliases;
-                --map adds your own. Exit 1 on any major deviation or missing required structure
-                (or, with --eligibility, any rule not met), 0 otherwise, 2 on bad input.
+                minor deviation, major deviation, or not evaluable with the reason), margin to the
+                limit (> 0 inside, < 0 beyond) and the row's source with its provenance mark ([V]
+                verified, [S] secondary, [NV] not verified, [R] stated by the review, [D] derived
+                here / sbrt's default). Structures are matched through TG-263 names and aliases
+                (case, spaces, laterality words, British spellings); --map adds your own. Targets
+                (GTV, PTV…) are checked per lesion. The folder is read as `sbrt info` shows
+                (docs/study.md); a per-session dose is refused unless --per-session-dose.
+
+                Exit 0 only for a complete review with every row per protocol; 1 for any
+                deviation or an incomplete review (a row not evaluable, a required structure
+                missing, nothing evaluated, an organ table with no organ evaluated) — with
+                --eligibility, for a rule not met or not evaluable; 2 for bad input.
 
                 Examples:
                   sbrt check Fixtures/pelvis --protocol tg101
@@ -42,7 +49,7 @@ extension SBRT {
 
         @OptionGroup var prescription: PrescriptionOptions
 
-        @Option(help: "Patient age in years (age-dependent prescriptions and eligibility).")
+        @Option(help: "Patient age in years (age-dependent prescriptions and eligibility); default: the plan's Patient's Age.")
         var age: Double?
 
         @Option(help: "With --eligibility: comma-separated lesion (GTV) names (default: every GTV).")
@@ -84,14 +91,13 @@ extension SBRT {
         func run() throws {
             try OutputFiles.validate([out, html].compactMap { $0 })
             let library = shippedProtocols()
-            let resolved = try study.resolve(path, needs: [.dose, .structureSet], rx: prescription)
+            let resolved = try study.resolve(path, needs: [.dose, .structureSet], rx: prescription, age: age)
             if let eligibility {
                 try checkEligibility(try library.load(eligibility), resolved)
                 return
             }
             let proto = try library.load(protocolName!)
             var request = CheckRequest()
-            request.age = age
             request.options.endCap = endCap
             if let map { request.structureMap = try StructureMatcher.readMap(try InputFiles.readText(map), path: map) }
             for m in mapStructure {
@@ -99,7 +105,7 @@ extension SBRT {
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw ValidationError("--map-structure \"\(m)\": write Canonical=plan name") }
                 request.structureMap[parts[0]] = parts[1]
             }
-            let (report, analysis) = try PlanCheck.run(resolved, proto, request)
+            let (report, analysis) = try withHint { try PlanCheck.run(resolved, proto, request) }
             var outputs = OutputFiles()
             let text = json ? try JSONOutput.text(report) : ReportText.check(report, folder: path)
             if let html {
@@ -108,15 +114,27 @@ extension SBRT {
             }
             try emit(text, with: outputs)
             if let html { printError("\(html): HTML report written") }
-            if report.rows.contains(where: { $0.verdict.fails }) { throw ExitCode(1) }
+            if !report.overall.passes { throw ExitCode(1) }
+        }
+
+        /// Runs `body`; an error of the check gets the option that resolves it.
+        func withHint<T>(_ body: () throws -> T) throws -> T {
+            do {
+                return try body()
+            } catch var e as SBRTError {
+                if e.message.contains("states no fraction count") { e.message += " (--fractions N)" }
+                else if e.message.contains("-fraction column") { e.message += " (--fractions N checks a tabulated column deliberately)" }
+                else if e.message.hasPrefix("mapping ") { e.message += " (--map FILE, --map-structure Canonical=name)" }
+                else if e.message.hasPrefix("lesion \"") { e.message += " (--lesions)" }
+                throw e
+            }
         }
 
         func checkEligibility(_ proto: ReviewProtocol, _ resolved: ResolvedStudy) throws {
             var req = EligibilityRequest()
             req.lesions = lesions.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
-            req.age = age
             req.spinal = spinal
-            let report = try Eligibility.run(resolved, proto, req)
+            let report = try withHint { try Eligibility.run(resolved, proto, req) }
             var outputs = OutputFiles()
             if let html {
                 let content = HTMLReport.Content(title: "Eligibility: \(proto.name)", study: resolved, path: path, eligibility: report, image: image)
@@ -124,7 +142,7 @@ extension SBRT {
             }
             try emit(json ? try JSONOutput.text(report) : ReportText.eligibility(report, folder: path), with: outputs)
             if let html { printError("\(html): HTML report written") }
-            if !report.eligible { throw ExitCode(1) }
+            if report.overall != .meets { throw ExitCode(1) }
         }
 
         /// Writes the table (or JSON) and the other outputs together, or none of them.

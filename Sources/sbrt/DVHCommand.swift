@@ -18,14 +18,18 @@ extension SBRT {
 
                 Metrics (TG-263): D95%, D0.035cc, Dmin, Dmean, Dmax ([Gy] or [%] of Rx);
                 V20Gy, V100% ([cc] or [%] of the structure); CV13.5Gy (volume below);
-                HI (ICRU 83), CI (RTOG), PCI (Paddick), GI (Paddick), R50, R100, D2cm (% of Rx).
+                HI (ICRU 83), CI (RTOG), PCI (Paddick), GI (Paddick), R50, R100, D2cm (% of Rx):
+                for targets only (ROIs of type GTV, CTV, PTV, or named with --target), each with
+                the isodose volume connected to it (several lesions: per lesion).
                 Rx comes from --rx or the plan's Target Prescription Dose, never guessed.
+                The folder is read as `sbrt info` shows (docs/study.md).
 
                 Examples:
                   sbrt dvh Fixtures/pelvis
                   sbrt dvh Fixtures/pelvis --structure PTV --structure "PTV-GTV" --metrics "D95%,D2%,HI,CI,GI,R50"
                   sbrt dvh Fixtures/pelvis --format csv --out dvh.csv
                   sbrt dvh Fixtures/pelvis --compare-embedded
+                  sbrt dvh DIR --structure "PTV_eval" --target PTV_eval --metrics "CI,R50,D2cm"
                 See docs/dvh.md.
                 """
         )
@@ -37,6 +41,9 @@ extension SBRT {
 
         @Option(name: .customLong("structure"), help: "A structure name or expression; repeat for several.")
         var structures: [String] = []
+
+        @Option(name: .customLong("target"), help: "A structure (name or expression) to treat as a target for HI, CI, PCI, GI, R50, R100 and D2cm, besides the ROIs of type GTV, CTV and PTV; repeat for several.")
+        var targets: [String] = []
 
         @OptionGroup var study: StudyOptions
         @OptionGroup var prescription: PrescriptionOptions
@@ -67,6 +74,7 @@ extension SBRT {
             try OutputFiles.validate(out.map { [$0] } ?? [])
             var request = DVHRequest()
             request.structures = structures
+            request.targets = targets
             do { request.metrics = try Metric.parseList(metrics) } catch let e as Metric.ParseError { throw SBRTError(.invalidRequest, e.description) }
             request.options.endCap = endCap
             let analysis = try DVHAnalysis.run(try study.resolve(path, needs: [.dose, .structureSet], rx: prescription), request)

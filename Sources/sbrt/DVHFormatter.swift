@@ -21,6 +21,7 @@ enum DVHFormatter {
         if let rx = r.prescription.rxGy { head += ", Rx \(n(rx)) Gy (\(r.prescription.source ?? ""))" } else { head += ", no prescription (indices needing Rx are not evaluable; give --rx)" }
         if let f = r.prescription.fractions { head += ", \(f) fractions" }
         line(head)
+        line("Dose: \(r.dose.summationType.isEmpty ? "no" : r.dose.summationType) Dose Summation Type: \(r.dose.summary)")
         line("End caps: \(r.conventions.endCap). V(D) = volume receiving ≥ D; Dx by linear interpolation on the cumulative DVH.")
         line()
         let metricNames = r.structures.first?.metrics.map(\.metric) ?? []
@@ -35,11 +36,14 @@ enum DVHFormatter {
                 + pad(n(s.meanGy), 9, right: true) + pad(n(s.maxGy), 8, right: true)
             for (m, w) in zip(s.metrics, widths) {
                 let digits = m.unit == "" ? 3 : 2
-                row += pad(n(m.value, digits), w, right: true)
+                row += pad(isNotTarget(m) ? "—" : n(m.value, digits), w, right: true)
             }
             line(row)
         }
-        let notes = r.structures.flatMap { s in s.metrics.compactMap { m in m.note.map { (m.value == nil ? "n/e = " : "note: ") + "\(s.name) \(m.metric): \($0)" } } }
+        var notes = r.structures.flatMap { s in s.metrics.filter { !isNotTarget($0) }.compactMap { m in m.note.map { (m.value == nil ? "n/e = " : "note: ") + "\(s.name) \(m.metric): \($0)" } } }
+        if r.structures.contains(where: { $0.metrics.contains(where: isNotTarget) }) {
+            notes.append("— = not a target: HI, CI, PCI, GI, R50, R100 and D2cm are computed for targets (RT ROI Interpreted Type GTV, CTV or PTV, or --target NAME)")
+        }
         let warnings = r.structures.flatMap { s in s.warnings.map { "\(s.name): \($0)" } }
         if !notes.isEmpty || !warnings.isEmpty {
             line()
@@ -53,6 +57,9 @@ enum DVHFormatter {
         }
         return out
     }
+
+    /// A target index left out because the structure is not a target.
+    static func isNotTarget(_ m: MetricResult) -> Bool { m.value == nil && (m.note?.hasPrefix("not a target") ?? false) }
 
     static func comparison(_ rows: [EmbeddedComparison], hasEmbedded: Bool) -> String {
         var out = "\nPlanning system's embedded DVHs (TPS) beside sbrt's:\n"

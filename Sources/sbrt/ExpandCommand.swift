@@ -194,7 +194,7 @@ extension SBRT {
         }
 
         func resolve(_ name: String, _ known: [String]) -> String {
-            known.first { $0.lowercased() == name.lowercased() } ?? name
+            StructureName.find(name, in: known) ?? name
         }
 
         func printRecipe(_ text: String) throws {

@@ -149,7 +149,7 @@ extension SBRT {
                 let metricText = rest[..<r.lowerBound].trimmingCharacters(in: .whitespaces)
                 let metric: Metric
                 do { metric = try Metric.parse(metricText) } catch let e as Metric.ParseError { throw SBRTError(.invalidRequest, "--constraint \"\(text)\": \(e.description)") }
-                guard let curve = curves.first(where: { $0.name.lowercased() == name.lowercased() }) else {
+                guard let curve = curves.first(where: { StructureName.same($0.name, name) }) else {
                     throw SBRTError(.invalidRequest, "--constraint \"\(text)\": no plotted structure named \"\(name)\" (plotted: \(curves.map(\.name).joined(separator: ", ")))")
                 }
                 let dvh = curve.dvh
@@ -174,6 +174,18 @@ extension SBRT {
         }
 
         func run() throws {
+            do {
+                try render()
+            } catch var e as SBRTError {
+                // The library says what is missing; the CLI names the option that gives it.
+                if e.message.contains("need the prescription") { e.message += " (--rx GY, or --isodose-gy)" }
+                else if e.message.contains("does not select a") { e.message += " (--slice-x, --slice-y, --slice-z)" }
+                else if e.message.contains("slice at the dose maximum") { e.message += " (--at-max)" }
+                throw e
+            }
+        }
+
+        func render() throws {
             try OutputFiles.validate([out, svg].compactMap { $0 })
             var request = try sliceRequest()
             if dvh {

@@ -15,19 +15,20 @@ struct StudyOptions: ParsableArguments {
     @Flag(help: "Take a per-session dose (Dose Summation Type FRACTION_SESSION, BEAM_SESSION, CONTROL_POINT) as one fraction's dose and multiply it by the plan's fractions; every report says so.")
     var perSessionDose = false
 
-    func request(_ needs: Set<StudyRequest.Need>, rx: PrescriptionOptions? = nil) -> StudyRequest {
+    func request(_ needs: Set<StudyRequest.Need>, rx: PrescriptionOptions? = nil, age: Double? = nil) -> StudyRequest {
         var r = selection.request(needs)
         r.loadsDose = true
         r.dosePaths = doses
         r.perSessionDose = perSessionDose
         r.rxGy = rx?.rx
         r.fractions = rx?.fractions
+        r.ageYears = age
         return r
     }
 
     /// Resolves `path`; a resolution error gets the option that fixes it.
-    func resolve(_ path: String, needs: Set<StudyRequest.Need>, rx: PrescriptionOptions? = nil) throws -> ResolvedStudy {
-        try StudyOptions.resolve(path, request(needs, rx: rx))
+    func resolve(_ path: String, needs: Set<StudyRequest.Need>, rx: PrescriptionOptions? = nil, age: Double? = nil) throws -> ResolvedStudy {
+        try StudyOptions.resolve(path, request(needs, rx: rx, age: age))
     }
 
     static func resolve(_ path: String, _ request: StudyRequest) throws -> ResolvedStudy {

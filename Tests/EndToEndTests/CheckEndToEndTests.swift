@@ -22,7 +22,8 @@ final class CheckEndToEndTests: XCTestCase {
         let j = try runSBRT(["check", fixture("pelvis"), "--protocol", "rtog0915", "--json"])
         XCTAssertEqual(j.status, 0, j.err)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(j.out.utf8)) as? [String: Any])
-        XCTAssertEqual(json["schema"] as? String, "sbrt.check/1")
+        // Schema 2 (issue 11): not-evaluable rows with reasons, overall incl. "incomplete", structures not found / unmatched.
+        XCTAssertEqual(json["schema"] as? String, "sbrt.check/2")
         let rows = json["rows"] as! [[String: Any]]
         XCTAssertEqual(rows.count, 3)
         XCTAssertTrue(rows.allSatisfy { $0["mark"] as? String == "[S]" && $0["verdict"] as? String == "per protocol" })

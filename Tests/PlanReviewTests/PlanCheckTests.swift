@@ -60,14 +60,17 @@ final class PlanCheckTests: XCTestCase {
         let path = dir + "/known.toml"
         try own.write(toFile: path, atomically: true, encoding: .utf8)
         let (r2, _) = try PlanCheck.run(folder, try library().load(path), CheckRequest())
-        XCTAssertEqual(r2.rows.map(\.verdict), [.minorDeviation, .perProtocol, .perProtocol, .minorDeviation, .missing])
+        XCTAssertEqual(r2.rows.map(\.verdict), [.minorDeviation, .perProtocol, .perProtocol, .minorDeviation, .notEvaluable])
         XCTAssertEqual(r2.rows[0].margin!, -1, accuracy: 0.02)
         XCTAssertEqual(r2.rows[1].margin!, 2.5, accuracy: 0.02)
         XCTAssertEqual(r2.rows[2].margin!, 0.5, accuracy: 0.02)
         XCTAssertEqual(r2.rows[3].margin!, -1, accuracy: 1e-3, "the whole rectum stays below 13.5 Gy: CV = volume")
         XCTAssertEqual(r2.rows[1].planStructure, "SacralPlexus")
-        XCTAssertTrue(r2.rows[4].verdict.fails)
-        XCTAssertEqual(r2.overall, .missing)
+        XCTAssertTrue(r2.rows[4].reason?.contains("required structure SpinalCord not found") == true, r2.rows[4].reason ?? "")
+        // The worst deviation is the overall verdict; the missing required structure also makes the review incomplete.
+        XCTAssertEqual(r2.overall, .minorDeviation)
+        XCTAssertTrue(r2.incomplete.contains { $0.contains("Dmax[Gy] <= 25.3 [SpinalCord]") }, "\(r2.incomplete)")
+        XCTAssertFalse(r2.overall.passes)
     }
 
     func testFractionColumnMustExistAndRTOGTableIsInterpolatedOnThePTV() throws {
@@ -84,13 +87,14 @@ final class PlanCheckTests: XCTestCase {
         XCTAssertEqual(r50.limit!, 4.5 + t * (4.3 - 4.5), accuracy: 2e-3)
         XCTAssertEqual(r50.minorLimit!, 5.5 + t * (5.3 - 5.5), accuracy: 2e-3)
         XCTAssertEqual(r50.margin!, r50.limit! - r50.value!, accuracy: 1e-12)
-        XCTAssertEqual(r.absentOptional, ["Lungs"])
+        XCTAssertEqual(r.protocolStructuresNotFound, [CheckReport.NotFound(name: "Lungs", required: false)])
     }
 
     func testEligibilityOfThePelvisPlanForAnEightYearOld() throws {
-        let folder = try ResolvedStudy.resolve(fixture("pelvis"), StudyRequest())
-        var req = EligibilityRequest()
-        req.age = 8
+        var eight = StudyRequest()
+        eight.ageYears = 8
+        let folder = try ResolvedStudy.resolve(fixture("pelvis"), eight)
+        let req = EligibilityRequest()
         let r = try Eligibility.run(folder, try library().load("pediatric-sarcoma-sbrt"), req)
         XCTAssertEqual(r.lesions.map(\.name), ["GTV"])
         let rule = Dictionary(uniqueKeysWithValues: r.rules.map { ($0.rule, $0) })
@@ -108,8 +112,8 @@ final class PlanCheckTests: XCTestCase {
         XCTAssertEqual(r.lesions[0].feretMM, Feret.bruteForce(gtv.contours.flatMap(\.points)), accuracy: 1e-9)
 
         // 30 Gy in 1 fraction to a 41-year-old: age fails, more than 24 Gy per fraction is flagged.
-        req.age = 41
         var stated = StudyRequest()
+        stated.ageYears = 41
         stated.rxGy = 30
         stated.fractions = 1
         let r2 = try Eligibility.run(try ResolvedStudy.resolve(fixture("pelvis"), stated), try library().load("nct01763970"), req)

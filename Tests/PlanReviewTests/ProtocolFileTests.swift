@@ -69,11 +69,14 @@ final class ProtocolFileTests: XCTestCase {
         }
         let tg = try lib.load("TG-101")
         XCTAssertEqual(tg.fractionColumns, [1, 3, 5])
-        // The liver 5-fraction conflict stays visible: [NV], with both readings named.
+        // The liver 5-fraction conflict (issue 11): the stricter 21 Gy [NV] is checked, 21.5 Gy [S] rides along.
         let liver5 = try XCTUnwrap(tg.constraints.first { $0.structure == "Liver" && $0.fractions == 5 })
         XCTAssertEqual(liver5.provenance.mark, "[NV]")
-        XCTAssertTrue(liver5.provenance.note?.contains("21 Gy") == true && liver5.provenance.note?.contains("21.5") == true)
-        XCTAssertEqual(liver5.text, "CV21.5Gy[cc] >= 700")
+        XCTAssertTrue(liver5.provenance.note?.contains("21 vs 21.5") == true)
+        XCTAssertEqual(liver5.text, "CV21Gy[cc] >= 700")
+        XCTAssertEqual(liver5.alternative?.text, "CV21.5Gy[cc] >= 700")
+        XCTAssertEqual(liver5.alternative?.provenance.mark, "[S]")
+        XCTAssertEqual(tg.organTables, ["tg101"])
         // S2 rows are [S]; W rows [V].
         XCTAssertEqual(tg.constraints.first { $0.structure == "Bladder" }?.provenance.mark, "[S]")
         XCTAssertEqual(tg.constraints.first { $0.structure == "SpinalCord" && $0.fractions == 5 }?.text, "D0.35cc[Gy] <= 23")
