@@ -51,6 +51,9 @@ public struct SliceRequest: Sendable {
     public var widthPx = 1024
     /// Draw the legend strip, orientation letters, scale bar and caption.
     public var annotations = true
+    /// A layer drawn over the CT and dose, below the structure outlines, with its own
+    /// legend section (e.g. a gamma map).
+    public var overlay: SliceOverlay?
 
     public init() {}
 }
@@ -282,6 +285,8 @@ public enum SliceRenderer {
             }
         }
 
+        if let overlay = request.overlay { overlay.draw(&canvasImage, view) }
+
         // Structure outlines on top of the isodose lines; their faint fill below them.
         let slw = max(1.2, Double(W) / 560)
         for o in outlines { canvasImage.stroke(o.paths, closed: true, lineWidth: slw, colour: o.colour) }
@@ -307,15 +312,12 @@ public enum SliceRenderer {
         // Panel: image, legend strip, caption.
         let captionLines = wrap(caption, size: fs * 0.8, width: Double(W + legendWidth) - fs)
         let captionHeight = Int((Double(captionLines.count) * fs * 1.2 + fs * 0.7).rounded())
-        let row = fs * 1.45
-        var legendHeight = fs * 1.6 + fs * 0.6
-        if !levels.isEmpty { legendHeight += row * (2.4 + Double(levels.count)) }
-        if !outlines.isEmpty { legendHeight += row * (1.1 + Double(outlines.count)) - row }
-        let top = max(H, Int(legendHeight.rounded(.up)))
+        let top = max(H, Int(legendHeight(fs: fs, levels: levels.count, outlines: outlines.count, overlay: request.overlay).rounded(.up)))
         var panel = Canvas(width: W + legendWidth, height: top + captionHeight, background: Colour(12, 12, 12))
         panel.draw(canvasImage.image, x: 0, y: 0)
         drawLegend(&panel, x: Double(W), width: Double(legendWidth), fs: fs, levels: levels, rx: rx,
-                   outlines: outlines, lineWidth: max(1.3, Double(W) / 480), quantity: study.dose?.quantityLabel)
+                   outlines: outlines, lineWidth: max(1.3, Double(W) / 480), quantity: study.dose?.quantityLabel,
+                   overlay: request.overlay)
         for (n, line) in captionLines.enumerated() {
             panel.text(line, x: 0.5 * fs, y: Double(top) + fs * 1.2 * Double(n + 1), size: fs * 0.8, colour: Colour(190, 190, 190))
         }
@@ -331,6 +333,7 @@ public enum SliceRenderer {
         if let rx {
             parts.append("Rx \(Format.number(rx)) Gy" + (study.plan?.fractions.map { " in \($0) fx" } ?? "") + (request.rxGy != nil ? " (stated)" : ""))
         }
+        if let c = request.overlay?.caption { parts.append(c) }
         parts.append("\(request.orientation.rawValue) \(positionLabel)")
         parts.append("\(study.background.captionName) \(window.label)" + (request.window == nil && study.background.series.modality != .ct ? " (\(study.background.defaultWindowSource))" : ""))
         if let field = study.doseField {
@@ -373,13 +376,35 @@ public enum SliceRenderer {
         c.haloText("\(Format.number(mm)) mm", x: x0 + px / 2, y: y - tick - 0.25 * fs, size: fs * 0.85, colour: .white, align: .centre)
     }
 
+    /// Height of the legend strip's content, px.
+    static func legendHeight(fs: Double, levels: Int, outlines: Int, overlay: SliceOverlay?) -> Double {
+        let row = fs * 1.45
+        var h = fs * 1.6 + fs * 0.6
+        if levels > 0 { h += row * (2.4 + Double(levels)) }
+        if outlines > 0 { h += row * (1.1 + Double(outlines)) - row }
+        if let o = overlay { h += row * (2.4 + Double(o.rows.count)) }
+        return h
+    }
+
     /// - Parameter quantity: "EQD2"/"BED" for an effective (composite) dose: the title says so.
     static func drawLegend(_ c: inout Canvas, x: Double, width: Double, fs: Double, levels: [IsodoseLevel], rx: Double?,
-                           outlines: [SliceRendering.Outline], lineWidth: Double, quantity: String? = nil) {
+                           outlines: [SliceRendering.Outline], lineWidth: Double, quantity: String? = nil, overlay: SliceOverlay? = nil) {
         let left = x + 0.7 * fs
         let row = fs * 1.45
         var y = fs * 1.6
         let white = Colour(235, 235, 235), grey = Colour(160, 160, 160)
+        if let overlay {
+            c.text(overlay.title, x: left, y: y, size: fs * 1.05, colour: white, weight: 1.45)
+            y += row * 0.95
+            if let sub = overlay.subtitle { c.text(sub, x: left, y: y, size: fs * 0.8, colour: grey) }
+            y += row * 1.05
+            for r in overlay.rows {
+                c.fillRect(x: left, y: y - fs * 0.75, width: fs * 1.8, height: fs * 0.8, colour: r.colour)
+                c.text(r.label, x: left + fs * 2.4, y: y, size: fs, colour: white)
+                y += row
+            }
+            y += row * 0.4
+        }
         if !levels.isEmpty {
             c.text(quantity.map { "Isodose (\($0))" } ?? "Isodose", x: left, y: y, size: fs * 1.05, colour: white, weight: 1.45)
             y += row * 0.95
@@ -542,5 +567,33 @@ public enum SliceRenderer {
         return MarchingSquares.isolines(field, nx: cw, ny: ch, level: 0).map { pl in
             pl.points.map { SIMD2($0.x + Double(x0) + 0.5, $0.y + Double(y0) + 0.5) }
         }
+    }
+}
+
+/// A layer drawn on a slice over the CT and dose and below the structure outlines, with
+/// its legend section (title, subtitle, colour swatches) and a caption part.
+public struct SliceOverlay: Sendable {
+    public struct Row: Sendable {
+        public var colour: Colour
+        public var label: String
+        public init(colour: Colour, label: String) {
+            self.colour = colour
+            self.label = label
+        }
+    }
+
+    public var title: String
+    public var subtitle: String?
+    public var rows: [Row]
+    public var caption: String?
+    /// Draws the layer on the image part of the slice (screen coordinates of `SliceView`).
+    public var draw: @Sendable (inout Canvas, SliceView) -> Void
+
+    public init(title: String, subtitle: String?, rows: [Row], caption: String?, draw: @escaping @Sendable (inout Canvas, SliceView) -> Void) {
+        self.title = title
+        self.subtitle = subtitle
+        self.rows = rows
+        self.caption = caption
+        self.draw = draw
     }
 }

@@ -22,7 +22,12 @@ extension SBRT {
                   sbrt compare baseline.csv Fixtures/pelvis
                   sbrt compare Fixtures/golden/dvh/pelvis.csv Fixtures/pelvis --dose-tolerance 0.1Gy
                   sbrt compare old_plan/ new_plan/ --dose-tolerance 1% --volume-tolerance 1% --json
-                See docs/compare.md.
+                  sbrt compare Fixtures/pelvis Fixtures/gamma/pelvis_shifted --gamma 3%/2mm --gamma-min-pass 95
+
+                With --gamma (two DICOM folders or RT Dose files) the 3D gamma of CURRENT's dose against
+                BASELINE's (global, normalised to the baseline maximum, as `sbrt gamma`) is reported beside
+                the DVH comparison; --gamma-min-pass makes a lower pass rate fail (exit 1).
+                See docs/compare.md and docs/gamma.md.
                 """
         )
 
@@ -47,6 +52,18 @@ extension SBRT {
         @Flag(help: "JSON instead of the table.")
         var json = false
 
+        @Option(help: "Also compare the doses by 3D gamma with these criteria, e.g. 3%/2mm (see sbrt gamma).")
+        var gamma: String?
+
+        @Flag(name: .customLong("gamma-local"), help: "With --gamma: local gamma.")
+        var gammaLocal = false
+
+        @Option(name: .customLong("gamma-threshold"), help: "With --gamma: low-dose cutoff, % of the baseline maximum.")
+        var gammaThreshold: String = "10%"
+
+        @Option(name: .customLong("gamma-min-pass"), help: "With --gamma: exit 1 when the pass rate is below this %.")
+        var gammaMinPass: Double?
+
         func validate() throws {
             guard DoseTolerance.parse(doseTolerance) != nil else { throw ValidationError("--dose-tolerance is N% or N Gy, e.g. 1% or 0.1Gy") }
             guard let v = Double(volumeTolerance.replacingOccurrences(of: "%", with: "").trimmingCharacters(in: .whitespaces)), v >= 0 else {
@@ -54,6 +71,29 @@ extension SBRT {
             }
             guard (0...100).contains(minAgreement) else { throw ValidationError("--min-agreement is 0 to 100") }
             if let rx, !(rx > 0) { throw ValidationError("--rx must be positive") }
+            if let gamma, GammaCriteria.parse(gamma) == nil {
+                throw ValidationError("--gamma is D%/Tmm with D in 0.1–100 and T in 0.1–50, e.g. 3%/2mm (got \"\(gamma)\")")
+            }
+            guard GammaCommand.percent(gammaThreshold).map(GammaOptions.thresholdRange.contains) == true else {
+                throw ValidationError("--gamma-threshold is a percentage from 0 to 100, e.g. 10%")
+            }
+            if let m = gammaMinPass, !(m.isFinite && (0...100).contains(m)) { throw ValidationError("--gamma-min-pass must be from 0 to 100 (%)") }
+            if gamma == nil && (gammaLocal || gammaMinPass != nil) { throw ValidationError("--gamma-local and --gamma-min-pass go with --gamma") }
+        }
+
+        /// The gamma of the two sides' doses, when asked for.
+        func gammaReport() throws -> GammaReport? {
+            guard let gamma else { return nil }
+            for path in [baseline, current] where path.lowercased().hasSuffix(".csv") || path.lowercased().hasSuffix(".json") {
+                throw SBRTError(.invalidRequest, "--gamma compares doses: this is a DVH export; give two DICOM folders or RT Dose files", file: path)
+            }
+            var options = GammaOptions(criteria: GammaCriteria.parse(gamma)!)
+            options.local = gammaLocal
+            options.thresholdPercent = GammaCommand.percent(gammaThreshold)!
+            var report: GammaReport
+            report = try GammaStudy.run(GammaRequest(referencePath: baseline, evaluatedPath: current, options: options)).report
+            if let m = gammaMinPass { report.requirement = GammaReport.Requirement(minimumPassPct: m, met: (report.passRatePct ?? 0) >= m) }
+            return report
         }
 
         func run() throws {
@@ -66,12 +106,34 @@ extension SBRT {
             let b = try DVHSet.load(baseline)
             let c = try DVHSet.load(current)
             result = DVHComparison.run(baseline: b, current: c, options: options)
+            let gammaResult = try gammaReport()
             if json {
-                print(try JSONOutput.text(result), terminator: "")
+                print(try JSONOutput.text(Output(comparison: result, gamma: gammaResult)), terminator: "")
             } else {
                 print(ReportText.comparison(result), terminator: "")
+                if let g = gammaResult { print(Self.gammaLine(g)) }
             }
-            if !result.passed { throw ExitCode(1) }
+            if !result.passed || gammaResult?.requirement?.met == false { throw ExitCode(1) }
+        }
+
+        /// The comparison's JSON with a `gamma` object beside its keys.
+        struct Output: Encodable {
+            var comparison: DVHComparison
+            var gamma: GammaReport?
+            enum Key: String, CodingKey { case gamma }
+            func encode(to encoder: Encoder) throws {
+                try comparison.encode(to: encoder)
+                var c = encoder.container(keyedBy: Key.self)
+                try c.encodeIfPresent(gamma, forKey: .gamma)
+            }
+        }
+
+        static func gammaLine(_ g: GammaReport) -> String {
+            let f = { (x: Double?) in x.map { String(format: "%.2f", $0) } ?? "–" }
+            var s = "Gamma \(g.criteria), threshold \(GammaText.f(g.conventions.thresholdPercent, 1)) % of \(GammaText.f(g.conventions.normalisationGy, 2)) Gy: "
+            s += "pass rate \(f(g.passRatePct)) % of \(g.pointsEvaluated) points, mean γ \(f(g.meanGamma)), 95th percentile \(f(g.p95Gamma))"
+            if let q = g.requirement { s += q.met ? " (required ≥ \(f(q.minimumPassPct)) %: met)" : " — FAIL: required ≥ \(f(q.minimumPassPct)) %" }
+            return s
         }
     }
 }

@@ -53,6 +53,9 @@ struct Runner {
         defer { try? fm.removeItem(atPath: expandOut) }
         var check = Row(name: "process: sbrt check DIR --protocol tg101 (verdict table)", samples: [], budget: 1.0)
         var render = Row(name: "process: sbrt render DIR --figure (slice + DVH PNG)", samples: [], budget: 1.0)
+        let gammaPair = try GammaPair.files(dir)
+        var gammaGlobal = Row(name: "process: sbrt gamma RD RD-shifted-1.02 --criteria 2%/1mm (global)", samples: [], budget: 0.4)
+        var gammaLocal = Row(name: "process: sbrt gamma … --criteria 2%/1mm --local", samples: [], budget: 0.4)
         let figure = NSTemporaryDirectory() + "sbrt-bench-figure-\(getpid()).png"
         defer { try? fm.removeItem(atPath: figure) }
         let tmp = NSTemporaryDirectory() + "sbrt-bench-load-\(getpid()).txt"
@@ -70,6 +73,9 @@ struct Runner {
             guard k.status == 0 || k.status == 1 else { throw BenchError("sbrt check exited with status \(k.status)") }
             let d = try spawn(sbrt, ["render", dir, "--figure", "--out", figure], stdout: "/dev/null")
             guard d.status == 0 else { throw BenchError("sbrt render exited with status \(d.status)") }
+            let g = try spawn(sbrt, GammaPair.arguments(gammaPair, local: false), stdout: "/dev/null")
+            let l = try spawn(sbrt, GammaPair.arguments(gammaPair, local: true), stdout: "/dev/null")
+            guard g.status == 0, l.status == 0 else { throw BenchError("sbrt gamma exited with status \(g.status), \(l.status)") }
             guard a.status == 0 else { throw BenchError("sbrt info exited with status \(a.status)") }
             guard b.status == 0 else { throw BenchError("sbrt-bench load exited with status \(b.status)") }
             if r > 0 {
@@ -79,6 +85,8 @@ struct Runner {
                 check.samples.append(k.wall); check.peakRSSKB.append(k.maxRSSKB); check.cpu.append(k.cpu)
                 expand.samples.append(e.wall); expand.peakRSSKB.append(e.maxRSSKB); expand.cpu.append(e.cpu)
                 render.samples.append(d.wall); render.peakRSSKB.append(d.maxRSSKB); render.cpu.append(d.cpu)
+                gammaGlobal.samples.append(g.wall); gammaGlobal.peakRSSKB.append(g.maxRSSKB); gammaGlobal.cpu.append(g.cpu)
+                gammaLocal.samples.append(l.wall); gammaLocal.peakRSSKB.append(l.maxRSSKB); gammaLocal.cpu.append(l.cpu)
                 loadLines.append((try? String(contentsOfFile: tmp, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
             }
         }
@@ -125,9 +133,9 @@ struct Runner {
         }
 
         print(caseLine + "\n")
-        printTable([scan, image, dose, inv, ssParse, ssModel, info, load, dvh, check, render, expand])
+        printTable([scan, image, dose, inv, ssParse, ssModel, info, load, dvh, check, render, expand, gammaGlobal, gammaLocal])
         if let last = loadLines.last { print("\nlast `sbrt-bench load` report: \(last)") }
-        let failed = [info, load, dvh, check, render, expand].filter { r in r.budget.map { median(r.samples) > $0 } ?? false }
+        let failed = [info, load, dvh, check, render, expand, gammaGlobal, gammaLocal].filter { r in r.budget.map { median(r.samples) > $0 } ?? false }
         if failed.isEmpty {
             print("\nall budgets met")
         } else {

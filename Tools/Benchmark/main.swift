@@ -2,12 +2,15 @@
 // times the loading paths of the library and the CLI on it (release builds only).
 //
 //   sbrt-bench generate DIR          write the case once (skipped when DIR/.complete exists)
-//   sbrt-bench run DIR [--runs N]    time each stage N times (default 5), print medians
+//   sbrt-bench run DIR [--runs N]    time each stage N times (default 5), print medians;
+//                                    includes `sbrt gamma` on the case's dose against a copy
+//                                    shifted 1.5 mm and scaled 1.02 (DIR-gamma/RD.dcm, made once)
 //   sbrt-bench load DIR              scan + image volumes + dose volume + structures in one
 //                                    process; prints a summary and the peak RSS (the
 //                                    "load everything" path `run` times as a process)
 //   sbrt-bench composite DIR [--runs N]  EQD2 composite kernel bandwidth and the whole
 //                                    `sbrt composite` process (two courses, one resampled)
+//   sbrt-bench gamma DIR [--runs N]  the two `sbrt gamma` processes of `run` alone
 //
 // See docs/performance.md.
 
@@ -18,6 +21,7 @@ let usage = """
            sbrt-bench run DIR [--runs N]
            sbrt-bench load DIR [--checksum]
            sbrt-bench composite DIR [--runs N]
+           sbrt-bench gamma DIR [--runs N]
 
     """
 
@@ -69,6 +73,15 @@ do {
         }
         guard rest.count == 1 else { die("composite takes one folder\n" + usage) }
         try CompositeBench(dir: rest[0], runs: runs).run()
+    case "gamma":
+        var runs = 5
+        var rest = args
+        if let i = rest.firstIndex(of: "--runs"), i + 1 < rest.count, let n = Int(rest[i + 1]), n > 0 {
+            runs = n
+            rest.removeSubrange(i...(i + 1))
+        }
+        guard rest.count == 1 else { die("gamma takes one folder\n" + usage) }
+        try GammaBench(dir: rest[0], runs: runs).run()
     case "-h", "--help", "help":
         print(usage, terminator: "")
     default:
