@@ -267,7 +267,7 @@ public enum Composite {
         guard !request.courses.isEmpty else { throw SBRTError(.invalidRequest, "no course given (--course PATH[:fractions=N][:date=YYYY-MM-DD])") }
         guard request.defaultAlphaBeta > 0 else { throw SBRTError(.invalidRequest, "α/β must be positive") }
         let labels = try courseLabels(request)
-        let courses = try zip(request.courses, labels).map { try loadCourse($0.0, label: $0.1) }
+        let (courses, givenStructures) = try loadInputs(request, labels)
         clock.lap("load courses")
 
         let refIndex = referenceIndex(courses)
@@ -275,7 +275,7 @@ public enum Composite {
         if !courses.allSatisfy({ $0.date != nil }) && courses.count > 1 {
             warnings.append("not every course has a date: the reference is the last course given (\(courses[refIndex].label)), intervals and time-based recovery are not available")
         }
-        let structureFolder = try loadStructureFolder(request, reference: courses[refIndex])
+        let structureFolder = try givenStructures?.get() ?? loadStructureFolder(request, reference: courses[refIndex])
         let reference = try referenceGrid(request, courses[refIndex], structureFolder)
         let registered = try registerAndResample(request, courses, refIndex: refIndex, reference, structureFolder, &warnings)
         clock.lap("register + resample")
@@ -351,6 +351,28 @@ public enum Composite {
             for (i, c) in courses.enumerated() where c.date! >= courses[refIndex].date! { refIndex = i }
         }
         return refIndex
+    }
+
+    /// Every course and, when given, the structures folder, read in parallel (they are
+    /// independent). A course's error is thrown first, in course order, as when they were
+    /// read one after the other; the structures folder's is returned for its turn.
+    static func loadInputs(_ request: CompositeRequest, _ labels: [String]) throws -> ([LoadedCourse], Result<StudyFolder?, Error>?) {
+        let n = request.courses.count
+        var courses = [Result<LoadedCourse, Error>?](repeating: nil, count: n)
+        var structures: Result<StudyFolder?, Error>?
+        courses.withUnsafeMutableBufferPointer { out in
+            let out = out
+            Parallel.forEachChunk(n + (request.structuresPath == nil ? 0 : 1), minimumChunk: 1) { _, jobs in
+                for k in jobs {
+                    if k < n {
+                        out[k] = Result { try loadCourse(request.courses[k], label: labels[k]) }
+                    } else if let p = request.structuresPath {
+                        structures = Result { try StudyFolder.load(p) }
+                    }
+                }
+            }
+        }
+        return (try courses.map { try $0!.get() }, structures)
     }
 
     /// The folder with the structure set: `--structures`, else the reference course's folder.
