@@ -90,7 +90,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "sbrt-bench",
-            dependencies: ["Base", "DICOM", "VoxelKit", "RTModel", "Dosimetry"],
+            dependencies: ["Base", "DICOM", "VoxelKit", "RTModel", "Geometry", "Dosimetry"],
             path: "Tools/Benchmark"
         ),
 

@@ -1,5 +1,4 @@
 import Base
-import Dispatch
 import Foundation
 import Geometry
 import VoxelKit
@@ -11,6 +10,10 @@ public struct DVHOptions: Sendable {
     public var minimumSamples: Int = 40_000
     /// Largest in-plane cell, mm (the dose grid spacing caps it too).
     public var maximumCellMM: Double = 2.5
+    /// Accumulate through `DVHKernel.accumulateReference` (every sample through
+    /// `DoseField.trilinear`) instead of the kernel: the same numbers, slower; for tests
+    /// and benchmarks.
+    public var referenceKernel = false
     public init() {}
 }
 
@@ -23,6 +26,10 @@ public struct DVHOptions: Sendable {
 /// field along one axis), so that the DVH does not staircase at the sample spacing. Dose
 /// is also evaluated at every contour vertex (on its plane and at its slab faces) for
 /// Dmin and Dmax. Parts outside the dose grid count at 0 Gy.
+///
+/// Stages (`dvhs`): lattice sizing (`samplingPlan`), accumulation (`accumulate`, the
+/// `DVHKernel` over fixed chunks of sub-slices), reduction in chunk order (`reduce`),
+/// vertex extremes (`vertexExtremes`) and the cumulative curve (`cumulativeCC`).
 public struct DVHEngine: Sendable {
     public var frame: PlaneFrame
     /// Spacing of a contiguous stack of planes (the CT slice spacing), mm.
@@ -39,13 +46,99 @@ public struct DVHEngine: Sendable {
         self.options = options
     }
 
-    /// Number of independent work chunks: fixed, so results do not depend on core count.
-    static let chunks = 8
+    /// At most this many chunks of sub-slices per structure, and about one per this many
+    /// samples: the partition depends on the structure and the lattice only, never on the
+    /// core count, so results are the same on any machine.
+    static let maximumChunks = 8
+    static let samplesPerChunk = 131_072
+    /// Contour coordinates must span less than this (mm); beyond, the data is not a patient's.
+    static let maximumExtentMM = 100_000.0
 
+    /// The DVH of a structure or expression in the engine's dose.
+    /// - Throws: `SBRTError` naming the structure (unknown, no contours, no volume,
+    ///   coordinates beyond any patient) or the dose (not finite).
     public func dvh(_ expression: StructureExpression, name: String? = nil) throws -> DVH {
+        try dvhs(expression, name: name, doses: [dose])[0]
+    }
+
+    /// DVHs of one structure in several dose maps on the engine's dose grid, from one pass:
+    /// the structure is rasterised once and every sample is placed once, then histogrammed
+    /// in each map. Each DVH equals `dvh` of an engine on that map, to the bit.
+    /// - Throws: as `dvh`, and when a map is not on the engine's dose grid.
+    public func dvhs(_ expression: StructureExpression, name: String? = nil, doses: [DoseField]) throws -> [DVH] {
+        let label = name ?? expression.description
+        guard !doses.isEmpty else { return [] }
+        for d in doses {
+            guard d.grid == dose.grid else { throw SBRTError(.invalidRequest, "DVHs of \(label): every dose map must be on the engine's dose grid") }
+            guard d.maxGy.isFinite, d.grid.count > 0 else { throw SBRTError(.invalidValue, "DVHs of \(label): the dose grid's maximum is not a finite number") }
+        }
+        let layouts = doses.map { HistogramLayout(maxGy: $0.maxGy) }
+        let plan = try samplingPlan(expression, label: label)
+        return try DVHEngine.withVoxelPointers(doses) { maps in
+            let partials = accumulate(plan, expression, maps: maps, layouts: layouts)
+            let totals = partials.totals()
+            guard totals.weight > 0 else {
+                throw SBRTError(.invalidRequest, "structure \"\(label)\" has no volume (\(options.endCap.rawValue) end caps)")
+            }
+            let vertices = vertexExtremes(plan, expression, maps: maps)
+            let sampling = DVH.Sampling(endCap: options.endCap.rawValue, cellMM: plan.geometry.h,
+                                        maxSubSliceMM: plan.subSlices.map(\.dz).max() ?? 0,
+                                        samples: totals.samples, vertexSamples: vertices.count)
+            // Each map reduced and turned into its curve on its own (maps in parallel).
+            var out = [DVH?](repeating: nil, count: doses.count)
+            out.withUnsafeMutableBufferPointer { o in
+                let o = o
+                Parallel.forEachChunk(doses.count, minimumChunk: 1) { _, range in
+                    for m in range {
+                        var hist = partials.reduce(map: m)
+                        // Spreading can reach past the field's extremes at a kink; no dose exceeds them.
+                        hist.maxDose = min(hist.maxDose, doses[m].maxGy)
+                        let minD = min(hist.minDose, vertices.minGy[m]), maxD = max(hist.maxDose, vertices.maxGy[m])
+                        o[m] = DVH(name: label, volumeCC: totals.weight / DVHEngine.mm3PerCC,
+                                   minGy: max(0, minD), meanGy: hist.weightedDose / totals.weight, maxGy: max(0, maxD),
+                                   outsideFraction: totals.outside / totals.weight, binWidthGy: hist.layout.binWidthGy,
+                                   cumulativeCC: DVHEngine.cumulativeCC(hist, weight: totals.weight), sampling: sampling,
+                                   boundaryMaxGy: hist.boundaryMax.isFinite ? hist.boundaryMax : nil)
+                    }
+                }
+            }
+            return out.map { $0! }
+        }
+    }
+
+    static let mm3PerCC = 1000.0
+}
+
+// MARK: - Stage 1: lattice sizing
+
+extension DVHEngine {
+    /// Where and how finely one structure is sampled.
+    struct SamplingPlan {
+        var leaves: [PlanarShape]
+        var occupancies: [ShapeOccupancy]
+        var leafIndex: [String: Int]
+        var lattice: CellLattice
+        var geometry: DVHLatticeGeometry
+        /// Sub-slices along the normal: every breakpoint of every leaf, intervals cut to ≤ dzMax.
+        var subSlices: [(w: Double, dz: Double)]
+        /// Chunk c holds sub-slices `chunkStarts[c]..<chunkStarts[c + 1]` (fixed by the
+        /// structure and the grids, not the core count).
+        var chunkStarts: [Int]
+        var chunks: Int { chunkStarts.count - 1 }
+        /// Scratch coverage buffers the expression needs (`coverage(of:…)`).
+        var slots: Int
+    }
+
+    /// Sizes the lattice: cells of cbrt(volume / minimumSamples), no larger than the dose
+    /// grid's in-plane spacing or `maximumCellMM` (no smaller than 0.02 mm), coarsened when
+    /// the lattice would exceed 8 million cells; sub-slices no thicker than the cell, half
+    /// the dose grid's slice spacing or the slice spacing.
+    func samplingPlan(_ expression: StructureExpression, label: String) throws -> SamplingPlan {
+        guard sliceSpacing.isFinite, sliceSpacing > 0 else { throw SBRTError(.invalidValue, "DVH of \(label): slice spacing \(sliceSpacing) mm") }
         let leaves = try expression.names.map { n -> PlanarShape in
             guard let s = shapes[n] else { throw SBRTError(.invalidRequest, "no structure named \"\(n)\"") }
             guard !s.planes.isEmpty else { throw SBRTError(.invalidRequest, "structure \"\(n)\" has no closed contours") }
+            try DVHEngine.checkExtent(s)
             return s
         }
         // Volume estimate → cell size for the sample target.
@@ -65,218 +158,137 @@ public struct DVHEngine: Sendable {
         let lattice = CellLattice(u0: lo.x - 2 * h, v0: lo.y - 2 * h, h: h,
                                   nu: Int(((hi.x - lo.x) / h).rounded(.up)) + 4, nv: Int(((hi.y - lo.y) / h).rounded(.up)) + 4)
         let occupancies = leaves.map { ShapeOccupancy(shape: $0, lattice: lattice, endCap: options.endCap, sliceSpacing: sliceSpacing) }
-        let leafIndex = Dictionary(uniqueKeysWithValues: leaves.enumerated().map { ($1.name, $0) })
-
-        // Sub-slices: every breakpoint of every leaf, intervals subdivided to ≤ dzMax.
         var breaks = occupancies.flatMap(\.breakpoints).sorted()
         breaks = breaks.reduce(into: [Double]()) { acc, x in if acc.last.map({ x - $0 > 1e-9 }) ?? true { acc.append(x) } }
-        let subSlices = ShapeOccupancy.subSlices(breaks, maximumStepMM: min(h, dose.grid.spacing.z / 2, sliceSpacing))
-
-        let top = max(dose.maxGy, 1e-6) * 1.0001
-        let binWidth = max(0.0005, top / 200_000)
-        let bins = Int((top / binWidth).rounded(.up)) + 2
-
-        // Index-space steps of the lattice.
-        let du = dose.indexDelta(frame.u * h), dv = dose.indexDelta(frame.v * h)
-        let uPerMM = dose.indexDelta(frame.u), vPerMM = dose.indexDelta(frame.v), nPerMM = dose.indexDelta(frame.n)
-        let cellVolume = h * h
-
-        struct Partial {
-            var ramps: [Double]
-            var points: [Double]
-            var weight = 0.0, weightedDose = 0.0, outside = 0.0
-            var minDose = Double.infinity, maxDose = -Double.infinity
-            var boundaryMax = -Double.infinity
-            var samples = 0
+        let dzMax = min(h, dose.grid.spacing.z / 2, sliceSpacing)
+        let subSlices = ShapeOccupancy.subSlices(breaks, maximumStepMM: dzMax)
+        let geometry = DVHLatticeGeometry(nu: lattice.nu, nv: lattice.nv, h: h,
+                                          du: dose.indexDelta(frame.u * h), dv: dose.indexDelta(frame.v * h),
+                                          uPerMM: dose.indexDelta(frame.u), vPerMM: dose.indexDelta(frame.v), nPerMM: dose.indexDelta(frame.n),
+                                          size: dose.grid.size)
+        let perChunk = volumeEstimate / (h * h * dzMax) / Double(DVHEngine.samplesPerChunk)
+        let wanted = perChunk.isFinite ? Int(min(max(perChunk, 1), Double(DVHEngine.maximumChunks))) : DVHEngine.maximumChunks
+        // Sub-slices wholly outside the dose grid cost little (no interpolation): balance on that.
+        let costs = subSlices.map { s -> Double in
+            let x00 = dose.index(frame.patient(lattice.u0 + h / 2, lattice.v0 + h / 2, s.w))
+            return DVHKernel.entirelyOutside(geometry, x00) ? 0.05 : 1
         }
-        let chunkCount = min(DVHEngine.chunks, max(1, subSlices.count))
-        var partials = [Partial?](repeating: nil, count: chunkCount)
-        let size = dose.grid.size
-        partials.withUnsafeMutableBufferPointer { outBuf in
-            let out = outBuf
-            dose.volume.voxels.withUnsafeBufferPointer { doseBuf in
-                let dp = doseBuf.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
-                    var part = Partial(ramps: [], points: [])
-                    // The histogram arrays are written through pointers in the sample loop.
-                    let rampPtr = UnsafeMutablePointer<Double>.allocate(capacity: bins + 2)
-                    let pointPtr = UnsafeMutablePointer<Double>.allocate(capacity: bins + 2)
-                    rampPtr.initialize(repeating: 0, count: bins + 2)
-                    pointPtr.initialize(repeating: 0, count: bins + 2)
-                    defer { rampPtr.deallocate(); pointPtr.deallocate() }
-                    let leafBuffers = UnsafeMutableBufferPointer<Float>.allocate(capacity: lattice.count * occupancies.count)
-                    let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: lattice.count * 2)
-                    defer { leafBuffers.deallocate(); scratch.deallocate() }
-                    let lo = subSlices.count * chunk / chunkCount, hiIdx = subSlices.count * (chunk + 1) / chunkCount
-                    var present = [Bool](repeating: false, count: occupancies.count)
-                    for s in lo..<hiIdx {
-                        let (w, dz) = subSlices[s]
-                        for (l, occ) in occupancies.enumerated() {
-                            present[l] = occ.coverage(at: w, into: UnsafeMutableBufferPointer(rebasing: leafBuffers[(l * lattice.count)..<((l + 1) * lattice.count)]))
-                        }
-                        guard let cov = DVHEngine.combine(expression, leafIndex, present, leafBuffers, lattice.count, scratch) else { continue }
-                        let origin = frame.patient(lattice.u0 + h / 2, lattice.v0 + h / 2, w)
-                        let x00 = dose.index(origin)
-                        let volumeFactor = cellVolume * dz
-                        for j in 0..<lattice.nv {
-                            let rowStart = x00 + dv * Double(j)
-                            let rowBase = j * lattice.nu
-                            for i in 0..<lattice.nu {
-                                let c = Double(cov[rowBase + i])
-                                if c <= 0 { continue }
-                                let wgt = c * volumeFactor
-                                part.samples += 1
-                                part.weight += wgt
-                                // A partly covered cell is sampled at the centroid of its covered part:
-                                // for a straight boundary with inward normal m (from the coverage
-                                // gradient), (1 − c)·h/2 from the centre along m; its box is c·h thick
-                                // along m and h along the boundary.
-                                var x = rowStart + du * Double(i)
-                                var mu = 0.0, mv = 0.0
-                                if c < 1 {
-                                    let left = i > 0 ? Double(cov[rowBase + i - 1]) : 0, right = i + 1 < lattice.nu ? Double(cov[rowBase + i + 1]) : 0
-                                    let down = j > 0 ? Double(cov[rowBase - lattice.nu + i]) : 0, up = j + 1 < lattice.nv ? Double(cov[rowBase + lattice.nu + i]) : 0
-                                    let gu = right - left, gv = up - down
-                                    let norm = (gu * gu + gv * gv).squareRoot()
-                                    if norm > 1e-9 {
-                                        mu = gu / norm; mv = gv / norm
-                                        let shift = (1 - c) * h / 2
-                                        x += uPerMM * (mu * shift) + vPerMM * (mv * shift)
-                                    }
-                                }
-                                guard let (d, g) = DoseField.trilinear(dp, size, x) else {
-                                    part.outside += wgt
-                                    pointPtr[1] += wgt
-                                    part.minDose = min(part.minDose, 0)
-                                    part.maxDose = max(part.maxDose, 0)
-                                    continue
-                                }
-                                part.weightedDose += wgt * d
-                                if DVHEngine.inOuterLayer(x, size) { part.boundaryMax = max(part.boundaryMax, d) }
-                                // Dose change across the box, per axis (Gy), combined to match the variance.
-                                let gu = dot(g, uPerMM), gv = dot(g, vPerMM)
-                                let an = dot(g, nPerMM) * dz / 2
-                                var half: Double
-                                if c < 1 && (mu != 0 || mv != 0) {
-                                    let across = (gu * mu + gv * mv) * c * h / 2, along = (-gu * mv + gv * mu) * h / 2
-                                    half = (across * across + along * along + an * an).squareRoot()
-                                } else {
-                                    let side = c < 1 ? c.squareRoot() * h : h
-                                    let au = gu * side / 2, av = gv * side / 2
-                                    half = (au * au + av * av + an * an).squareRoot()
-                                }
-                                DVHEngine.addUniform(rampPtr, pointPtr, d - half, d + half, wgt, binWidth, bins, top)
-                                if c >= 1 {
-                                    part.minDose = min(part.minDose, d - half)
-                                    part.maxDose = max(part.maxDose, d + half)
-                                } else if c >= 0.5 {
-                                    part.minDose = min(part.minDose, d)
-                                    part.maxDose = max(part.maxDose, d)
-                                }
-                            }
-                        }
-                    }
-                    part.ramps = Array(UnsafeBufferPointer(start: rampPtr, count: bins + 2))
-                    part.points = Array(UnsafeBufferPointer(start: pointPtr, count: bins + 2))
-                    out[chunk] = part
-                }
+        return SamplingPlan(leaves: leaves, occupancies: occupancies,
+                            leafIndex: Dictionary(uniqueKeysWithValues: leaves.enumerated().map { ($1.name, $0) }),
+                            lattice: lattice, geometry: geometry, subSlices: subSlices,
+                            chunkStarts: DVHEngine.balancedRuns(costs, max(1, min(wanted, subSlices.count))),
+                            slots: DVHEngine.slotsNeeded(expression))
+    }
+
+    /// Splits `costs` into `parts` contiguous runs of about equal total cost: the start of
+    /// each run, and the end.
+    static func balancedRuns(_ costs: [Double], _ parts: Int) -> [Int] {
+        let total = costs.reduce(0, +)
+        var starts = [0], prefix = 0.0, i = 0
+        for c in 1..<max(1, parts) {
+            let target = total * Double(c) / Double(parts)
+            while i < costs.count && prefix + costs[i] / 2 < target { prefix += costs[i]; i += 1 }
+            starts.append(i)
+        }
+        starts.append(costs.count)
+        return starts
+    }
+
+    /// Refuses contours whose coordinates are not finite or span more than any patient
+    /// (they would make the lattice or the sub-slices unbounded).
+    static func checkExtent(_ s: PlanarShape) throws {
+        var finite = true
+        for p in s.planes {
+            finite = finite && p.w.isFinite
+            for poly in p.polygons { for q in poly { finite = finite && q.x.isFinite && q.y.isFinite } }
+        }
+        let wLo = s.planes.first?.w ?? 0, wHi = s.planes.last?.w ?? 0
+        guard finite, let b = s.bounds, b.hi.x - b.lo.x < maximumExtentMM, b.hi.y - b.lo.y < maximumExtentMM,
+              abs(wHi - wLo) < maximumExtentMM else {
+            throw SBRTError(.invalidValue, "structure \"\(s.name)\": contour coordinates are not finite or span more than \(Int(maximumExtentMM / 1000)) m; the structure set is damaged")
+        }
+    }
+}
+
+// MARK: - Stage 2: accumulation
+
+extension DVHEngine {
+    /// Accumulates every sub-slice of `plan` into per-chunk, per-map histograms.
+    ///
+    /// Tasks are (chunk, group of maps): a chunk is a fixed run of sub-slices; the maps are
+    /// split into groups of about two (each group places the samples again, a fraction of
+    /// the cost of histogramming them) so that a few chunks still keep every core busy.
+    /// Every map's histogram in a chunk receives the chunk's samples in the same order
+    /// whatever the grouping, so the partials do not depend on the core count.
+    func accumulate(_ plan: SamplingPlan, _ expression: StructureExpression,
+                    maps: UnsafeBufferPointer<UnsafePointer<Float>>, layouts: [HistogramLayout]) -> DVHPartials {
+        let partials = DVHPartials(chunks: plan.chunks, layouts: layouts)
+        let groups = min(maps.count, max(Parallel.workers, (maps.count + 1) / 2))
+        Parallel.forEachChunk(plan.chunks * groups, minimumChunk: 1) { _, tasks in
+            for task in tasks {
+                let chunk = task / groups, group = task % groups
+                let first = maps.count * group / groups, end = maps.count * (group + 1) / groups
+                let totals = accumulateChunk(plan, expression, chunk: chunk, maps: UnsafeBufferPointer(rebasing: maps[first..<end]),
+                                             into: partials.histograms + chunk * maps.count + first)
+                if group == 0 { partials.sampleTotals[chunk] = totals }
             }
         }
-        // Reduce in chunk order (deterministic).
-        var ramps = [Double](repeating: 0, count: bins + 2), points = [Double](repeating: 0, count: bins + 2)
-        var weight = 0.0, weighted = 0.0, outside = 0.0, minD = Double.infinity, maxD = -Double.infinity, samples = 0
-        var boundaryMax = -Double.infinity
-        for p in partials {
-            guard let p else { continue }
-            for n in 0..<(bins + 2) { ramps[n] += p.ramps[n]; points[n] += p.points[n] }
-            weight += p.weight; weighted += p.weightedDose; outside += p.outside
-            minD = min(minD, p.minDose); maxD = max(maxD, p.maxDose); samples += p.samples
-            boundaryMax = max(boundaryMax, p.boundaryMax)
-        }
-        // Spreading can reach past the field's extremes at a kink; no dose exceeds them.
-        maxD = min(maxD, dose.maxGy)
-        guard weight > 0 else {
-            throw SBRTError(.invalidRequest, "structure \"\(name ?? expression.description)\" has no volume (\(options.endCap.rawValue) end caps)")
-        }
-        // Dose at contour vertices, for Dmin and Dmax of a single structure.
-        var vertexCount = 0
-        if case .roi = expression, let occ = occupancies.first {
-            for (p, plane) in occ.shape.planes.enumerated() {
-                var ws = [plane.w]
-                if options.endCap != .interpolated { ws += [occ.slabs[p].lo, occ.slabs[p].hi] }
-                for poly in plane.polygons {
-                    for q in poly {
-                        for w in ws {
-                            if let d = dose.value(at: frame.patient(q.x, q.y, w)) {
-                                minD = min(minD, d); maxD = max(maxD, d); vertexCount += 1
-                            }
-                        }
-                    }
-                }
+        return partials
+    }
+
+    /// One chunk's sub-slices through the kernel, for the given maps.
+    func accumulateChunk(_ plan: SamplingPlan, _ expression: StructureExpression, chunk: Int,
+                         maps: UnsafeBufferPointer<UnsafePointer<Float>>, into histograms: UnsafeMutablePointer<DoseHistogram>) -> DVHSampleTotals {
+        let n = plan.lattice.count, leafCount = plan.occupancies.count
+        let leaves = UnsafeMutablePointer<Float>.allocate(capacity: n * leafCount)
+        let slots = UnsafeMutablePointer<Float>.allocate(capacity: n * max(1, plan.slots))
+        let present = UnsafeMutablePointer<Bool>.allocate(capacity: leafCount)
+        let scratch = UnsafeMutablePointer<DVHSample>.allocate(capacity: plan.lattice.nu)
+        defer { leaves.deallocate(); slots.deallocate(); present.deallocate(); scratch.deallocate() }
+        var totals = DVHSampleTotals()
+        let h = plan.lattice.h
+        for s in plan.chunkStarts[chunk]..<plan.chunkStarts[chunk + 1] {
+            let (w, dz) = plan.subSlices[s]
+            for l in 0..<leafCount {
+                present[l] = plan.occupancies[l].coverage(at: w, into: UnsafeMutableBufferPointer(start: leaves + l * n, count: n))
+            }
+            guard let cov = DVHEngine.coverage(of: expression, plan.leafIndex, present, leaves: leaves, slots: slots, 0, n) else { continue }
+            let x00 = dose.index(frame.patient(plan.lattice.u0 + h / 2, plan.lattice.v0 + h / 2, w))
+            if options.referenceKernel {
+                DVHKernel.accumulateReference(plan.geometry, origin: x00, thickness: dz, coverage: cov, maps: maps, into: histograms, totals: &totals)
+            } else {
+                DVHKernel.accumulate(plan.geometry, origin: x00, thickness: dz, coverage: cov, maps: maps, into: histograms,
+                                     totals: &totals, scratch: scratch)
             }
         }
-        // Cumulative: C(edge j) = mass below edge j.
-        var cumulative = [Double](repeating: 0, count: bins + 1)
-        var slope = 0.0, ramp = 0.0, step = 0.0
-        for j in 0...bins {
-            // r_j = Σ_{m<j} e_m, e_m = Σ_{l≤m} ramps[l]
-            step += points[j]
-            cumulative[j] = weight - (ramp + step)
-            slope += ramps[j]
-            ramp += slope
+        return totals
+    }
+
+    /// Calls `body` with the voxel pointers of every map (alive for the call).
+    static func withVoxelPointers<R>(_ doses: [DoseField], _ body: (UnsafeBufferPointer<UnsafePointer<Float>>) throws -> R) throws -> R {
+        let pointers = UnsafeMutableBufferPointer<UnsafePointer<Float>>.allocate(capacity: doses.count)
+        defer { pointers.deallocate() }
+        func nest(_ k: Int) throws -> R {
+            if k == doses.count { return try body(UnsafeBufferPointer(pointers)) }
+            return try doses[k].volume.voxels.withUnsafeBufferPointer { buf in
+                pointers[k] = buf.baseAddress!
+                return try nest(k + 1)
+            }
         }
-        let mm3PerCC = 1000.0
-        var cc = cumulative.map { max(0, $0) / mm3PerCC }
-        // Trim trailing zeros above the maximum (keep one zero edge).
-        if let last = cc.lastIndex(where: { $0 > 0 }), last + 2 < cc.count { cc.removeSubrange((last + 2)...) }
-        return DVH(name: name ?? expression.description, volumeCC: weight / mm3PerCC,
-                   minGy: max(0, minD), meanGy: weighted / weight, maxGy: max(0, maxD),
-                   outsideFraction: outside / weight, binWidthGy: binWidth, cumulativeCC: cc,
-                   sampling: DVH.Sampling(endCap: options.endCap.rawValue, cellMM: h,
-                                          maxSubSliceMM: subSlices.map(\.dz).max() ?? 0,
-                                          samples: samples, vertexSamples: vertexCount),
-                   boundaryMaxGy: boundaryMax.isFinite ? boundaryMax : nil)
+        return try nest(0)
     }
+}
 
-    /// Whether continuous index `x` lies in the grid's outermost voxel layer: within one
-    /// voxel of a face on some axis (index < ½ or > n − 3⁄2), inside the grid.
-    @inline(__always)
-    static func inOuterLayer(_ x: Vec3, _ size: SIMD3<Int>) -> Bool {
-        x.x < 0.5 || x.y < 0.5 || x.z < 0.5 || x.x > Double(size.x) - 1.5 || x.y > Double(size.y) - 1.5 || x.z > Double(size.z) - 1.5
-    }
+// MARK: - Occupancy algebra
 
-    /// Adds mass `w` spread uniformly over [a, b] (a point mass when b − a is tiny).
-    @inline(__always)
-    static func addUniform(_ ramps: UnsafeMutablePointer<Double>, _ points: UnsafeMutablePointer<Double>, _ a0: Double, _ b0: Double, _ w: Double, _ delta: Double, _ bins: Int, _ top: Double) {
-        let a = min(max(a0, 0), top), b = min(max(b0, 0), top)
-        if b - a < delta * 1e-3 {
-            let k = Int(a / delta)
-            points[min(k + 1, bins + 1)] += w
-            return
-        }
-        let s = w / (b - a)
-        let xa = a / delta, xb = b / delta
-        let ka = Int(xa), kb = Int(xb)
-        let fa = xa - Double(ka), fb = xb - Double(kb)
-        ramps[ka] += s * delta * (1 - fa)
-        ramps[ka + 1] += s * delta * fa
-        ramps[kb] -= s * delta * (1 - fb)
-        ramps[kb + 1] -= s * delta * fb
-    }
-
-    /// Combines leaf coverages per the expression; nil when the result is empty.
-    static func combine(_ e: StructureExpression, _ index: [String: Int], _ present: [Bool],
-                        _ leaves: UnsafeMutableBufferPointer<Float>, _ n: Int, _ scratch: UnsafeMutableBufferPointer<Float>) -> UnsafeBufferPointer<Float>? {
+extension DVHEngine {
+    /// Scratch buffers `coverage(of:…)` needs for `e`: a node writes its own slot and
+    /// evaluates its right operand one slot up.
+    static func slotsNeeded(_ e: StructureExpression) -> Int {
         switch e {
-        case .roi(let name):
-            let l = index[name]!
-            return present[l] ? UnsafeBufferPointer(rebasing: leaves[(l * n)..<((l + 1) * n)]) : nil
-        default:
-            // General case: evaluate into owned arrays, copy into scratch.
-            guard let values = evaluate(e, index, present, leaves, n) else { return nil }
-            let dst = UnsafeMutableBufferPointer(rebasing: scratch[0..<n])
-            _ = dst.initialize(from: values)
-            return UnsafeBufferPointer(dst)
+        case .roi: return 0
+        case .union(let a, let b), .intersection(let a, let b), .difference(let a, let b), .symmetricDifference(let a, let b):
+            return max(1, slotsNeeded(a), 1 + slotsNeeded(b))
         }
     }
 
@@ -284,29 +296,185 @@ public struct DVHEngine: Sendable {
     /// difference max(0, a − b), symmetric difference |a − b|. Exact where at most one
     /// boundary crosses a cell and for nested structures; an approximation only in cells
     /// that two boundaries cross (a thin band at the sampling resolution).
-    static func evaluate(_ e: StructureExpression, _ index: [String: Int], _ present: [Bool],
-                         _ leaves: UnsafeMutableBufferPointer<Float>, _ n: Int) -> [Float]? {
+    ///
+    /// The result lies in a leaf's buffer or in slot `s` of `slots` (`n` values each);
+    /// nil when the expression is empty at this sub-slice.
+    static func coverage(of e: StructureExpression, _ index: [String: Int], _ present: UnsafePointer<Bool>,
+                         leaves: UnsafeMutablePointer<Float>, slots: UnsafeMutablePointer<Float>, _ s: Int, _ n: Int) -> UnsafePointer<Float>? {
+        func operands(_ a: StructureExpression, _ b: StructureExpression) -> (UnsafePointer<Float>?, UnsafePointer<Float>?) {
+            (coverage(of: a, index, present, leaves: leaves, slots: slots, s, n), coverage(of: b, index, present, leaves: leaves, slots: slots, s + 1, n))
+        }
+        let out = slots + s * n
+        // Every node returns a leaf's buffer or its own slot; a lone right operand in the
+        // slot above is moved down, as the caller reuses that slot.
+        func alone(_ x: UnsafePointer<Float>) -> UnsafePointer<Float> {
+            guard x == UnsafePointer(out + n) else { return x }
+            out.update(from: x, count: n)
+            return UnsafePointer(out)
+        }
         switch e {
         case .roi(let name):
             let l = index[name]!
-            return present[l] ? Array(leaves[(l * n)..<((l + 1) * n)]) : nil
+            return present[l] ? UnsafePointer(leaves + l * n) : nil
         case .union(let a, let b):
-            let x = evaluate(a, index, present, leaves, n), y = evaluate(b, index, present, leaves, n)
-            guard let x else { return y }
-            guard let y else { return x }
-            return zip(x, y).map { min(1, max($0, $1)) }
+            let (x, y) = operands(a, b)
+            guard let x else { return y.map(alone) }
+            guard let y else { return alone(x) }
+            for i in 0..<n { out[i] = min(1, max(x[i], y[i])) }
         case .intersection(let a, let b):
-            guard let x = evaluate(a, index, present, leaves, n), let y = evaluate(b, index, present, leaves, n) else { return nil }
-            return zip(x, y).map { min($0, $1) }
+            let (x, y) = operands(a, b)
+            guard let x, let y else { return nil }
+            for i in 0..<n { out[i] = min(x[i], y[i]) }
         case .difference(let a, let b):
-            guard let x = evaluate(a, index, present, leaves, n) else { return nil }
-            guard let y = evaluate(b, index, present, leaves, n) else { return x }
-            return zip(x, y).map { max(0, $0 - $1) }
+            let (x, y) = operands(a, b)
+            guard let x else { return nil }
+            guard let y else { return alone(x) }
+            for i in 0..<n { out[i] = max(0, x[i] - y[i]) }
         case .symmetricDifference(let a, let b):
-            let x = evaluate(a, index, present, leaves, n), y = evaluate(b, index, present, leaves, n)
-            guard let x else { return y }
-            guard let y else { return x }
-            return zip(x, y).map { max($0, $1) - min($0, $1) }
+            let (x, y) = operands(a, b)
+            guard let x else { return y.map(alone) }
+            guard let y else { return alone(x) }
+            for i in 0..<n { out[i] = max(x[i], y[i]) - min(x[i], y[i]) }
         }
+        return UnsafePointer(out)
+    }
+}
+
+// MARK: - Stage 3: reduction
+
+/// The per-chunk, per-map histograms and per-chunk totals of one accumulation. Chunks are
+/// summed in chunk order, so the rounding, and the result, do not depend on the thread count.
+final class DVHPartials {
+    let chunks: Int, maps: Int
+    /// `histograms[chunk * maps + m]`.
+    let histograms: UnsafeMutablePointer<DoseHistogram>
+    let sampleTotals: UnsafeMutablePointer<DVHSampleTotals>
+
+    init(chunks: Int, layouts: [HistogramLayout]) {
+        self.chunks = chunks
+        maps = layouts.count
+        histograms = .allocate(capacity: chunks * layouts.count)
+        for c in 0..<chunks { for (m, l) in layouts.enumerated() { (histograms + c * layouts.count + m).initialize(to: DoseHistogram(l)) } }
+        sampleTotals = .allocate(capacity: chunks)
+        sampleTotals.initialize(repeating: DVHSampleTotals(), count: chunks)
+    }
+
+    deinit {
+        for k in 0..<(chunks * maps) { histograms[k].deallocate() }
+        histograms.deinitialize(count: chunks * maps)
+        histograms.deallocate()
+        sampleTotals.deallocate()
+    }
+
+    /// Samples, weight and outside weight over all chunks.
+    func totals() -> DVHSampleTotals {
+        var t = DVHSampleTotals()
+        for c in 0..<chunks {
+            t.samples += sampleTotals[c].samples
+            t.weight += sampleTotals[c].weight
+            t.outside += sampleTotals[c].outside
+        }
+        return t
+    }
+
+    /// Map `m`'s histogram over all chunks: the later chunks added into the first, slot by
+    /// slot where they hold something. The result shares the first chunk's storage.
+    func reduce(map m: Int) -> DoseHistogram {
+        var acc = histograms[m]
+        for c in 1..<max(1, chunks) {
+            let p = histograms[c * maps + m]
+            if p.lowestSlot <= p.highestSlot {
+                for k in p.lowestSlot...p.highestSlot {
+                    acc.ramps[k] += p.ramps[k]
+                    acc.points[k] += p.points[k]
+                }
+                acc.touch(p.lowestSlot, p.highestSlot)
+            }
+            acc.weightedDose += p.weightedDose
+            acc.minDose = min(acc.minDose, p.minDose)
+            acc.maxDose = max(acc.maxDose, p.maxDose)
+            acc.boundaryMax = max(acc.boundaryMax, p.boundaryMax)
+        }
+        histograms[m] = acc   // its written slots, for `deallocate`
+        return acc
+    }
+}
+
+// MARK: - Stage 4: vertex extremes
+
+extension DVHEngine {
+    /// The dose at every contour vertex of a single ROI, on its plane and (prism and none
+    /// end caps) at its slab faces, per map, for Dmin and Dmax (domain.md §8 rule 3); ±∞
+    /// for an expression. `count` is the number of vertex positions inside the dose grid.
+    func vertexExtremes(_ plan: SamplingPlan, _ expression: StructureExpression,
+                        maps: UnsafeBufferPointer<UnsafePointer<Float>>) -> (minGy: [Double], maxGy: [Double], count: Int) {
+        let m = maps.count
+        guard case .roi = expression, let occ = plan.occupancies.first else {
+            return ([Double](repeating: .infinity, count: m), [Double](repeating: -.infinity, count: m), 0)
+        }
+        let planes = occ.shape.planes
+        let parts = Parallel.chunkCount(planes.count, minimumChunk: 16)
+        // Per part: m minima, m maxima; min, max and counts do not depend on the order.
+        var lows = [Double](repeating: .infinity, count: parts * m), highs = [Double](repeating: -.infinity, count: parts * m)
+        var counts = [Int](repeating: 0, count: parts)
+        let faces = options.endCap != .interpolated
+        let size = dose.grid.size
+        lows.withUnsafeMutableBufferPointer { lo in highs.withUnsafeMutableBufferPointer { hi in counts.withUnsafeMutableBufferPointer { cnt in
+            let (lo, hi, cnt) = (lo, hi, cnt)
+            Parallel.forEachChunk(planes.count, minimumChunk: 16) { part, range in
+                for p in range {
+                    let ws = (planes[p].w, occ.slabs[p].lo, occ.slabs[p].hi)
+                    for poly in planes[p].polygons {
+                        for q in poly {
+                            for f in 0..<(faces ? 3 : 1) {
+                                let w = f == 0 ? ws.0 : (f == 1 ? ws.1 : ws.2)
+                                let x = dose.index(frame.patient(q.x, q.y, w))
+                                guard let cell = DoseField.cell(size, x) else { continue }
+                                cnt[part] += 1
+                                // DoseField.trilinear's value: the cell found once, each map interpolated.
+                                let base = cell.k0 * size.x * size.y + cell.j0 * size.x + cell.i0
+                                let (dx, dy, dz) = (cell.i1 - cell.i0, (cell.j1 - cell.j0) * size.x, (cell.k1 - cell.k0) * size.x * size.y)
+                                for k in 0..<m {
+                                    let d = DoseField.interpolate(maps[k], base, dx: dx, dy: dy, dz: dz, cell.f.x, cell.f.y, cell.f.z).value
+                                    lo[part * m + k] = min(lo[part * m + k], d)
+                                    hi[part * m + k] = max(hi[part * m + k], d)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        } } }
+        var minGy = [Double](repeating: .infinity, count: m), maxGy = [Double](repeating: -.infinity, count: m)
+        for part in 0..<parts {
+            for k in 0..<m { minGy[k] = min(minGy[k], lows[part * m + k]); maxGy[k] = max(maxGy[k], highs[part * m + k]) }
+        }
+        return (minGy, maxGy, counts.reduce(0, +))
+    }
+}
+
+// MARK: - Stage 5: the cumulative curve
+
+extension DVHEngine {
+    /// The cumulative DVH (cc) at every bin edge j: C(j) = weight − mass below edge j, where
+    /// the mass below the edges is the double prefix sum of the density steps (`ramps`)
+    /// plus the prefix sum of the point masses. Computed up to just past the highest slot
+    /// written (beyond it the curve is 0 up to rounding); trailing zeros above the maximum
+    /// are trimmed, keeping one zero edge.
+    static func cumulativeCC(_ hist: DoseHistogram, weight: Double) -> [Double] {
+        let last = max(0, min(hist.layout.bins, hist.highestSlot + 1))
+        var cc = [Double](unsafeUninitializedCapacity: last + 1) { out, count in
+            var slope = 0.0, ramp = 0.0, step = 0.0
+            for j in 0...last {
+                // ramp_j = Σ_{m<j} e_m, e_m = Σ_{l≤m} ramps[l]
+                step += hist.points[j]
+                out[j] = max(0, weight - (ramp + step)) / mm3PerCC
+                slope += hist.ramps[j]
+                ramp += slope
+            }
+            count = last + 1
+        }
+        if let lastPositive = cc.lastIndex(where: { $0 > 0 }), lastPositive + 2 < cc.count { cc.removeSubrange((lastPositive + 2)...) }
+        return cc
     }
 }

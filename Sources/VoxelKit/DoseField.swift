@@ -19,7 +19,26 @@ public struct DoseField: Sendable {
         inv0 = cross(b, c) / det
         inv1 = cross(c, a) / det
         inv2 = cross(a, b) / det
-        maxGy = Double(volume.voxels.max() ?? 0)
+        maxGy = Double(DoseField.largest(volume.voxels) ?? 0)
+    }
+
+    /// The largest value, as `Array.max()` gives it (a NaN first value gives NaN, later NaNs
+    /// are passed over), eight lanes at a time.
+    static func largest(_ v: [Float]) -> Float? {
+        v.withUnsafeBufferPointer { b -> Float? in
+            guard let p = b.baseAddress, b.count > 0 else { return nil }
+            var acc = SIMD8<Float>(repeating: p[0])
+            var i = 0
+            while i + 8 <= b.count {
+                let x = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+                acc.replace(with: x, where: acc .< x)   // pointwiseMax, written out so that it inlines
+                i += 8
+            }
+            var m = acc.max()
+            if p[0].isNaN { return p[0] }
+            while i < b.count { if m < p[i] { m = p[i] }; i += 1 }
+            return m
+        }
     }
 
     /// Continuous index of a patient point.
@@ -50,7 +69,8 @@ public struct DoseField: Sendable {
     @inlinable @inline(__always)
     public static func cell(_ size: SIMD3<Int>, _ x: Vec3) -> (i0: Int, j0: Int, k0: Int, i1: Int, j1: Int, k1: Int, f: Vec3)? {
         let nx = size.x, ny = size.y, nz = size.z
-        if x.x < -0.5 || x.y < -0.5 || x.z < -0.5 || x.x > Double(nx) - 0.5 || x.y > Double(ny) - 0.5 || x.z > Double(nz) - 0.5 {
+        // Written so that a NaN coordinate is outside too.
+        guard x.x >= -0.5 && x.y >= -0.5 && x.z >= -0.5 && x.x <= Double(nx) - 0.5 && x.y <= Double(ny) - 0.5 && x.z <= Double(nz) - 0.5 else {
             return nil
         }
         let cx = min(max(x.x, 0), Double(nx - 1)), cy = min(max(x.y, 0), Double(ny - 1)), cz = min(max(x.z, 0), Double(nz - 1))
@@ -67,23 +87,36 @@ public struct DoseField: Sendable {
     public static func trilinear(_ v: UnsafePointer<Float>, _ size: SIMD3<Int>, _ x: Vec3) -> (value: Double, gradient: Vec3)? {
         guard let cell = DoseField.cell(size, x) else { return nil }
         let nx = size.x, ny = size.y, nz = size.z
-        let (i0, j0, k0, i1, j1, k1) = (cell.i0, cell.j0, cell.k0, cell.i1, cell.j1, cell.k1)
-        let fx = cell.f.x, fy = cell.f.y, fz = cell.f.z
         let sxy = nx * ny
-        @inline(__always) func at(_ i: Int, _ j: Int, _ k: Int) -> Double { Double(v[k * sxy + j * nx + i]) }
-        let c000 = at(i0, j0, k0), c100 = at(i1, j0, k0), c010 = at(i0, j1, k0), c110 = at(i1, j1, k0)
-        let c001 = at(i0, j0, k1), c101 = at(i1, j0, k1), c011 = at(i0, j1, k1), c111 = at(i1, j1, k1)
-        let c00 = c000 + (c100 - c000) * fx, c10 = c010 + (c110 - c010) * fx
-        let c01 = c001 + (c101 - c001) * fx, c11 = c011 + (c111 - c011) * fx
-        let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
-        let value = c0 + (c1 - c0) * fz
-        // Gradient of the trilinear form; zero along an axis clamped at a face or of size 1.
-        var gx = ((c100 - c000) * (1 - fy) + (c110 - c010) * fy) * (1 - fz) + ((c101 - c001) * (1 - fy) + (c111 - c011) * fy) * fz
-        var gy = (c10 - c00) * (1 - fz) + (c11 - c01) * fz
-        var gz = c1 - c0
+        var (value, gx, gy, gz) = interpolate(v, cell.k0 * sxy + cell.j0 * nx + cell.i0,
+                                              dx: cell.i1 - cell.i0, dy: (cell.j1 - cell.j0) * nx, dz: (cell.k1 - cell.k0) * sxy,
+                                              cell.f.x, cell.f.y, cell.f.z)
+        // Zero along an axis clamped at a face or of size 1.
         if x.x < 0 || x.x > Double(nx - 1) || nx == 1 { gx = 0 }
         if x.y < 0 || x.y > Double(ny - 1) || ny == 1 { gy = 0 }
         if x.z < 0 || x.z > Double(nz - 1) || nz == 1 { gz = 0 }
         return (value, Vec3(gx, gy, gz))
+    }
+
+    /// The trilinear form inside one cell: value and index-space gradient at fractions
+    /// (fx, fy, fz) from the corner at linear index `base`, whose neighbours along x, y, z
+    /// lie `dx`, `dy`, `dz` elements further (0 on an axis of size 1). The one place this
+    /// arithmetic is written: `trilinear` and the DVH kernel's interior path share it, so
+    /// both give the same bits.
+    @inlinable @inline(__always)
+    public static func interpolate(_ v: UnsafePointer<Float>, _ base: Int, dx: Int, dy: Int, dz: Int,
+                                   _ fx: Double, _ fy: Double, _ fz: Double) -> (value: Double, gx: Double, gy: Double, gz: Double) {
+        // Indices of a cell inside the grid: no overflow to check.
+        let p = v + base
+        let c000 = Double(p[0]), c100 = Double(p[dx]), c010 = Double(p[dy]), c110 = Double(p[dx &+ dy])
+        let c001 = Double(p[dz]), c101 = Double(p[dx &+ dz]), c011 = Double(p[dy &+ dz]), c111 = Double(p[dx &+ dy &+ dz])
+        let c00 = c000 + (c100 - c000) * fx, c10 = c010 + (c110 - c010) * fx
+        let c01 = c001 + (c101 - c001) * fx, c11 = c011 + (c111 - c011) * fx
+        let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
+        let value = c0 + (c1 - c0) * fz
+        let gx = ((c100 - c000) * (1 - fy) + (c110 - c010) * fy) * (1 - fz) + ((c101 - c001) * (1 - fy) + (c111 - c011) * fy) * fz
+        let gy = (c10 - c00) * (1 - fz) + (c11 - c01) * fz
+        let gz = c1 - c0
+        return (value, gx, gy, gz)
     }
 }

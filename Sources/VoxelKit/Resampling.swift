@@ -41,6 +41,8 @@ public enum Resampler {
             source.voxels.withUnsafeBufferPointer { src in
                 let sp = src.baseAddress!
                 let size = source.grid.size
+                let sxy = size.x * size.y
+                let xMax = Double(size.x - 1), yMax = Double(size.y - 1), zMax = Double(size.z - 1)
                 outsidePerSlice.withUnsafeMutableBufferPointer { counts in
                     let c = counts
                     Parallel.forEachChunk(nz) { _, slices in
@@ -50,8 +52,15 @@ public enum Resampler {
                                 let rowStart = b0 + dj * Double(j) + dk * Double(k)
                                 let base = (k * ny + j) * nx
                                 for i in 0..<nx {
-                                    let x = rowStart + di * Double(i)
-                                    if let v = sample(sp, size, x) {
+                                    // The position in scalars (the same sums as rowStart + di·i);
+                                    // inside the source's interior, the cell `sample` would
+                                    // find without its clamps.
+                                    let x = rowStart.x + di.x * Double(i), y = rowStart.y + di.y * Double(i), z = rowStart.z + di.z * Double(i)
+                                    if x >= 0 && x < xMax && y >= 0 && y < yMax && z >= 0 && z < zMax {
+                                        let i0 = Int(x), j0 = Int(y), k0 = Int(z)
+                                        dst[base + i] = interpolate(sp, k0 &* sxy &+ j0 &* size.x &+ i0, size.x, sxy,
+                                                                    Float(x - Double(i0)), Float(y - Double(j0)), Float(z - Double(k0)))
+                                    } else if let v = sample(sp, size, Vec3(x, y, z)) {
                                         dst[base + i] = v
                                     } else {
                                         dst[base + i] = outsideValue
@@ -118,6 +127,19 @@ public enum Resampler {
         let c10 = v[r10 + i0] + (v[r10 + i1] - v[r10 + i0]) * fx
         let c01 = v[r01 + i0] + (v[r01 + i1] - v[r01 + i0]) * fx
         let c11 = v[r11 + i0] + (v[r11 + i1] - v[r11 + i0]) * fx
+        let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
+        return c0 + (c1 - c0) * fz
+    }
+
+    /// `sample`'s arithmetic inside the grid: the cell at linear index `base` (its
+    /// neighbours one element, a row and a plane further), fractions (fx, fy, fz).
+    @inline(__always)
+    static func interpolate(_ v: UnsafePointer<Float>, _ base: Int, _ nx: Int, _ sxy: Int, _ fx: Float, _ fy: Float, _ fz: Float) -> Float {
+        let p = v + base
+        let c00 = p[0] + (p[1] - p[0]) * fx
+        let c10 = p[nx] + (p[nx &+ 1] - p[nx]) * fx
+        let c01 = p[sxy] + (p[sxy &+ 1] - p[sxy]) * fx
+        let c11 = p[sxy &+ nx] + (p[sxy &+ nx &+ 1] - p[sxy &+ nx]) * fx
         let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
         return c0 + (c1 - c0) * fz
     }

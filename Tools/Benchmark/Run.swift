@@ -6,11 +6,12 @@ import RTModel
 import Glibc
 #endif
 
-/// `sbrt-bench run DIR [--runs N]`: times each loading stage in this process and two
-/// whole processes (`sbrt info DIR` and `sbrt-bench load DIR`), N times each after one
-/// unmeasured warm-up run (so the page cache is warm: these are warm-cache numbers),
-/// and prints medians, minima and maxima beside the budgets. Exits 1 when a median
-/// misses its budget.
+/// `sbrt-bench run DIR [--runs N]`: times each loading stage in this process and the
+/// whole processes of `processJobs` (info, load, dvh, check, render, expand, composite
+/// with and without its report, gamma global and local), N times each after one
+/// unmeasured warm-up run (so the page cache is warm: these are warm-cache numbers), and
+/// prints medians, minima and maxima beside the budgets. Exits 1 when a median misses
+/// its budget.
 struct Runner {
     var dir: String
     var runs: Int
@@ -45,49 +46,19 @@ struct Runner {
         // Whole processes first, while this process is still small: posix_spawn starts the
         // child in this process's address space (CLONE_VM) until it execs, and Linux counts
         // that address space's high-water mark in the child's ru_maxrss.
-        var info = Row(name: "process: sbrt info DIR", samples: [], budget: 0.3)
-        var load = Row(name: "process: sbrt-bench load DIR (scan+HU+dose+structures)", samples: [], budget: 0.5)
-        var dvh = Row(name: "process: sbrt dvh DIR (all structures, default metrics)", samples: [], budget: 0.5)
-        var expand = Row(name: "process: sbrt expand DIR --from GTV --margin 5 --out RS (PTV, RTSTRUCT out)", samples: [], budget: 1.0)
-        let expandOut = NSTemporaryDirectory() + "sbrt-bench-expand-\(getpid()).dcm"
-        defer { try? fm.removeItem(atPath: expandOut) }
-        var check = Row(name: "process: sbrt check DIR --protocol tg101 (verdict table)", samples: [], budget: 1.0)
-        var render = Row(name: "process: sbrt render DIR --figure (slice + DVH PNG)", samples: [], budget: 1.0)
-        let gammaPair = try GammaPair.files(dir)
-        var gammaGlobal = Row(name: "process: sbrt gamma RD RD-shifted-1.02 --criteria 2%/1mm (global)", samples: [], budget: 0.4)
-        var gammaLocal = Row(name: "process: sbrt gamma … --criteria 2%/1mm --local", samples: [], budget: 0.4)
-        let figure = NSTemporaryDirectory() + "sbrt-bench-figure-\(getpid()).png"
-        defer { try? fm.removeItem(atPath: figure) }
-        let tmp = NSTemporaryDirectory() + "sbrt-bench-load-\(getpid()).txt"
+        let tmp = NSTemporaryDirectory() + "sbrt-bench-\(getpid())"
+        try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         defer { try? fm.removeItem(atPath: tmp) }
+        let jobs = try processJobs(sbrt: sbrt, me: me, tmp: tmp)
+        var rows = jobs.map { Row(name: "process: " + $0.name, samples: [], budget: $0.budget) }
         var loadLines: [String] = []
         for r in 0...runs {
-            let a = try spawn(sbrt, ["info", dir], stdout: "/dev/null")
-            let b = try spawn(me, ["load", dir], stdout: tmp)
-            let c = try spawn(sbrt, ["dvh", dir], stdout: "/dev/null")
-            let e = try spawn(sbrt, ["expand", dir, "--from", "GTV", "--margin", "5", "--name", "PTV_bench", "--out", expandOut], stdout: "/dev/null")
-            guard e.status == 0 else { throw BenchError("sbrt expand exited with status \(e.status)") }
-            guard c.status == 0 else { throw BenchError("sbrt dvh exited with status \(c.status)") }
-            // Exit 1 is a verdict (a major deviation), not a failure of the run.
-            let k = try spawn(sbrt, ["check", dir, "--protocol", "tg101"], stdout: "/dev/null")
-            guard k.status == 0 || k.status == 1 else { throw BenchError("sbrt check exited with status \(k.status)") }
-            let d = try spawn(sbrt, ["render", dir, "--figure", "--out", figure], stdout: "/dev/null")
-            guard d.status == 0 else { throw BenchError("sbrt render exited with status \(d.status)") }
-            let g = try spawn(sbrt, GammaPair.arguments(gammaPair, local: false), stdout: "/dev/null")
-            let l = try spawn(sbrt, GammaPair.arguments(gammaPair, local: true), stdout: "/dev/null")
-            guard g.status == 0, l.status == 0 else { throw BenchError("sbrt gamma exited with status \(g.status), \(l.status)") }
-            guard a.status == 0 else { throw BenchError("sbrt info exited with status \(a.status)") }
-            guard b.status == 0 else { throw BenchError("sbrt-bench load exited with status \(b.status)") }
-            if r > 0 {
-                info.samples.append(a.wall); info.peakRSSKB.append(a.maxRSSKB); info.cpu.append(a.cpu)
-                load.samples.append(b.wall); load.peakRSSKB.append(b.maxRSSKB); load.cpu.append(b.cpu)
-                dvh.samples.append(c.wall); dvh.peakRSSKB.append(c.maxRSSKB); dvh.cpu.append(c.cpu)
-                check.samples.append(k.wall); check.peakRSSKB.append(k.maxRSSKB); check.cpu.append(k.cpu)
-                expand.samples.append(e.wall); expand.peakRSSKB.append(e.maxRSSKB); expand.cpu.append(e.cpu)
-                render.samples.append(d.wall); render.peakRSSKB.append(d.maxRSSKB); render.cpu.append(d.cpu)
-                gammaGlobal.samples.append(g.wall); gammaGlobal.peakRSSKB.append(g.maxRSSKB); gammaGlobal.cpu.append(g.cpu)
-                gammaLocal.samples.append(l.wall); gammaLocal.peakRSSKB.append(l.maxRSSKB); gammaLocal.cpu.append(l.cpu)
-                loadLines.append((try? String(contentsOfFile: tmp, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
+            for (k, job) in jobs.enumerated() {
+                let s = try spawn(job.path, job.args, stdout: job.stdout)
+                guard job.okStatuses.contains(s.status) else { throw BenchError("\(job.name) exited with status \(s.status)") }
+                guard r > 0 else { continue }
+                rows[k].samples.append(s.wall); rows[k].peakRSSKB.append(s.maxRSSKB); rows[k].cpu.append(s.cpu)
+                if job.path == me { loadLines.append((try? String(contentsOfFile: job.stdout, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") }
             }
         }
 
@@ -133,15 +104,61 @@ struct Runner {
         }
 
         print(caseLine + "\n")
-        printTable([scan, image, dose, inv, ssParse, ssModel, info, load, dvh, check, render, expand, gammaGlobal, gammaLocal])
+        printTable([scan, image, dose, inv, ssParse, ssModel] + rows)
         if let last = loadLines.last { print("\nlast `sbrt-bench load` report: \(last)") }
-        let failed = [info, load, dvh, check, render, expand, gammaGlobal, gammaLocal].filter { r in r.budget.map { median(r.samples) > $0 } ?? false }
+        print("\ncommands (sbrt = \(sbrt)):")
+        for job in jobs { print("  \(job.name): \((job.path as NSString).lastPathComponent) \(job.args.joined(separator: " "))") }
+        let failed = rows.filter { r in r.budget.map { median(r.samples) > $0 } ?? false }
         if failed.isEmpty {
             print("\nall budgets met")
         } else {
             print("\nOVER BUDGET: " + failed.map(\.name).joined(separator: "; "))
             exit(1)
         }
+    }
+
+    /// A whole process the runner times: its command, budget and the exit statuses that
+    /// count as success.
+    struct ProcessJob {
+        var name: String
+        var path: String
+        var args: [String]
+        var budget: Double
+        var stdout = "/dev/null"
+        var okStatuses: Set<Int32> = [0]
+    }
+
+    /// The processes timed, with their budgets (docs/performance.md). The composites use
+    /// the case's dose as the newest course and `DIR-course2/RD.dcm` (made once, as
+    /// `sbrt-bench composite` does) as the prior one.
+    func processJobs(sbrt: String, me: String, tmp: String) throws -> [ProcessJob] {
+        let composite = CompositeBench(dir: dir, runs: runs)
+        if !FileManager.default.fileExists(atPath: composite.secondCourseFile) {
+            // Made in a child, so that this process stays small (see `run`).
+            let s = try spawn(me, ["course2", dir], stdout: "/dev/null")
+            guard s.status == 0 else { throw BenchError("sbrt-bench course2 \(dir) exited with status \(s.status)") }
+        }
+        let (doseFile, secondFile) = try composite.courses()
+        let gammaPair = try GammaPair.files(dir)
+        let courses = ["--course", doseFile + ":fractions=5:date=2026-01-15", "--course", secondFile + ":fractions=3:date=2025-03-02"]
+        return [
+            ProcessJob(name: "sbrt info DIR", path: sbrt, args: ["info", dir], budget: 0.3),
+            ProcessJob(name: "sbrt-bench load DIR (scan+HU+dose+structures)", path: me, args: ["load", dir], budget: 0.5, stdout: tmp + "/load.txt"),
+            ProcessJob(name: "sbrt dvh DIR (all structures, default metrics)", path: sbrt, args: ["dvh", dir], budget: 0.15),
+            // Exit 1 is a verdict (a major deviation), not a failure of the run.
+            ProcessJob(name: "sbrt check DIR --protocol tg101 (verdict table)", path: sbrt, args: ["check", dir, "--protocol", "tg101"], budget: 1.0, okStatuses: [0, 1]),
+            ProcessJob(name: "sbrt render DIR --figure (slice + DVH PNG)", path: sbrt, args: ["render", dir, "--figure", "--out", tmp + "/figure.png"], budget: 1.0),
+            ProcessJob(name: "sbrt expand DIR --from GTV --margin 5 --out RS (PTV, RTSTRUCT out)", path: sbrt,
+                       args: ["expand", dir, "--from", "GTV", "--margin", "5", "--name", "PTV_bench", "--out", tmp + "/expand.dcm"], budget: 1.0),
+            ProcessJob(name: "sbrt composite 2 courses --no-report (RT Dose out)", path: sbrt,
+                       args: ["composite"] + courses + ["--no-report", "--out", tmp + "/composite.dcm"], budget: 0.3),
+            ProcessJob(name: "sbrt composite 2 courses --structures DIR (report of 6 structures)", path: sbrt,
+                       args: ["composite"] + courses + ["--structures", dir, "--out", tmp + "/composite-report.dcm", "--report", tmp + "/composite-report.json"],
+                       budget: 0.3),
+            ProcessJob(name: "sbrt gamma RD RD-shifted-1.02 --criteria 2%/1mm (global)", path: sbrt,
+                       args: GammaPair.arguments(gammaPair, local: false), budget: 0.4),
+            ProcessJob(name: "sbrt gamma … --criteria 2%/1mm --local", path: sbrt, args: GammaPair.arguments(gammaPair, local: true), budget: 0.4),
+        ]
     }
 
     func printTable(_ rows: [Row]) {

@@ -10,6 +10,8 @@
 //                                    "load everything" path `run` times as a process)
 //   sbrt-bench composite DIR [--runs N]  EQD2 composite kernel bandwidth and the whole
 //                                    `sbrt composite` process (two courses, one resampled)
+//   sbrt-bench dvh DIR [--runs N]    the DVH kernel against its scalar reference, per
+//                                    structure, in process; several maps in one pass
 //   sbrt-bench gamma DIR [--runs N]  the two `sbrt gamma` processes of `run` alone
 //
 // See docs/performance.md.
@@ -21,6 +23,7 @@ let usage = """
            sbrt-bench run DIR [--runs N]
            sbrt-bench load DIR [--checksum]
            sbrt-bench composite DIR [--runs N]
+           sbrt-bench dvh DIR [--runs N]
            sbrt-bench gamma DIR [--runs N]
 
     """
@@ -64,24 +67,23 @@ do {
         let rest = args.filter { $0 != "--checksum" }
         guard rest.count == 1 else { die("load takes one folder\n" + usage) }
         try LoadAll.run(rest[0], checksum: checksum)
-    case "composite":
+    case "composite", "dvh", "gamma":
         var runs = 5
         var rest = args
         if let i = rest.firstIndex(of: "--runs"), i + 1 < rest.count, let n = Int(rest[i + 1]), n > 0 {
             runs = n
             rest.removeSubrange(i...(i + 1))
         }
-        guard rest.count == 1 else { die("composite takes one folder\n" + usage) }
-        try CompositeBench(dir: rest[0], runs: runs).run()
-    case "gamma":
-        var runs = 5
-        var rest = args
-        if let i = rest.firstIndex(of: "--runs"), i + 1 < rest.count, let n = Int(rest[i + 1]), n > 0 {
-            runs = n
-            rest.removeSubrange(i...(i + 1))
+        guard rest.count == 1 else { die("\(command) takes one folder\n" + usage) }
+        switch command {
+        case "dvh": try DVHBench(dir: rest[0], runs: runs).run()
+        case "gamma": try GammaBench(dir: rest[0], runs: runs).run()
+        default: try CompositeBench(dir: rest[0], runs: runs).run()
         }
-        guard rest.count == 1 else { die("gamma takes one folder\n" + usage) }
-        try GammaBench(dir: rest[0], runs: runs).run()
+    case "course2":
+        // Internal: makes DIR-course2/RD.dcm (the runner calls it in a child process).
+        guard args.count == 1 else { die("course2 takes one folder") }
+        _ = try CompositeBench(dir: args[0], runs: 1).courses()
     case "-h", "--help", "help":
         print(usage, terminator: "")
     default:

@@ -1,51 +1,76 @@
 #!/usr/bin/env bash
-# Whole-process timing and peak memory of the DVH of every structure of a folder:
-# sbrt vs plastimatch (one step and CT-grid two step) vs dicompyler-core.
+# Whole-process timing and peak memory of sbrt and its peers on the same case, in one run:
+#
+#   dvh:       the DVH of every structure of a folder: sbrt vs plastimatch (one step and
+#              CT-grid two step) vs dicompyler-core (when PY can import it).
+#   composite: the physical sum of two courses written back as an RT Dose: sbrt composite
+#              (without and with its per-structure report) vs plastimatch's chain
+#              (convert both doses to images, resample the second onto the first, add,
+#              write the sum as DICOM RT Dose).
 #
 #   Tools/peers/time_peers.sh DIR [OUTDIR]
 #
-# Env: SBRT (default .build-lead/release/sbrt), PY (python with dicompyler-core and
-# pydicom<3; default python3), RUNS (default 3).
+# DIR is the benchmark case (sbrt-bench generate DIR); its second course DIR-course2/RD.dcm
+# is made with `sbrt-bench course2 DIR` when missing.
+# Env: SBRT (default .build/release/sbrt), SBRT_BENCH (default: sbrt-bench next to SBRT),
+# PY (python with pydicom; dicompyler-core with pydicom<3 for its row; default python3),
+# RUNS (default 3), JOBS (default "dvh composite").
 # Times: hyperfine --runs $RUNS --warmup 1 (median reported); memory: /usr/bin/time -f %M
-# over $RUNS runs (median, KB).
+# over $RUNS runs (median, KB). The last column is the peer's median over sbrt's.
 set -euo pipefail
 DIR=$(realpath "$1")
 OUT=${2:-$(mktemp -d /tmp/sbrt-peers-time.XXXX)}
 mkdir -p "$OUT"
 HERE=$(cd "$(dirname "$0")" && pwd)
-SBRT=${SBRT:-$HERE/../../.build-lead/release/sbrt}
+SBRT=${SBRT:-$HERE/../../.build/release/sbrt}
+SBRT_BENCH=${SBRT_BENCH:-$(dirname "$SBRT")/sbrt-bench}
 PY=${PY:-python3}
 RUNS=${RUNS:-3}
-RS=$($PY - "$DIR" <<'P'
+JOBS=${JOBS:-dvh composite}
+find_modality() {
+$PY - "$1" "$2" <<'P'
 import os, sys, pydicom
 for r, d, fs in os.walk(sys.argv[1]):
-    for f in fs:
+    for f in sorted(fs):
         try:
-            if pydicom.dcmread(os.path.join(r, f), stop_before_pixels=True, specific_tags=["Modality"]).Modality == "RTSTRUCT":
+            if pydicom.dcmread(os.path.join(r, f), stop_before_pixels=True, specific_tags=["Modality"]).Modality == sys.argv[2]:
                 print(os.path.join(r, f)); raise SystemExit
         except SystemExit: raise
         except Exception: pass
 P
-)
-RD=$($PY - "$DIR" <<'P'
-import os, sys, pydicom
-for r, d, fs in os.walk(sys.argv[1]):
-    for f in fs:
-        try:
-            if pydicom.dcmread(os.path.join(r, f), stop_before_pixels=True, specific_tags=["Modality"]).Modality == "RTDOSE":
-                print(os.path.join(r, f)); raise SystemExit
-        except SystemExit: raise
-        except Exception: pass
-P
-)
+}
+RS=$(find_modality "$DIR" RTSTRUCT)
+RD=$(find_modality "$DIR" RTDOSE)
+C2=${DIR%/}-course2/RD.dcm
 declare -A CMD
-CMD[sbrt]="$SBRT dvh $DIR"
-CMD[plastimatch_input_dir]="plastimatch dvh --input $DIR --output-csv $OUT/pm_direct.csv"
-CMD[plastimatch_ct_grid]="plastimatch convert --input $RS --referenced-ct $DIR --output-ss-img $OUT/ss.nrrd --output-ss-list $OUT/ss.txt && plastimatch dvh --input-ss-img $OUT/ss.nrrd --input-ss-list $OUT/ss.txt --input-dose $RD --output-csv $OUT/pm_ct.csv"
-CMD[dicompyler_core]="$PY $HERE/dicompyler_dvh.py $DIR"
-ORDER="sbrt plastimatch_input_dir plastimatch_ct_grid dicompyler_core"
+ORDER=""
+for job in $JOBS; do
+  case $job in
+  dvh)
+    CMD[sbrt_dvh]="$SBRT dvh $DIR"
+    CMD[plastimatch_dvh_input_dir]="plastimatch dvh --input $DIR --output-csv $OUT/pm_direct.csv"
+    CMD[plastimatch_dvh_ct_grid]="plastimatch convert --input $RS --referenced-ct $DIR --output-ss-img $OUT/ss.nrrd --output-ss-list $OUT/ss.txt && plastimatch dvh --input-ss-img $OUT/ss.nrrd --input-ss-list $OUT/ss.txt --input-dose $RD --output-csv $OUT/pm_ct.csv"
+    ORDER="$ORDER sbrt_dvh plastimatch_dvh_input_dir plastimatch_dvh_ct_grid"
+    if $PY -c "import dicompylercore" 2>/dev/null; then
+      CMD[dicompyler_core_dvh]="$PY $HERE/dicompyler_dvh.py $DIR"
+      ORDER="$ORDER dicompyler_core_dvh"
+    else
+      echo "(dicompyler-core not importable with $PY: its row is left out)" >&2
+    fi
+    ;;
+  composite)
+    [ -f "$C2" ] || "$SBRT_BENCH" course2 "$DIR"
+    COURSES="--course $RD:fractions=5:date=2026-01-15 --course $C2:fractions=3:date=2025-03-02"
+    CMD[sbrt_composite_no_report]="$SBRT composite $COURSES --quantity physical --no-report --out $OUT/sbrt_sum.dcm"
+    CMD[sbrt_composite_report]="$SBRT composite $COURSES --structures $DIR --out $OUT/sbrt_composite.dcm"
+    CMD[plastimatch_add_write]="rm -rf $OUT/pm_sum && plastimatch convert --input $RD --output-dose-img $OUT/rd.nrrd --output-type float && plastimatch convert --input $C2 --output-dose-img $OUT/c2.nrrd --output-type float && plastimatch resample --input $OUT/c2.nrrd --fixed $OUT/rd.nrrd --output $OUT/c2r.nrrd && plastimatch add --output $OUT/sum.nrrd $OUT/rd.nrrd $OUT/c2r.nrrd && plastimatch convert --input-dose-img $OUT/sum.nrrd --output-dicom $OUT/pm_sum"
+    ORDER="$ORDER sbrt_composite_no_report sbrt_composite_report plastimatch_add_write"
+    ;;
+  *) echo "unknown job $job (dvh, composite)" >&2; exit 2 ;;
+  esac
+done
 for k in $ORDER; do echo "$k: ${CMD[$k]}"; done > "$OUT/commands.txt"
-uptime > "$OUT/load.txt"
+{ nproc; grep -m1 "model name" /proc/cpuinfo; plastimatch --version 2>&1 | head -1; hyperfine --version; uptime; } > "$OUT/machine.txt"
 args=()
 for k in $ORDER; do args+=(-n "$k" "${CMD[$k]}"); done
 hyperfine --runs "$RUNS" --warmup 1 --export-json "$OUT/hyperfine.json" --output=null "${args[@]}" > "$OUT/hyperfine.txt" 2>&1
@@ -54,16 +79,19 @@ for k in $ORDER; do
     /usr/bin/time -f "%M %e" -o "$OUT/mem_$k.$i" bash -c "${CMD[$k]}" > /dev/null 2>&1
   done
 done
-uptime >> "$OUT/load.txt"
+uptime >> "$OUT/machine.txt"
 $PY - "$OUT" $ORDER <<'P'
 import json, statistics, sys, glob
 out, keys = sys.argv[1], sys.argv[2:]
 h = {r["command"]: r for r in json.load(open(f"{out}/hyperfine.json"))["results"]}
-print("| tool | median s (hyperfine) | runs s | peak RSS MB (median) |")
-print("|---|---|---|---|")
+base = {"dvh": h.get("sbrt_dvh"), "composite": h.get("sbrt_composite_report")}
+print("| job | median s (hyperfine) | runs s | peak RSS MB (median) | × sbrt |")
+print("|---|---|---|---|---|")
 for k in keys:
     r = h[k]
     mem = [int(open(f).read().split()[0]) for f in sorted(glob.glob(f"{out}/mem_{k}.*"))]
-    print(f"| {k} | {r['median']:.2f} | {', '.join(f'{t:.2f}' for t in r['times'])} | {statistics.median(mem)/1024:.0f} |")
+    b = base["composite" if ("composite" in k or "add" in k) else "dvh"]
+    ratio = f"{r['median'] / b['median']:.1f}" if b and not k.startswith("sbrt") else ""
+    print(f"| {k} | {r['median']:.3f} | {', '.join(f'{t:.3f}' for t in r['times'])} | {statistics.median(mem)/1024:.0f} | {ratio} |")
 P
-echo "(files in $OUT)"
+echo "(commands, machine and load before/after in $OUT)"

@@ -1,0 +1,273 @@
+import AnalyticPhantoms
+import Dosimetry
+import Foundation
+import Geometry
+import TestSupport
+import VoxelKit
+import XCTest
+
+/// The DVH accumulation kernel against its scalar reference, and the engine's stages
+/// around it: the kernel's shortcuts (whole sub-slices outside the grid, interior cells
+/// without clamps, one map held by value) must give the reference's bits.
+final class DVHKernelTests: XCTestCase {
+    /// Random doses on an awkward grid.
+    func randomDose(_ size: SIMD3<Int>, seed: UInt64, max: Double) -> [Float] {
+        var g = SplitMix64(seed: seed)
+        return (0..<(size.x * size.y * size.z)).map { _ in Float(g.next01() * max) }
+    }
+
+    /// Coverage with every kind of cell: empty, full, partial, in runs and alone.
+    func randomCoverage(_ n: Int, seed: UInt64) -> [Float] {
+        var g = SplitMix64(seed: seed)
+        return (0..<n).map { _ in
+            let r = g.next01()
+            return r < 0.3 ? 0 : (r < 0.7 ? 1 : Float(g.next01()))
+        }
+    }
+
+    struct Run {
+        var histograms: [[Double]]   // per map: ramps then points
+        var weighted: [Double], minDose: [Double], maxDose: [Double], boundary: [Double]
+        var totals: DVHSampleTotals
+    }
+
+    func run(_ g: DVHLatticeGeometry, origins: [(Vec3, Double)], coverage: [Float], maps: [[Float]], layouts: [HistogramLayout], reference: Bool) -> Run {
+        var hist = layouts.map { DoseHistogram($0) }
+        defer { for h in hist { h.deallocate() } }
+        var totals = DVHSampleTotals()
+        let pointers = maps.map { m -> UnsafeMutablePointer<Float> in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: m.count)
+            p.initialize(from: m, count: m.count)
+            return p
+        }
+        defer { for p in pointers { p.deallocate() } }
+        let constPointers = pointers.map { UnsafePointer($0) }
+        constPointers.withUnsafeBufferPointer { mp in
+            coverage.withUnsafeBufferPointer { cov in
+                hist.withUnsafeMutableBufferPointer { hp in
+                    let scratch = UnsafeMutablePointer<DVHSample>.allocate(capacity: g.nu)
+                    defer { scratch.deallocate() }
+                    for (x00, dz) in origins {
+                        if reference {
+                            DVHKernel.accumulateReference(g, origin: x00, thickness: dz, coverage: cov.baseAddress!, maps: mp, into: hp.baseAddress!, totals: &totals)
+                        } else {
+                            DVHKernel.accumulate(g, origin: x00, thickness: dz, coverage: cov.baseAddress!, maps: mp, into: hp.baseAddress!,
+                                                 totals: &totals, scratch: scratch)
+                        }
+                    }
+                }
+            }
+        }
+        return Run(histograms: hist.map { h in (0..<(h.layout.bins + 2)).map { h.ramps[$0] } + (0..<(h.layout.bins + 2)).map { h.points[$0] } },
+                   weighted: hist.map(\.weightedDose), minDose: hist.map(\.minDose), maxDose: hist.map(\.maxDose),
+                   boundary: hist.map(\.boundaryMax), totals: totals)
+    }
+
+    func testKernelEqualsScalarReferenceOverAwkwardShapes() {
+        // Grids: odd sizes, a single plane, a single voxel row; one or three maps.
+        let sizes = [SIMD3(7, 5, 4), SIMD3(9, 6, 1), SIMD3(1, 8, 3), SIMD3(13, 11, 6)]
+        for (n, size) in sizes.enumerated() {
+            for mapCount in [1, 3] {
+                let maps = (0..<mapCount).map { randomDose(size, seed: UInt64(10 * n + $0 + 1), max: 10 + 20 * Double($0)) }
+                let layouts = maps.map { HistogramLayout(maxGy: Double($0.max()!)) }
+                // A lattice of 17 × 9 cells (odd, not a multiple of anything), stepping 0.37 and
+                // 0.53 voxels, tilted (oblique frame) in the second case.
+                for tilted in [false, true] {
+                    let du = tilted ? Vec3(0.33, 0.12, 0.05) : Vec3(0.37, 0, 0)
+                    let dv = tilted ? Vec3(-0.1, 0.5, 0.11) : Vec3(0, 0.53, 0)
+                    let h = 0.9
+                    let g = DVHLatticeGeometry(nu: 17, nv: 9, h: h, du: du, dv: dv, uPerMM: du / h, vPerMM: dv / h,
+                                               nPerMM: tilted ? Vec3(0.02, -0.05, 0.8) : Vec3(0, 0, 0.8), size: size)
+                    let coverage = randomCoverage(17 * 9, seed: UInt64(100 + n))
+                    // Sub-slices: inside, straddling every face, in the half-voxel border, wholly outside.
+                    let nz = Double(size.z)
+                    let origins: [(Vec3, Double)] = [
+                        (Vec3(0.2, 0.1, 0.4), 0.5), (Vec3(-2.5, -1.7, nz / 2 - 0.6), 0.7), (Vec3(-0.45, -0.3, -0.4), 0.3),
+                        (Vec3(Double(size.x) - 4, Double(size.y) - 3, nz - 0.7), 1.1), (Vec3(1, 1, nz + 3), 0.5),
+                        (Vec3(-40, 0, 1), 0.5), (Vec3(0.5, 0.5, -0.5), 0.25),
+                    ]
+                    let fast = run(g, origins: origins, coverage: coverage, maps: maps, layouts: layouts, reference: false)
+                    let slow = run(g, origins: origins, coverage: coverage, maps: maps, layouts: layouts, reference: true)
+                    let label = "grid \(size), \(mapCount) maps, tilted \(tilted)"
+                    XCTAssertEqual(fast.totals, slow.totals, label)
+                    XCTAssertGreaterThan(fast.totals.outside, 0, label)
+                    XCTAssertLessThan(fast.totals.outside, fast.totals.weight, label)
+                    XCTAssertEqual(fast.weighted, slow.weighted, label)
+                    XCTAssertEqual(fast.minDose, slow.minDose, label)
+                    XCTAssertEqual(fast.maxDose, slow.maxDose, label)
+                    XCTAssertEqual(fast.boundary, slow.boundary, label)
+                    XCTAssertTrue(fast.boundary.allSatisfy(\.isFinite), label)
+                    for m in 0..<mapCount {
+                        XCTAssertEqual(fast.histograms[m], slow.histograms[m], "\(label), map \(m)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// A uniform mass lands in the histogram with the right total and the right mass below
+    /// every bin edge; a narrow one is a point mass; nothing below 0 or above the top.
+    func testUniformDepositPutsExactMassBelowEveryEdge() {
+        let layout = HistogramLayout(maxGy: 1)
+        var h = DoseHistogram(layout)
+        defer { h.deallocate() }
+        let w = layout.binWidthGy
+        h.addUniform(10.25 * w, 13.75 * w, 7)          // density 2 per bin
+        h.addUniform(-5, 2 * w, 1)                     // clamped at 0: all of it in [0, 2w]
+        h.addUniform(20.5 * w, 20.5 * w, 3)            // a point mass in bin 20
+        // Mass below edge j from the double prefix sum.
+        var slope = 0.0, ramp = 0.0, step = 0.0
+        var below = [Double]()
+        for j in 0...layout.bins {
+            step += h.points[j]
+            below.append(ramp + step)
+            slope += h.ramps[j]
+            ramp += slope
+        }
+        XCTAssertEqual(below[0], 0, accuracy: 1e-12)
+        XCTAssertEqual(below[2], 1, accuracy: 1e-12)
+        XCTAssertEqual(below[10], 1, accuracy: 1e-12)
+        XCTAssertEqual(below[11], 1 + 2 * 0.75, accuracy: 1e-12)
+        XCTAssertEqual(below[13], 1 + 2 * 2.75, accuracy: 1e-12)
+        XCTAssertEqual(below[14], 8, accuracy: 1e-12)
+        XCTAssertEqual(below[20], 8, accuracy: 1e-12)
+        XCTAssertEqual(below[21], 11, accuracy: 1e-12)
+        XCTAssertEqual(below[layout.bins], 11, accuracy: 1e-12)
+        XCTAssertEqual(h.lowestSlot, 0)
+        XCTAssertEqual(h.highestSlot, 21)
+    }
+
+    /// Histogram storage is reused: a histogram given back must come back zeroed.
+    func testHistogramStorageComesBackZeroed() {
+        let layout = HistogramLayout(maxGy: 3)
+        var g = SplitMix64(seed: 7)
+        for _ in 0..<3 {
+            var h = DoseHistogram(layout)
+            for k in 0..<(layout.bins + 2) { XCTAssertEqual(h.ramps[k], 0); XCTAssertEqual(h.points[k], 0) }
+            for _ in 0..<500 {
+                let a = g.next01() * 3.2 - 0.1
+                h.addUniform(a, a + g.next01() * 0.01 * Double(Int(g.next01() * 3)), g.next01())
+            }
+            h.addOutside(1)
+            h.deallocate()
+        }
+    }
+
+    // MARK: The engine with the kernel and with the reference
+
+    func testEngineGivesTheSameDVHWithTheKernelAndTheReference() throws {
+        // A sphere half outside the grid (border cells, outside cells, whole sub-slices
+        // outside), in the default and interpolated end caps, and an expression.
+        for endCap in [EndCap.prism, .interpolated] {
+            var c = AnalyticCase(Phantoms.sphere(diameter: 12), slice: 1, grid: 2, gradient: .x, endCap: endCap)
+            let moved = PlanarShape(name: "Edge", frame: .patient, planes: c.shape.planes.map { p in
+                .init(w: p.w + 17, polygons: p.polygons.map { $0.map { $0 + SIMD2(15, 3) } })
+            })
+            c.engine.shapes["Edge"] = moved
+            var reference = c.engine
+            reference.options.referenceKernel = true
+            for e in [StructureExpression.roi("Edge"), .roi(c.shape.name), .union(.roi("Edge"), .roi(c.shape.name)),
+                      .difference(.roi(c.shape.name), .roi("Edge"))] {
+                let a = try c.engine.dvh(e), b = try reference.dvh(e)
+                XCTAssertEqual(a.cumulativeCC, b.cumulativeCC, "\(endCap) \(e)")
+                XCTAssertEqual(a.volumeCC, b.volumeCC)
+                XCTAssertEqual(a.meanGy, b.meanGy)
+                XCTAssertEqual(a.minGy, b.minGy)
+                XCTAssertEqual(a.maxGy, b.maxGy)
+                XCTAssertEqual(a.outsideFraction, b.outsideFraction)
+                XCTAssertEqual(a.sampling, b.sampling)
+                XCTAssertEqual(a.boundaryMaxGy, b.boundaryMaxGy)
+            }
+            XCTAssertGreaterThan(try c.engine.dvh(.roi("Edge")).outsideFraction, 0.05)
+        }
+    }
+
+    /// `dvhs` (one pass, several maps) gives each map's `dvh` to the bit.
+    func testSeveralMapsInOnePassEqualOneDVHPerMap() throws {
+        let c = AnalyticCase(Phantoms.coneAlongY, slice: 2, grid: 2, gradient: .z, endCap: .prism)
+        let base = c.engine.dose
+        let maps = [base, DoseField(Volume(grid: base.grid, voxels: base.volume.voxels.map { $0 * $0 / 10 })),
+                    DoseField(Volume(grid: base.grid, voxels: base.volume.voxels.map { 40 - $0 }))]
+        let together = try c.engine.dvhs(.roi(c.shape.name), doses: maps)
+        XCTAssertEqual(together.count, 3)
+        for (m, field) in maps.enumerated() {
+            var one = c.engine
+            one.dose = field
+            let alone = try one.dvh(.roi(c.shape.name))
+            XCTAssertEqual(together[m].cumulativeCC, alone.cumulativeCC, "map \(m)")
+            XCTAssertEqual(together[m].meanGy, alone.meanGy)
+            XCTAssertEqual(together[m].minGy, alone.minGy)
+            XCTAssertEqual(together[m].maxGy, alone.maxGy)
+            XCTAssertEqual(together[m].binWidthGy, alone.binWidthGy)
+        }
+        // A map on another grid is refused.
+        let other = DoseField(Volume(grid: Grid(size: SIMD3(3, 3, 3), origin: Vec3(0, 0, 0), spacing: Vec3(1, 1, 1)), repeating: 1))
+        XCTAssertThrowsError(try c.engine.dvhs(.roi(c.shape.name), doses: [base, other]))
+    }
+
+    /// Deep expressions (operands missing on some sub-slices, right operands that are
+    /// expressions) through the slot evaluator, against arrays evaluated directly.
+    func testOccupancyAlgebraOfDeepExpressions() throws {
+        // B and C inside A, offset in z so that each is missing from some sub-slices.
+        func sphere(_ name: String, _ d: Double, _ dz: Double) -> PlanarShape {
+            let s = AnalyticCase(Phantoms.sphere(diameter: d), slice: 1, grid: 1, gradient: .z, endCap: .prism).shape
+            return PlanarShape(name: name, frame: .patient, planes: s.planes.map { .init(w: $0.w + dz, polygons: $0.polygons) })
+        }
+        var c = AnalyticCase(Phantoms.sphere(diameter: 20), slice: 1, grid: 1, gradient: .z, endCap: .prism)
+        for s in [sphere("A", 24, 0), sphere("B", 8, 5), sphere("C", 6, -6)] { c.engine.shapes[s.name] = s }
+        let a = try c.engine.dvh(.roi("A")).volumeCC, b = try c.engine.dvh(.roi("B")).volumeCC, cc = try c.engine.dvh(.roi("C")).volumeCC
+        // B and C lie inside A and do not meet.
+        let cases: [(StructureExpression, Double)] = [
+            (.union(.roi("B"), .union(.roi("C"), .roi("B"))), b + cc),
+            (.difference(.roi("A"), .union(.roi("B"), .roi("C"))), a - b - cc),
+            (.union(.intersection(.roi("B"), .roi("C")), .union(.roi("C"), .roi("B"))), b + cc),
+            (.symmetricDifference(.roi("B"), .difference(.roi("A"), .roi("C"))), a - cc - b),
+            (.intersection(.roi("A"), .union(.roi("C"), .intersection(.roi("B"), .roi("A")))), b + cc),
+            // Where C is absent, the union is its right operand alone, computed one slot up.
+            (.union(.roi("C"), .difference(.roi("A"), .roi("B"))), a - b),
+            (.difference(.roi("A"), .union(.roi("C"), .difference(.roi("A"), .roi("B")))), b),
+            // … and then a right operand evaluated in the slot that result came from.
+            (.intersection(.union(.roi("C"), .difference(.roi("A"), .roi("B"))), .union(.roi("B"), .roi("A"))), a - b),
+        ]
+        for (e, truth) in cases {
+            XCTAssertEqual(try c.engine.dvh(e).volumeCC, truth, accuracy: 0.003 * a, "\(e)")
+        }
+    }
+
+    func testDoseMaximumIsTheLargestVoxelForAnyLength() {
+        for n in [1, 7, 8, 9, 1000, 1003] {
+            var v = randomDose(SIMD3(n, 1, 1), seed: UInt64(n), max: 50)
+            let grid = Grid(size: SIMD3(n, 1, 1), origin: Vec3(0, 0, 0), spacing: Vec3(1, 1, 1))
+            XCTAssertEqual(DoseField(Volume(grid: grid, voxels: v)).maxGy, Double(v.max()!), "\(n)")
+            v[n - 1] = 77   // in the tail or the last lane
+            XCTAssertEqual(DoseField(Volume(grid: grid, voxels: v)).maxGy, 77, "\(n)")
+        }
+    }
+
+    // MARK: Bad input
+
+    func testAbsurdContourCoordinatesAreAnErrorNamingTheStructure() throws {
+        var c = AnalyticCase(Phantoms.sphere(diameter: 10), slice: 1, grid: 2, gradient: .z, endCap: .prism)
+        for bad in [1e308, .infinity, .nan] {
+            var planes = c.shape.planes
+            planes[1].polygons[0][3] = SIMD2(bad, 0)
+            c.engine.shapes["Broken"] = PlanarShape(name: "Broken", frame: .patient, planes: planes)
+            XCTAssertThrowsError(try c.engine.dvh(.roi("Broken")), "\(bad)") { e in
+                XCTAssertTrue("\(e)".contains("Broken"), "\(e)")
+            }
+        }
+        var planes = c.shape.planes
+        planes[planes.count - 1].w = 1e308
+        c.engine.shapes["Far"] = PlanarShape(name: "Far", frame: .patient, planes: planes)
+        XCTAssertThrowsError(try c.engine.dvh(.roi("Far"))) { e in XCTAssertTrue("\(e)".contains("Far"), "\(e)") }
+    }
+
+    func testADoseWithoutAFiniteMaximumIsAnError() {
+        let c = AnalyticCase(Phantoms.sphere(diameter: 10), slice: 1, grid: 2, gradient: .z, endCap: .prism)
+        var v = c.engine.dose.volume
+        v.voxels[5] = .infinity
+        var e = c.engine
+        e.dose = DoseField(v)
+        XCTAssertThrowsError(try e.dvh(.roi(c.shape.name)))
+    }
+}
