@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// A dose–volume histogram of one structure, with the queries clinicians use.
@@ -68,7 +69,7 @@ public struct DVH: Sendable {
         if doseGy <= 0 { return volumeCC }
         if doseGy > maxGy { return 0 }
         let x = doseGy / binWidthGy
-        let j = Int(x.rounded(.down))
+        guard let j = Checked.int(x.rounded(.down)) else { return 0 }
         if j + 1 >= cumulativeCC.count { return cumulativeCC.last ?? 0 }
         let t = x - Double(j)
         return cumulativeCC[j] * (1 - t) + cumulativeCC[j + 1] * t
