@@ -67,7 +67,7 @@ extension SBRT {
         var compareEmbedded = false
 
         func validate() throws {
-            guard step.isFinite, step >= 0.001, step <= 10 else { throw ValidationError("--step must be between 0.001 and 10 Gy") }
+            try OptionRange.check(step, 0.001...10, "--step", unit: "Gy")
         }
 
         func run() throws {
