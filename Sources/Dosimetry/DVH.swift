@@ -126,8 +126,15 @@ public struct DVH: Sendable {
     }
 
     /// The cumulative curve resampled at `stepGy` from 0 to the first step above `maxGy`.
+    /// The number of rows `curve(stepGy:)` gives, or nil when beyond any table.
+    public func curveCount(stepGy: Double) -> Int? {
+        guard stepGy > 0, maxGy.isFinite else { return 1 }
+        return Checked.int((max(0, maxGy) / stepGy).rounded(.down)).map { $0 + 2 }
+    }
+
     public func curve(stepGy: Double) -> [(doseGy: Double, volumeCC: Double)] {
         var out: [(Double, Double)] = []
+        guard stepGy > 0, maxGy.isFinite else { return [(0, volumeCC)] }
         var n = 0
         while true {
             let d = Double(n) * stepGy

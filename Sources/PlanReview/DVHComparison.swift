@@ -234,10 +234,12 @@ public struct DVHComparison: Codable, Sendable {
 
     /// The agreement score, % of baseline points; nil when either side has no curve.
     static func agreement(_ b: DVHSet.Entry, _ c: DVHSet.Entry, doseTolGy: Double, volumeTolPercent: Double) -> Double? {
+        // 0.01 Gy steps, coarser only for doses beyond 1000 Gy (at most 10⁵ points a curve).
+        func sampled(_ d: DVH) -> [(doseGy: Double, volumeCC: Double)] { d.curve(stepGy: max(0.01, d.maxGy / 100_000)) }
         let bc: [(doseGy: Double, volumeCC: Double)]
-        if let curve = b.curve { bc = curve } else if let d = b.dvh { bc = d.curve(stepGy: 0.01) } else { return nil }
+        if let curve = b.curve { bc = curve } else if let d = b.dvh { bc = sampled(d) } else { return nil }
         let cc: [(doseGy: Double, volumeCC: Double)]
-        if let curve = c.curve { cc = curve } else if let d = c.dvh { cc = d.curve(stepGy: 0.01) } else { return nil }
+        if let curve = c.curve { cc = curve } else if let d = c.dvh { cc = sampled(d) } else { return nil }
         guard b.volumeCC > 0, c.volumeCC > 0, !cc.isEmpty else { return nil }
         let bv = bc.map { 100 * $0.volumeCC / b.volumeCC }, cv = cc.map { 100 * $0.volumeCC / c.volumeCC }
         let cd = cc.map(\.doseGy)

@@ -91,7 +91,7 @@ extension SBRT {
                 text = DVHFormatter.table(analysis.report, folder: path)
                 if compareEmbedded { text += DVHFormatter.comparison(comparisons, hasEmbedded: !analysis.embedded.isEmpty) }
             case .csv:
-                text = DVHTable.csv(analysis.dvhs, stepGy: step)
+                text = try DVHTable.csv(analysis.dvhs, stepGy: step)
             case .json:
                 struct Output: Encodable { var report: DVHReport; var embeddedComparison: [EmbeddedComparison]? }
                 text = try JSONOutput.text(Output(report: analysis.report, embeddedComparison: compareEmbedded ? comparisons : nil))

@@ -81,6 +81,30 @@ final class NumericInputEndToEndTests: XCTestCase {
         }
     }
 
+    func testAnImageOfMoreThanTwoToThe31PixelsIsRefusedBeforeAnyAllocation() throws {
+        // One CT slice left, claiming 65535 × 65535 pixels (8 GiB of Int16).
+        let m = try mutated(self, "pelvis", "CT.") { ds in
+            ds.set(.rows, .US, binary: [UInt16(65535)])
+            ds.set(.columns, .US, binary: [UInt16(65535)])
+        }
+        for f in m.files(prefix: "CT.").dropFirst() { try FileManager.default.removeItem(atPath: f) }
+        for args in [["info", m.study], ["render", m.study, "--out", m.output("a.png")]] {
+            assertRefused(try runLimited(args), mentioning: ["CT.", "65535 × 65535 × 1", "2³¹"])
+        }
+    }
+
+    func testTheLargestAllowedDoseScalingGivesResultsOrARefusalNeverAHugeTable() throws {
+        // 1000 Gy per stored unit: doses of 10⁷ Gy and more, finite; a 0.01 Gy CSV would
+        // need ~10⁹ rows, refused before any is made; the other commands end cleanly.
+        let m = try mutated(self, "pelvis", "RD.") { $0.set(.doseGridScaling, .DS, "1000") }
+        assertRefused(try runLimited(["dvh", m.study, "--format", "csv"]), mentioning: ["more than 10000000 rows"])
+        for args in [["dvh", m.study, "--structure", "GTV"], ["check", m.study, "--protocol", "tg101"], ["render", m.study, "--out", m.output("a.png")],
+                     ["compare", fixture("pelvis"), m.study]] {
+            let r = try runLimited(args)
+            XCTAssertTrue(r.problems.isEmpty, "\(args[0]): \(r.problems) \(r.err)")
+        }
+    }
+
     func testADecimalCommaIsRefusedNotReadAsAPoint() throws {
         let m = try mutated(self, "pelvis", "RD.") { $0.setValue([.pixelSpacing], index: 0, to: "2,5") }
         assertRefused(try runLimited(["dvh", m.study]), mentioning: ["RD.", "Pixel Spacing", "\"2,5\"", "decimal comma"])

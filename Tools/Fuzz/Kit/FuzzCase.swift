@@ -32,18 +32,20 @@ public struct FuzzCase: Codable, Sendable {
     /// that read that kind of file.
     public static func commands(forFile file: String) -> [[String]] {
         let name = (file as NSString).lastPathComponent
-        let info = ["info", "{study}", "--json"]
-        let dvh = ["dvh", "{study}", "--format", "json", "--metrics", "D95%,Dmean,V20Gy,HI,CI,GI"]
-        let check = ["check", "{study}", "--protocol", "tg101", "--out", "{out}/check.txt"]
+        // Text outputs go to standard output, where the runner looks for a printed nan.
+        let info = ["info", "{study}"]
+        let dvh = ["dvh", "{study}", "--metrics", "D95%,D0.035cc,Dmean,V20Gy,HI,CI,GI,R50"]
+        let dvhJSON = ["dvh", "{study}", "--format", "json", "--compare-embedded"]
+        let check = ["check", "{study}", "--protocol", "tg101"]
         let render = ["render", "{study}", "--out", "{out}/axial.png", "--size", "256"]
         let sagittal = ["render", "{study}", "--view", "sagittal", "--through", "PTV", "--out", "{out}/sag.png", "--size", "256"]
-        let expand = ["expand", "{study}", "--from", "PTV", "--margin", "3", "--name", "FZ", "--cell", "1", "--out", "{out}/rs.dcm"]
-        let composite = ["composite", "--course", "{study}", "--no-report", "--out", "{out}/c.dcm"]
+        let expand = ["expand", "{study}", "--from", "PTV", "--margin", "3", "--name", "FZ", "--cell", "1", "--out", "{out}/rs.dcm", "--nrrd", "{out}/fz.nrrd"]
+        let composite = ["composite", "--course", "{study}", "--out", "{out}/c.dcm", "--nrrd", "{out}/c.nrrd", "--report", "{out}/c.json"]
         let compare = ["compare", "{fixture}", "{study}"]
         switch name.prefix(3) {
-        case "CT.", "RAW": return [info, render, sagittal, expand]
+        case "CT.", "RAW": return [["info", "{study}", "--json"], render, sagittal, expand]
         case "RS.": return [info, dvh, check, sagittal, expand, compare]
-        case "RD.": return [info, dvh, check, render, composite]
+        case "RD.": return [info, dvhJSON, check, render, composite]
         case "RP.": return [info, dvh, check, composite]
         default: return [info, composite]
         }

@@ -13,7 +13,7 @@ extension Mutator {
         switch below(8) {
         case 0:
             let i = below(v.count)
-            v[i] = pick(["1e308", "-1e30", "1e15", "1e5", "-1e5", "10001", "1e-320", "inf"])
+            v[i] = pick(["1e308", "-1e30", "1e15", "1e5", "-1e5", "10001", "9999", "-5000", "1e-320", "inf"])
             what = "coordinate \(i) = \(v[i])"
         case 1:
             let first = Array(v.prefix(3))
@@ -23,7 +23,7 @@ extension Mutator {
             v = Array(v.prefix(max(1, v.count - 1 - below(2))))
             what = "\(v.count) numbers (not triplets)"
         case 3:
-            let f = pick([1e-9, 1e3, 1e6, -1.0])
+            let f = pick([1e-9, 1e-3, 30, 100, 1e3, 1e6, -1.0])
             v = v.map { String((Double($0.trimmingCharacters(in: .whitespaces)) ?? 0) * f) }
             what = "coordinates × \(f)"
         case 4:
