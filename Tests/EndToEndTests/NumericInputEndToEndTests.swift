@@ -110,6 +110,15 @@ final class NumericInputEndToEndTests: XCTestCase {
         assertRefused(try runLimited(["dvh", m.study]), mentioning: ["RD.", "Pixel Spacing", "\"2,5\"", "decimal comma"])
     }
 
+    func testAbsurdNumbersInAProtocolFileAreRefused() throws {
+        let dir = NSTemporaryDirectory() + "sbrt-protocol-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/p.toml"
+        try "id = \"p\"\nname = \"P\"\nfractions = [1e300]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        assertRefused(try runLimited(["check", fixture("pelvis"), "--protocol", path]), mentioning: ["p.toml:3", "1e300"])
+    }
+
     func testAbsurdPlanNumbersAreRefused() throws {
         let rx = try mutated(self, "pelvis", "RP.") { $0.setValue([.doseReferenceSequence, .targetPrescriptionDose], index: 0, to: "1e308") }
         assertRefused(try runLimited(["dvh", rx.study]), mentioning: ["RP.", "Target Prescription Dose (300A,0026)", "1e+308"])
