@@ -18,7 +18,7 @@ let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingL
 var options = Campaign.Options(
     sbrt: (root as NSString).appendingPathComponent(".build/release/sbrt"),
     fixturesRoot: (root as NSString).appendingPathComponent("Fixtures"),
-    fixtures: ["pelvis", "reirradiation/prior", "reirradiation/moved"] + [
+    fixtures: ["pelvis", "pelvis_mr", "registered_mr", "reirradiation/prior", "reirradiation/moved"] + [
         "absolute_gfov", "bigendian", "decreasing_gfov", "deflated", "dose16", "ffs", "hfdl", "hfp",
         "implicit", "latin1", "nested", "oblique",
     ].map { "variants/" + $0 })

@@ -47,7 +47,7 @@ public struct Campaign {
             let e = FileManager.default.enumerator(atPath: root)
             while let rel = e?.nextObject() as? String {
                 let name = (rel as NSString).lastPathComponent
-                guard ["CT.", "RS.", "RD.", "RP.", "REG", "RAW"].contains(where: name.hasPrefix) else { continue }
+                guard ["CT.", "MR.", "PT.", "RS.", "RD.", "RP.", "REG", "RAW"].contains(where: name.hasPrefix) else { continue }
                 out.append((f, rel))
             }
         }
@@ -59,8 +59,8 @@ public struct Campaign {
     /// Mutant number `n`: which file, its mutated bytes, and what was done.
     public func mutant(_ n: Int, seeds: [(String, String)]) throws -> (FuzzCase, Data)? {
         var m = Mutator(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(n))
-        let kinds = ["CT.", "RS.", "RD.", "RP."]
-        let kind = m.pick(kinds + ["RS.", "RD."])
+        // Structure sets and doses twice as often as images, plans and registrations.
+        let kind = m.pick(["CT.", "MR.", "RS.", "RS.", "RD.", "RD.", "RP.", "REG"])
         let pool = seeds.filter { ($0.1 as NSString).lastPathComponent.hasPrefix(kind) }
         guard !pool.isEmpty else { return nil }
         let (fixture, file) = m.pick(pool)
