@@ -254,8 +254,11 @@ public struct DoseGrid: Sendable {
             var acc = 0.0
             for m in vols.indices.reversed() { acc += vols[m]; vols[m] = acc }
         }
-        guard edge.isFinite, vols.allSatisfy(\.isFinite) else {
-            throw SBRTError(.invalidValue, "DVH Data sums to a dose or volume beyond the range of numbers")
+        // Bin widths and volumes that no DVH holds (a dose beyond 10⁵, a negative width, a
+        // volume beyond 10⁹ in any unit) would make its statistics infinite or undefined.
+        guard edge.isFinite, edge <= 1e5, doses.allSatisfy({ $0 >= 0 }), zip(doses, doses.dropFirst()).allSatisfy({ $0 <= $1 }),
+              vols.allSatisfy({ $0.isFinite && abs($0) <= 1e9 }) else {
+            throw SBRTError(.invalidValue, "DVH Data holds bin widths or volumes that no DVH has (negative widths, doses beyond 10⁵ or volumes beyond 10⁹)")
         }
         vols.append(0)
         func reported(_ t: Tag) -> Double? { ((try? item.double(t)) ?? nil).flatMap { $0.isFinite ? $0 : nil } }

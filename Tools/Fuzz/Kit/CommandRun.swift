@@ -102,9 +102,17 @@ public struct CommandRun: Sendable {
         return p
     }
 
-    /// Whether `text` holds `nan` or `inf` as a number (a word on its own, `-nan`, `−nan`).
+    /// Whether `text` holds `nan` as a number (a word on its own, `-nan`, `−nan`), outside
+    /// double quotes (a message may quote the bad token of a file: `holds "NaN"`).
     static func printsNaN(_ text: String) -> Bool {
-        for word in text.split(whereSeparator: { !$0.isLetter && $0 != "-" && $0 != "−" }) {
+        var unquoted = ""
+        var quoted = false
+        for c in text {
+            if c == "\"" { quoted.toggle(); continue }
+            if c == "\n" { quoted = false }
+            if !quoted { unquoted.append(c) }
+        }
+        for word in unquoted.split(whereSeparator: { !$0.isLetter && $0 != "-" && $0 != "−" }) {
             let w = word.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "-−"))
             if w == "nan" { return true }
         }
