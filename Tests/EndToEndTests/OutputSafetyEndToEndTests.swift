@@ -43,6 +43,10 @@ final class OutputSafetyEndToEndTests: XCTestCase {
             try assertProtects(rd, args)
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: m.outputs), [], "nothing written beside")
+        // gamma writes only .nrrd and .png files: an RT Dose that happens to be named so.
+        let named = (m.study as NSString).appendingPathComponent("dose.nrrd")
+        try FileManager.default.moveItem(atPath: rd, toPath: named)
+        try assertProtects(named, ["gamma", fixture("pelvis"), m.study, "--criteria", "3%/3mm", "--nrrd", named])
     }
 
     func testADeviceThatRefusesTheDataIsAnErrorAndStaysADevice() throws {

@@ -42,12 +42,13 @@ public struct FuzzCase: Codable, Sendable {
         let expand = ["expand", "{study}", "--from", "PTV", "--margin", "3", "--name", "FZ", "--cell", "1", "--out", "{out}/rs.dcm", "--nrrd", "{out}/fz.nrrd"]
         let composite = ["composite", "--course", "{study}", "--out", "{out}/c.dcm", "--nrrd", "{out}/c.nrrd", "--report", "{out}/c.json"]
         let compare = ["compare", "{fixture}", "{study}"]
+        let gamma = ["gamma", "{fixture}", "{study}", "--criteria", "3%/3mm"]
         // The second image series of a folder, through its registration when it has one.
         let second = ["render", "{study}", "--image", "2", "--through", "PTV", "--out", "{out}/second.png", "--size", "256"]
         switch name.prefix(3) {
         case "CT.", "MR.", "PT.", "RAW": return [["info", "{study}", "--json"], render, sagittal, second, expand]
         case "RS.": return [info, dvh, check, sagittal, expand, compare]
-        case "RD.": return [info, dvhJSON, check, render, composite]
+        case "RD.": return [info, dvhJSON, check, render, composite, gamma]
         case "RP.": return [info, dvh, check, composite]
         default: return [info, second, composite]
         }
