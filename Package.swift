@@ -93,6 +93,10 @@ let package = Package(
             dependencies: ["Base", "DICOM", "VoxelKit", "RTModel", "Geometry", "Dosimetry"],
             path: "Tools/Benchmark"
         ),
+        // The command-line fuzzer (docs/fuzzing.md): structure-aware DICOM mutations and a
+        // runner with time and memory limits, shared by `sbrt-fuzz` and the end-to-end tests.
+        .target(name: "FuzzKit", dependencies: ["Base", "DICOM", "TestSupport"], path: "Tools/Fuzz/Kit"),
+        .executableTarget(name: "sbrt-fuzz", dependencies: ["FuzzKit"], path: "Tools/Fuzz/CLI"),
 
         // Writes synthetic plans into a store from a separate process, for the
         // kill-and-resume and concurrent-writer tests of StoreTests.
@@ -115,7 +119,7 @@ let package = Package(
         .testTarget(name: "DosimetryTests", dependencies: ["Base", "Dosimetry", "Geometry", "RTModel", "VoxelKit", "AnalyticPhantoms", "TestSupport"]),
         .testTarget(name: "RenderingTests", dependencies: ["Base", "Rendering", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "CPNGShim", "CZlib"]),
         .testTarget(name: "PlanReviewTests", dependencies: ["Base", "Reports", "PlanReview", "Dosimetry", "Geometry", "RTModel", "DICOM", "VoxelKit"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["sbrt"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["sbrt", "Base", "DICOM", "FuzzKit"]),
         .testTarget(name: "StoreTests", dependencies: ["Base", "Store", "StoreTestSupport", "TestSupport", "sbrt-store-probe"]),
     ],
     // Swift 5 language mode: the kernels share immutable buffers across threads

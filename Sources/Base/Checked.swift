@@ -14,6 +14,16 @@ public enum Checked {
         return Int(value)
     }
 
+    /// `Int(value)` rounded toward zero after clamping `value` to ±2⁴⁰ (NaN gives 0): for
+    /// pixel and cell positions computed from data, which callers clamp to their image or
+    /// lattice anyway, so that no absurd or undefined position can trap.
+    @inlinable
+    public static func clamped(_ value: Double) -> Int {
+        let limit = 1_099_511_627_776.0
+        guard value.isFinite else { return value.isNaN ? 0 : (value > 0 ? Int(limit) : -Int(limit)) }
+        return Int(Swift.min(Swift.max(value, -limit), limit))
+    }
+
     /// `Int(value.rounded(rule))`, or nil (see `int(_:)`).
     @inlinable
     public static func int(_ value: Double, rounding rule: FloatingPointRoundingRule) -> Int? {
@@ -40,8 +50,22 @@ public enum Checked {
     /// - Throws: `SBRTError` of kind `.invalidValue`.
     public static func inRange(_ value: Double, _ range: ClosedRange<Double>, _ what: String, file: String? = nil) throws -> Double {
         guard value.isFinite, range.contains(value) else {
-            throw SBRTError(.invalidValue, "\(what) is \(value), outside \(range.lowerBound)–\(range.upperBound)", file: file)
+            throw SBRTError(.invalidValue, "\(what) is \(InputLimits.number(value)), outside \(InputLimits.describe(range, ""))", file: file)
         }
         return value
+    }
+}
+
+extension Checked {
+    /// `values` when every one is finite and within `range`, else an error naming `what`,
+    /// the value (and its position when there are several) and the range.
+    /// - Throws: `SBRTError` of kind `.invalidValue`.
+    @discardableResult
+    public static func all(_ values: [Double], in range: ClosedRange<Double>, unit: String, _ what: String, file: String? = nil) throws -> [Double] {
+        for (n, v) in values.enumerated() where !(v.isFinite && range.contains(v)) {
+            let which = values.count > 1 ? " (value \(n + 1) of \(values.count))" : ""
+            throw SBRTError(.invalidValue, "\(what) is \(InputLimits.number(v))\(which), outside \(InputLimits.describe(range, unit))", file: file)
+        }
+        return values
     }
 }

@@ -58,6 +58,42 @@ public enum JSONOutput {
     }
 }
 
+extension JSONOutput {
+    /// What a decoding error says, in words: where in the document (as a dotted path of
+    /// snake_case keys) and what was expected, without the decoder's debug dump.
+    public static func problem(_ error: Error) -> String {
+        func path(_ keys: [CodingKey]) -> String {
+            let p = keys.map { $0.intValue.map(String.init) ?? snakeCase($0.stringValue) }.joined(separator: ".")
+            return p.isEmpty ? "the top level" : p
+        }
+        guard let e = error as? DecodingError else { return "the file could not be read as JSON" }
+        switch e {
+        case .dataCorrupted(let c) where c.codingPath.isEmpty:
+            return "it is not valid JSON"
+        case .dataCorrupted(let c):
+            return "the value at \(path(c.codingPath)) is not usable"
+        case .keyNotFound(let key, let c):
+            return "\(path(c.codingPath + [key])) is missing"
+        case .typeMismatch(let type, let c), .valueNotFound(let type, let c):
+            return "\(path(c.codingPath)) is not \(describe(type))"
+        @unknown default:
+            return "the file could not be read as JSON"
+        }
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Double.Type, is Float.Type, is Int.Type, is Optional<Double>.Type: return "a number"
+        case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
+        default:
+            let name = "\(type)"
+            if name.hasPrefix("Array") { return "a list" }
+            return "an object"
+        }
+    }
+}
+
 /// A coding key made from a converted string.
 struct SnakeKey: CodingKey {
     var stringValue: String

@@ -20,7 +20,7 @@ public struct FileIdentity: Hashable, Sendable {
 
 /// Outputs of one command, written together or not at all.
 ///
-/// Rules (docs/output-files.md):
+/// Rules (docs/safety.md):
 /// - an output that is an input of the run, a folder, or the same file as another
 ///   output of the run is refused before anything is written;
 /// - a regular file (or a new path) is written to a unique temporary file in the same

@@ -179,7 +179,7 @@ public struct DataSet: Sendable {
     // MARK: Numbers in text (DS, IS)
 
     /// The numbers of a DS or IS attribute (tolerant: surrounding spaces, `+`, exponents,
-    /// a decimal comma). Returns nil when absent; throws when a value is not a number.
+    /// no decimal comma). Returns nil when absent; throws when a value is not a number.
     public func doubles(_ tag: Tag) throws -> [Double]? {
         guard let e = self[tag] else { return nil }
         switch e.value {
@@ -196,7 +196,8 @@ public struct DataSet: Sendable {
                 do {
                     return try DecimalString.parse(d)
                 } catch let err {
-                    throw SBRTError(.invalidValue, "\(tag) holds \"\(err.token)\", which is not a number")
+                    let hint = err.token.contains(",") ? " (a decimal comma? DICOM numbers use a point)" : ""
+                    throw SBRTError(.invalidValue, "\(tag) holds \"\(err.token)\", which is not a number\(hint)")
                 }
             }
         default:

@@ -3,7 +3,9 @@ import Foundation
 /// Parsing of decimal strings (DS) and integer strings (IS), multi-valued with `\`.
 ///
 /// Tolerant of what real exports contain: leading and trailing spaces, a leading `+`,
-/// exponents, empty values (skipped), and a decimal comma. The fast path is exact:
+/// exponents, and empty values (skipped). A decimal comma is refused, not read as a
+/// point: PS3.5 Table 6.2-1 allows only "0"-"9", "+", "-", "E", "e", "." and spaces in
+/// DS, and `1,5` could as well be a list written with the wrong separator. The fast path is exact:
 /// a mantissa of at most 15 digits scaled by a power of ten up to 10^22 is the
 /// correctly rounded result (Clinger's fast path); anything longer falls back to the
 /// standard library's correctly rounded parser.
@@ -65,7 +67,7 @@ public enum DecimalString {
                 } else if !sawPoint {
                     scale += 1
                 }
-            } else if (c == 0x2E || c == 0x2C) && !sawPoint {
+            } else if c == 0x2E && !sawPoint {
                 sawPoint = true
             } else {
                 break
@@ -95,9 +97,7 @@ public enum DecimalString {
             return negative ? -v : v
         }
         // Slow path: rebuild a clean token and let the standard library round it.
-        var text = String(decoding: UnsafeBufferPointer(rebasing: p[s..<e]), as: UTF8.self)
-        text = text.replacingOccurrences(of: ",", with: ".")
-        return Double(text)
+        return Double(String(decoding: UnsafeBufferPointer(rebasing: p[s..<e]), as: UTF8.self))
     }
 
     /// Formats `v` as a DS value of at most 16 characters (PS3.5 Table 6.2-1), with as

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 import Geometry
 import VoxelKit
@@ -75,9 +76,9 @@ public enum AlphaBetaMap {
             let x = grid.continuousIndex(of: frame.patient(u, v, w))
             ilo = pointwiseMin(ilo, x); ihi = pointwiseMax(ihi, x)
         } } }
-        let i0 = max(0, Int(ilo.x.rounded(.down))), i1 = min(grid.nx - 1, Int(ihi.x.rounded(.up)))
-        let j0 = max(0, Int(ilo.y.rounded(.down))), j1 = min(grid.ny - 1, Int(ihi.y.rounded(.up)))
-        let k0 = max(0, Int(ilo.z.rounded(.down))), k1 = min(grid.nz - 1, Int(ihi.z.rounded(.up)))
+        let i0 = max(0, Checked.clamped(ilo.x.rounded(.down))), i1 = min(grid.nx - 1, Checked.clamped(ihi.x.rounded(.up)))
+        let j0 = max(0, Checked.clamped(ilo.y.rounded(.down))), j1 = min(grid.ny - 1, Checked.clamped(ihi.y.rounded(.up)))
+        let k0 = max(0, Checked.clamped(ilo.z.rounded(.down))), k1 = min(grid.nz - 1, Checked.clamped(ihi.z.rounded(.up)))
         guard i0 <= i1, j0 <= j1, k0 <= k1 else { return [] }
         var perSlice = [[Int]](repeating: [], count: k1 - k0 + 1)
         perSlice.withUnsafeMutableBufferPointer { out in

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// A dose–volume histogram of one structure, with the queries clinicians use.
@@ -68,7 +69,7 @@ public struct DVH: Sendable {
         if doseGy <= 0 { return volumeCC }
         if doseGy > maxGy { return 0 }
         let x = doseGy / binWidthGy
-        let j = Int(x.rounded(.down))
+        guard let j = Checked.int(x.rounded(.down)) else { return 0 }
         if j + 1 >= cumulativeCC.count { return cumulativeCC.last ?? 0 }
         let t = x - Double(j)
         return cumulativeCC[j] * (1 - t) + cumulativeCC[j + 1] * t
@@ -125,8 +126,15 @@ public struct DVH: Sendable {
     }
 
     /// The cumulative curve resampled at `stepGy` from 0 to the first step above `maxGy`.
+    /// The number of rows `curve(stepGy:)` gives, or nil when beyond any table.
+    public func curveCount(stepGy: Double) -> Int? {
+        guard stepGy > 0, maxGy.isFinite else { return 1 }
+        return Checked.int((max(0, maxGy) / stepGy).rounded(.down)).map { $0 + 2 }
+    }
+
     public func curve(stepGy: Double) -> [(doseGy: Double, volumeCC: Double)] {
         var out: [(Double, Double)] = []
+        guard stepGy > 0, maxGy.isFinite else { return [(0, volumeCC)] }
         var n = 0
         while true {
             let d = Double(n) * stepGy

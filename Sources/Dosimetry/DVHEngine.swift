@@ -143,7 +143,9 @@ extension DVHEngine {
         }
         // Volume estimate → cell size for the sample target.
         func estimate(_ s: PlanarShape) -> Double {
-            zip(s.planeAreas, s.planes.indices).reduce(0) { $0 + $1.0 * (options.endCap == .none && s.planes.count == 1 ? 0 : sliceSpacing) }
+            // |area|: duplicated contours cancel by even–odd, and their signed sum can be
+            // negative; the estimate only sets the cell size.
+            zip(s.planeAreas, s.planes.indices).reduce(0) { $0 + abs($1.0) * (options.endCap == .none && s.planes.count == 1 ? 0 : sliceSpacing) }
         }
         var volumeEstimate: Double
         if case .union = expression { volumeEstimate = leaves.reduce(0) { $0 + estimate($1) } } else { volumeEstimate = estimate(leaves[0]) }
@@ -153,8 +155,15 @@ extension DVHEngine {
         h = max(h, 0.02)
         var lo = SIMD2(Double.infinity, .infinity), hi = SIMD2(-Double.infinity, -.infinity)
         for s in leaves { if let b = s.bounds { lo = pointwiseMin(lo, b.lo); hi = pointwiseMax(hi, b.hi) } }
-        // Keep the lattice bounded (a tiny structure combined with a huge one).
-        while ((hi.x - lo.x) / h + 4) * ((hi.y - lo.y) / h + 4) > 8_000_000 { h *= 1.5 }
+        // Keep the lattice bounded (a tiny structure combined with a huge one), and the
+        // samples too: cells × sub-slices (about span / min(h, …)) at most 2·10⁸. Real
+        // structures stay far below; a tiny area over a wide extent (specks far apart,
+        // duplicated contours cancelling by even–odd) would otherwise take minutes.
+        let wSpan = leaves.map { s in (s.planes.last?.w ?? 0) - (s.planes.first?.w ?? 0) + sliceSpacing }.max() ?? sliceSpacing
+        func samples(_ h: Double) -> Double {
+            ((hi.x - lo.x) / h + 4) * ((hi.y - lo.y) / h + 4) * (wSpan / min(h, dose.grid.spacing.z / 2, sliceSpacing) + 1)
+        }
+        while ((hi.x - lo.x) / h + 4) * ((hi.y - lo.y) / h + 4) > 8_000_000 || samples(h) > 2e8 { h *= 1.5 }
         let lattice = CellLattice(u0: lo.x - 2 * h, v0: lo.y - 2 * h, h: h,
                                   nu: Int(((hi.x - lo.x) / h).rounded(.up)) + 4, nv: Int(((hi.y - lo.y) / h).rounded(.up)) + 4)
         let occupancies = leaves.map { ShapeOccupancy(shape: $0, lattice: lattice, endCap: options.endCap, sliceSpacing: sliceSpacing) }

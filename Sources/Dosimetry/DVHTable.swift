@@ -9,11 +9,20 @@ import Foundation
 /// (RFC 4180). Doses have 4 decimals, volumes 6.
 public enum DVHTable {
     public static let header = "structure,dose_gy,volume_cc,volume_pct"
-    /// The most rows a table may hold when read (a bound on memory for hostile input).
+    /// The most rows a table may hold, written or read (a bound on memory for hostile input).
     public static let maximumRows = 10_000_000
 
-    /// The table of `dvhs`, sampled every `stepGy` up to each structure's maximum.
-    public static func csv(_ dvhs: [DVH], stepGy: Double) -> String {
+    /// The table of `dvhs`, sampled every `stepGy` up to each structure's maximum; refused
+    /// beyond `maximumRows` rows, counted before any is made.
+    /// - Throws: `SBRTError` of kind `.tooLarge`.
+    public static func csv(_ dvhs: [DVH], stepGy: Double) throws -> String {
+        var rows = 0
+        for d in dvhs {
+            guard let n = d.curveCount(stepGy: stepGy), rows + n <= maximumRows else {
+                throw SBRTError(.tooLarge, "the CSV would have more than \(maximumRows) rows (\(d.name) reaches \(String(format: "%g", d.maxGy)) Gy, in steps of \(String(format: "%g", stepGy)) Gy); give a larger step")
+            }
+            rows += n
+        }
         var out = header + "\n"
         for d in dvhs {
             let name = d.name.contains(",") || d.name.contains("\"") ? "\"" + d.name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : d.name

@@ -1,3 +1,4 @@
+import Base
 import Dispatch
 
 /// Shortest-path (geodesic) distances on a 3D grid of nodes, around blocked nodes.
@@ -119,11 +120,11 @@ final class GeodesicNode: FieldNode, @unchecked Sendable {
         self.source = source
         self.marginMM = marginMM
         self.barriers = barriers
-        stride = max(1, Int((cellMM / lattice.h).rounded()))
+        stride = max(1, Checked.clamped((cellMM / lattice.h).rounded()))
         hg = Double(stride) * lattice.h
         w0 = wRange.0
         let na = (lattice.nu - 1) / stride + 1, nb = (lattice.nv - 1) / stride + 1
-        let nc = Int(((wRange.1 - wRange.0) / hg).rounded(.up)) + 1
+        let nc = max(0, Checked.clamped(((wRange.1 - wRange.0) / hg).rounded(.up))) + 1
         size = SIMD3(na, nb, nc)
         super.init(lattice: lattice)
         computeRatio()
@@ -181,7 +182,7 @@ final class GeodesicNode: FieldNode, @unchecked Sendable {
     /// Trilinear interpolation of the ratio at fine cell (i, j) on node plane coordinate c.
     func ratioAt(_ i: Int, _ j: Int, _ c: Double) -> Double {
         let fa = Double(i) / Double(stride), fb = Double(j) / Double(stride)
-        let a0 = min(Int(fa), size.x - 1), b0 = min(Int(fb), size.y - 1), c0 = max(0, min(Int(c.rounded(.down)), size.z - 1))
+        let a0 = min(Int(fa), size.x - 1), b0 = min(Int(fb), size.y - 1), c0 = max(0, min(Checked.clamped(c.rounded(.down)), size.z - 1))
         let ta = fa - Double(a0), tb = fb - Double(b0), tc = max(0, min(1, c - Double(c0)))
         var sum = 0.0, wsum = 0.0
         for dc in 0...1 { for db in 0...1 { for da in 0...1 {

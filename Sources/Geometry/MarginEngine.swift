@@ -99,9 +99,13 @@ public final class MarginEngine: @unchecked Sendable {
         let layersEstimate = Double(max(1, try layerCountEstimate(expression)))
         func cells(_ h: Double) -> Double { ((ext.hi.x - ext.lo.x) / h + 7) * ((ext.hi.y - ext.lo.y) / h + 7) }
         while cells(h) * layersEstimate > Double(options.maximumLayerCells) && h < 5 { h *= 1.25 }
-        let lattice = CellLattice(u0: ext.lo.x - 3 * h, v0: ext.lo.y - 3 * h, h: h,
-                                  nu: Int(((ext.hi.x - ext.lo.x) / h).rounded(.up)) + 7,
-                                  nv: Int(((ext.hi.y - ext.lo.y) / h).rounded(.up)) + 7)
+        // Beyond 4× the cap even at 5 mm cells (structures metres across), refuse rather
+        // than exhaust memory or time.
+        guard cells(h) * layersEstimate <= 4 * Double(options.maximumLayerCells),
+              let nu = Checked.int(((ext.hi.x - ext.lo.x) / h).rounded(.up)), let nv = Checked.int(((ext.hi.y - ext.lo.y) / h).rounded(.up)) else {
+            throw SBRTError(.tooLarge, String(format: "the result spans %.0f × %.0f mm over %.0f slabs; that needs more than %d lattice cells × slabs even at 5 mm cells", ext.hi.x - ext.lo.x, ext.hi.y - ext.lo.y, layersEstimate, 4 * options.maximumLayerCells))
+        }
+        let lattice = CellLattice(u0: ext.lo.x - 3 * h, v0: ext.lo.y - 3 * h, h: h, nu: nu + 7, nv: nv + 7)
         let root = try build(expression, lattice: lattice)
         let indices = outputPlanes.indices.filter { outputPlanes[$0] >= ext.wLo - 1e-6 && outputPlanes[$0] <= ext.wHi + 1e-6 }
         var results = [[[SIMD2<Double>]]](repeating: [], count: indices.count)
@@ -182,7 +186,7 @@ public final class MarginEngine: @unchecked Sendable {
         switch e {
         case .roi(let n):
             let s = try shape(n)
-            if options.endCap == .interpolated { return s.planes.count * Int((sliceSpacing / options.interpolatedLayerMM).rounded(.up)) }
+            if options.endCap == .interpolated { return s.planes.count * (Checked.int((sliceSpacing / options.interpolatedLayerMM).rounded(.up)) ?? 1) }
             return s.planes.count
         case .union(let a, let b), .symmetricDifference(let a, let b), .intersection(let a, let b), .difference(let a, let b):
             return try layerCountEstimate(a) + layerCountEstimate(b)
@@ -234,7 +238,7 @@ public final class MarginEngine: @unchecked Sendable {
         for n in 0..<max(0, breakpoints.count - 1) {
             let a = breakpoints[n], b = breakpoints[n + 1]
             if b - a < 1e-9 { continue }
-            let m = node.isPiecewiseConstant ? 1 : max(1, Int(((b - a) / options.layerMM).rounded(.up)))
+            let m = node.isPiecewiseConstant ? 1 : max(1, Checked.int(((b - a) / options.layerMM).rounded(.up)) ?? 1)
             for k in 0..<m { pieces.append((a + (b - a) * Double(k) / Double(m), a + (b - a) * Double(k + 1) / Double(m))) }
         }
         var out = [SolidLayer?](repeating: nil, count: pieces.count)

@@ -33,6 +33,17 @@ public indirect enum MarginExpression: Equatable, Sendable, CustomStringConverti
         }
     }
 
+    /// Every margin of the expression, mm (directional margins give their six values).
+    public var marginsMM: [Double] {
+        switch self {
+        case .roi: return []
+        case .union(let a, let b), .difference(let a, let b), .intersection(let a, let b), .symmetricDifference(let a, let b):
+            return a.marginsMM + b.marginsMM
+        case .expansion(let a, let m): return a.marginsMM + m.values
+        case .geodesic(let a, let m, _): return a.marginsMM + [m]
+        }
+    }
+
     /// The same expression without margins, when it has none.
     public init(_ e: StructureExpression) {
         switch e {
@@ -95,10 +106,25 @@ public indirect enum MarginExpression: Equatable, Sendable, CustomStringConverti
         return e
     }
 
+    /// The most operators (and margins) an expression may hold, and the deepest nesting of
+    /// parentheses: the expression is a tree that every engine walks recursively, so its
+    /// depth is bounded (a 10,000-term union would overflow a thread's stack).
+    public static let maximumOperators = 100
+    public static let maximumNesting = 50
+
     private struct Parser {
         var chars: [Character]
         var known: [String]
         var pos = 0
+        var operators = 0
+        var nesting = 0
+
+        mutating func countOperator() throws {
+            operators += 1
+            guard operators <= MarginExpression.maximumOperators else {
+                throw StructureExpression.ParseError(description: "the expression has more than \(MarginExpression.maximumOperators) operators; split it into several structures")
+            }
+        }
 
         mutating func skipSpaces() { while pos < chars.count && chars[pos] == " " { pos += 1 } }
 
@@ -127,6 +153,7 @@ public indirect enum MarginExpression: Equatable, Sendable, CustomStringConverti
                 guard pos < chars.count, "+-&^".contains(chars[pos]) else { return left }
                 let op = chars[pos]
                 pos += 1
+                try countOperator()
                 if inParentheses && (op == "+" || op == "-"), let (v, end) = marginAhead() {
                     pos = end  // at ")"
                     return .expansion(left, DirectionalMargin(uniformMM: op == "+" ? v : -v))
@@ -149,6 +176,11 @@ public indirect enum MarginExpression: Equatable, Sendable, CustomStringConverti
             let c = chars[pos]
             if c == "(" {
                 pos += 1
+                nesting += 1
+                defer { nesting -= 1 }
+                guard nesting <= MarginExpression.maximumNesting else {
+                    throw StructureExpression.ParseError(description: "the expression nests parentheses more than \(MarginExpression.maximumNesting) deep")
+                }
                 let e = try expression(inParentheses: true)
                 skipSpaces()
                 guard pos < chars.count, chars[pos] == ")" else {

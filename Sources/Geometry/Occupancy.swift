@@ -1,3 +1,4 @@
+import Base
 import Foundation
 import VoxelKit
 
@@ -390,7 +391,7 @@ public final class ShapeOccupancy: @unchecked Sendable {
     func sample(_ f: [Float], at p: SIMD2<Double>) -> Double {
         let x = min(max((p.x - lattice.u0) / lattice.h - 0.5, 0), Double(lattice.nu - 1))
         let y = min(max((p.y - lattice.v0) / lattice.h - 0.5, 0), Double(lattice.nv - 1))
-        let i = min(Int(x), max(0, lattice.nu - 2)), j = min(Int(y), max(0, lattice.nv - 2))
+        let i = min(Checked.int(x) ?? 0, max(0, lattice.nu - 2)), j = min(Checked.int(y) ?? 0, max(0, lattice.nv - 2))
         let fx = x - Double(i), fy = y - Double(j)
         let i1 = min(i + 1, lattice.nu - 1), j1 = min(j + 1, lattice.nv - 1)
         let f00 = Double(f[j * lattice.nu + i]), f10 = Double(f[j * lattice.nu + i1])
@@ -437,7 +438,7 @@ extension ShapeOccupancy {
         var out: [(w: Double, dz: Double)] = []
         for n in 0..<max(0, breaks.count - 1) {
             let a = breaks[n], b = breaks[n + 1]
-            let m = maximumStepMM.isFinite ? max(1, Int(((b - a) / maximumStepMM).rounded(.up))) : 1
+            let m = maximumStepMM.isFinite ? max(1, Checked.int(((b - a) / maximumStepMM).rounded(.up)) ?? 1) : 1
             let dz = (b - a) / Double(m)
             for k in 0..<m { out.append((a + (Double(k) + 0.5) * dz, dz)) }
         }
@@ -456,8 +457,8 @@ extension PlanarShape {
         let cellMM = max(requested, (span / 250_000).squareRoot())
         let border = sliceSpacing + 2 * cellMM
         let lattice = CellLattice(u0: b.lo.x - border, v0: b.lo.y - border, h: cellMM,
-                                  nu: Int(((b.hi.x - b.lo.x + 2 * border) / cellMM).rounded(.up)),
-                                  nv: Int(((b.hi.y - b.lo.y + 2 * border) / cellMM).rounded(.up)))
+                                  nu: Checked.int(((b.hi.x - b.lo.x + 2 * border) / cellMM).rounded(.up)) ?? 1,
+                                  nv: Checked.int(((b.hi.y - b.lo.y + 2 * border) / cellMM).rounded(.up)) ?? 1)
         return ShapeOccupancy(shape: self, lattice: lattice, endCap: endCap, sliceSpacing: sliceSpacing).volumeMM3(maximumStepMM: cellMM)
     }
 }

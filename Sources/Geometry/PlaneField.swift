@@ -1,3 +1,4 @@
+import Base
 /// Exact in-plane fields of a set of polygons on a cell lattice: which cell centres are
 /// inside (even-odd), and the squared gauge distance from each cell centre to the
 /// polygons' boundary ("edge splatting").
@@ -26,8 +27,8 @@ public enum PlaneField {
                 // a vertex exactly on a row centre (traced contours have many) must be
                 // counted by exactly one of its two edges, which rounding in the index
                 // arithmetic alone does not guarantee.
-                let j0 = max(0, Int(((lo - lattice.v0) / h - 0.5).rounded(.down)) - 1)
-                let j1 = min(lattice.nv - 1, Int(((hi - lattice.v0) / h - 0.5).rounded(.up)) + 1)
+                let j0 = max(0, Checked.clamped(((lo - lattice.v0) / h - 0.5).rounded(.down)) - 1)
+                let j1 = min(lattice.nv - 1, Checked.clamped(((hi - lattice.v0) / h - 0.5).rounded(.up)) + 1)
                 if j0 > j1 { continue }
                 for j in j0...j1 {
                     let vc = lattice.v0 + (Double(j) + 0.5) * h
@@ -42,8 +43,8 @@ public enum PlaneField {
                 var k = 0
                 while k + 1 < xs.count {
                     // Centres uc with xs[k] <= uc < xs[k+1].
-                    let i0 = max(0, Int(((xs[k] - lattice.u0) / h - 0.5).rounded(.up)))
-                    let i1 = min(lattice.nu - 1, Int(((xs[k + 1] - lattice.u0) / h - 0.5).rounded(.up)) - 1)
+                    let i0 = max(0, Checked.clamped(((xs[k] - lattice.u0) / h - 0.5).rounded(.up)))
+                    let i1 = min(lattice.nu - 1, Checked.clamped(((xs[k + 1] - lattice.u0) / h - 0.5).rounded(.up)) - 1)
                     if i0 <= i1 { for i in i0...i1 { o[j * lattice.nu + i] = 1 } }
                     k += 2
                 }
@@ -68,10 +69,10 @@ public enum PlaneField {
     @inline(__always)
     static func cellsNear(_ a: SIMD2<Double>, _ b: SIMD2<Double>, reachMM: Double, lattice: CellLattice) -> (Int, Int, Int, Int)? {
         let inv = 1 / lattice.h
-        let i0 = max(0, Int(((min(a.x, b.x) - reachMM - lattice.u0) * inv - 0.5).rounded(.up)))
-        let i1 = min(lattice.nu - 1, Int(((max(a.x, b.x) + reachMM - lattice.u0) * inv - 0.5).rounded(.down)))
-        let j0 = max(0, Int(((min(a.y, b.y) - reachMM - lattice.v0) * inv - 0.5).rounded(.up)))
-        let j1 = min(lattice.nv - 1, Int(((max(a.y, b.y) + reachMM - lattice.v0) * inv - 0.5).rounded(.down)))
+        let i0 = max(0, Checked.clamped(((min(a.x, b.x) - reachMM - lattice.u0) * inv - 0.5).rounded(.up)))
+        let i1 = min(lattice.nu - 1, Checked.clamped(((max(a.x, b.x) + reachMM - lattice.u0) * inv - 0.5).rounded(.down)))
+        let j0 = max(0, Checked.clamped(((min(a.y, b.y) - reachMM - lattice.v0) * inv - 0.5).rounded(.up)))
+        let j1 = min(lattice.nv - 1, Checked.clamped(((max(a.y, b.y) + reachMM - lattice.v0) * inv - 0.5).rounded(.down)))
         return i0 > i1 || j0 > j1 ? nil : (i0, i1, j0, j1)
     }
 

@@ -1,3 +1,4 @@
+import Base
 /// A 2D lattice of square cells on which polygons are rasterised with exact area coverage.
 ///
 /// Cell (i, j) covers `[u0 + i·h, u0 + (i+1)·h) × [v0 + j·h, v0 + (j+1)·h)` in plane
@@ -133,15 +134,15 @@ public enum PolygonCoverage {
                 let yEnd = min(hgt, y1)
                 if yStart >= yEnd { continue }
                 var x = x0 + (yStart - y0) * dxdy
-                var row = Int(yStart.rounded(.down))
+                var row = Checked.clamped(yStart.rounded(.down))
                 while yStart < yEnd && row < lattice.nv {
                     let yNext = min(Double(row + 1), yEnd)
                     let d = (yNext - yStart) * dir
                     let xNext = x + dxdy * (yNext - yStart)
                     let xa = min(x, xNext), xb = max(x, xNext)
                     let base = row * stride
-                    let ia = Int(xa.rounded(.down))
-                    let ib = min(Int(xb.rounded(.down)), lattice.nu)
+                    let ia = Checked.clamped(xa.rounded(.down))
+                    let ib = min(Checked.clamped(xb.rounded(.down)), lattice.nu)
                     if ia >= ib || xb - xa < 1e-12 {
                         let xm = 0.5 * (xa + xb) - Double(ia)
                         a[base + ia] += d * (1 - xm)

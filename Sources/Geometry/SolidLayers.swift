@@ -1,3 +1,4 @@
+import Base
 import Dispatch
 
 /// A solid as a stack of slabs: polygons P (in-plane, mm) extruded over [lo, hi) along w.
@@ -69,7 +70,7 @@ extension PlanarShape {
             let a = breaks[n], b = breaks[n + 1]
             // The rounded ends change fast near their rim: slabs a quarter as thick there.
             let isCap = b - a <= 0.51 * sliceSpacing
-            let m = max(1, Int(((b - a) / (isCap ? layerMM / 4 : layerMM)).rounded(.up)))
+            let m = max(1, Checked.int(((b - a) / (isCap ? layerMM / 4 : layerMM)).rounded(.up)) ?? 1)
             let dz = (b - a) / Double(m)
             var layers = [SolidLayer?](repeating: nil, count: m)
             switch bound {

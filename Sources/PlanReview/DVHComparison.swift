@@ -83,7 +83,10 @@ public struct DVHSet: Sendable {
         let dec = JSONOutput.decoder()
         let e: Export
         do { e = try dec.decode(Export.self, from: data) } catch {
-            throw SBRTError(.invalidProtocol, "\(path): not a DVH JSON export: \(error)")
+            throw SBRTError(.invalidValue, "not a DVH export of sbrt dvh --format json: \(JSONOutput.problem(error))", file: path)
+        }
+        for s in e.report.structures where !([s.volumeCc, s.meanGy, s.maxGy] + s.metrics.compactMap(\.value)).allSatisfy(\.isFinite) {
+            throw SBRTError(.invalidValue, "not a DVH export of sbrt dvh --format json: structure \"\(s.name)\" has a number that is not finite", file: path)
         }
         return DVHSet(kind: .json, source: path, entries: e.report.structures.map { s in
             func metric(_ names: [String]) -> Double? {
@@ -231,10 +234,12 @@ public struct DVHComparison: Codable, Sendable {
 
     /// The agreement score, % of baseline points; nil when either side has no curve.
     static func agreement(_ b: DVHSet.Entry, _ c: DVHSet.Entry, doseTolGy: Double, volumeTolPercent: Double) -> Double? {
+        // 0.01 Gy steps, coarser only for doses beyond 1000 Gy (at most 10⁵ points a curve).
+        func sampled(_ d: DVH) -> [(doseGy: Double, volumeCC: Double)] { d.curve(stepGy: max(0.01, d.maxGy / 100_000)) }
         let bc: [(doseGy: Double, volumeCC: Double)]
-        if let curve = b.curve { bc = curve } else if let d = b.dvh { bc = d.curve(stepGy: 0.01) } else { return nil }
+        if let curve = b.curve { bc = curve } else if let d = b.dvh { bc = sampled(d) } else { return nil }
         let cc: [(doseGy: Double, volumeCC: Double)]
-        if let curve = c.curve { cc = curve } else if let d = c.dvh { cc = d.curve(stepGy: 0.01) } else { return nil }
+        if let curve = c.curve { cc = curve } else if let d = c.dvh { cc = sampled(d) } else { return nil }
         guard b.volumeCC > 0, c.volumeCC > 0, !cc.isEmpty else { return nil }
         let bv = bc.map { 100 * $0.volumeCC / b.volumeCC }, cv = cc.map { 100 * $0.volumeCC / c.volumeCC }
         let cd = cc.map(\.doseGy)

@@ -178,7 +178,12 @@ public struct ProtocolDocument: Sendable {
             while p < text.count, !" \t,]".contains(text[p]) { word.append(text[p]); p += 1 }
             if word == "true" { return .bool(true) }
             if word == "false" { return .bool(false) }
-            if let v = Double(word.replacingOccurrences(of: "_", with: "")), v.isFinite { return .number(v) }
+            if let v = Double(word.replacingOccurrences(of: "_", with: "")), v.isFinite {
+                // Doses, volumes, ages and counts: anything beyond ±10⁹ is a typo, and would
+                // not convert to a whole number safely.
+                guard abs(v) <= 1e9 else { throw fail("\(word) is beyond ±10⁹, not a dose, volume, age or count") }
+                return .number(v)
+            }
             throw fail("\"\(word)\" is not a value (strings are quoted)")
         }
     }

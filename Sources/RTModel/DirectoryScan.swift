@@ -55,7 +55,7 @@ public struct DirectoryScan: Sendable {
         } catch let e as SBRTError {
             return .failure(e)
         } catch {
-            return .failure(SBRTError(.io, "cannot read file: \(error.localizedDescription)", file: path))
+            return .failure(SBRTError(.io, "cannot read the file", file: path))
         }
         guard let signature = DICOMFile.signature(of: data) else { return .success(nil) }
         do {
@@ -64,7 +64,7 @@ public struct DirectoryScan: Sendable {
             if signature == .rawDataSet { return .success(nil) }
             return .failure(e.inFile(path))
         } catch {
-            return .failure(SBRTError(.io, "\(error)", file: path))
+            return .failure(SBRTError(.malformed, "cannot be read as DICOM", file: path))
         }
     }
 

@@ -87,6 +87,11 @@ public struct DoseGrid: Sendable {
     public var warnings: [Warning]
     public let file: DICOMFile
 
+    /// Reads an RT Dose. Geometry and scaling are checked where they enter
+    /// (docs/safety.md): the image plane (`ImagePlane`), Rows × Columns × Frames at most
+    /// 2³¹ values, frame offsets within ±10 m and evenly spaced 0.01–100 mm apart, Dose
+    /// Grid Scaling within `InputLimits.doseGridScaling`, and pixel data long enough.
+    /// - Throws: `SBRTError` naming the file, the attribute and the value.
     public init(file: DICOMFile) throws {
         self.file = file
         let ds = file.dataSet
@@ -112,25 +117,55 @@ public struct DoseGrid: Sendable {
         guard rows > 0, cols > 0, frames > 0 else {
             throw SBRTError(.invalidValue, "dose grid has \(cols) columns, \(rows) rows, \(frames) frames", file: path)
         }
+        _ = try Checked.cellCount([cols, rows, frames], what: "the dose grid (Columns × Rows × Number of Frames)", file: path)
         bitsAllocated = try ds.requireUInt16(.bitsAllocated, "Bits Allocated", file: path)
         guard bitsAllocated == 16 || bitsAllocated == 32 else {
             throw SBRTError(.invalidValue, "dose Bits Allocated is \(bitsAllocated); RT Dose uses 16 or 32", file: path)
         }
-        if ds.contains(.doseGridScaling) {
-            scaling = try ds.requireDoubles(.doseGridScaling, "Dose Grid Scaling", count: nil, file: path)[0]
-        } else {
-            scaling = 1
-            warnings.append(Warning(kind: "dose-scaling-missing", message: "RT Dose has no Dose Grid Scaling (3004,000E); 1 assumed", files: [path]))
+        scaling = try Self.scaling(ds, path: path, warnings: &warnings)
+        let axis = try Self.frameAxis(ds, plane: plane, frames: frames, path: path, warnings: &warnings)
+        frameOffsetForm = axis.form
+        grid = Grid(size: SIMD3(cols, rows, frames),
+                    origin: plane.position + plane.normal * axis.first,
+                    spacing: Vec3(plane.columnSpacing, plane.rowSpacing, abs(axis.step)),
+                    axisI: plane.rowCosine, axisJ: plane.columnCosine, axisK: axis.step >= 0 ? plane.normal : -plane.normal)
+        let planRefs = ds.sequence(.referencedRTPlanSequence) ?? []
+        referencedPlanUIDs = planRefs.compactMap { $0.string(.referencedSOPInstanceUID) }
+        referencedBeamNumbers = planRefs.flatMap { ref in
+            (ref.sequence(.referencedFractionGroupSequence) ?? []).flatMap { g in
+                (g.sequence(.referencedBeamSequence) ?? []).compactMap { ((try? $0.int(.referencedBeamNumber)) ?? nil) }
+            }
         }
-        guard scaling > 0 else { throw SBRTError(.invalidValue, "Dose Grid Scaling is \(scaling); it must be positive", file: path) }
+        embeddedDVHs = Self.embeddedDVHs(ds, path: path, warnings: &warnings)
+        self.warnings = warnings
 
-        // Frame offsets.
+        // Check the pixel data length now so a short file fails at load, not later.
+        let need = cols * rows * frames * bitsAllocated / 8
+        let have = try file.nativePixelData().count
+        guard have >= need else {
+            throw SBRTError(.invalidValue, "dose pixel data holds \(have) bytes, but \(cols)×\(rows)×\(frames) values of \(bitsAllocated) bits need \(need)", file: path)
+        }
+    }
+
+    /// Dose Grid Scaling (1 with a warning when absent), within `InputLimits.doseGridScaling`.
+    static func scaling(_ ds: DataSet, path: String, warnings: inout [Warning]) throws -> Double {
+        guard ds.contains(.doseGridScaling) else {
+            warnings.append(Warning(kind: "dose-scaling-missing", message: "RT Dose has no Dose Grid Scaling (3004,000E); 1 assumed", files: [path]))
+            return 1
+        }
+        return try ds.requireDoubles(.doseGridScaling, "Dose Grid Scaling", in: InputLimits.doseGridScaling, unit: "", file: path)[0]
+    }
+
+    /// Where the frames lie along the plane normal: the first frame's offset from Image
+    /// Position, the signed step between frames, and how Grid Frame Offset Vector was read.
+    static func frameAxis(_ ds: DataSet, plane: ImagePlane, frames: Int, path: String, warnings: inout [Warning]) throws -> (first: Double, step: Double, form: String) {
         let normal = plane.normal
+        let limit = InputLimits.coordinateMM
         var offsets: [Double]
         if frames == 1 && !ds.contains(.gridFrameOffsetVector) {
             offsets = [0]
         } else {
-            offsets = try ds.requireDoubles(.gridFrameOffsetVector, "Grid Frame Offset Vector", count: nil, file: path)
+            offsets = try ds.requireDoubles(.gridFrameOffsetVector, "Grid Frame Offset Vector", in: -limit...limit, unit: "mm", file: path)
         }
         guard offsets.count == frames else {
             throw SBRTError(.invalidValue, "Grid Frame Offset Vector (3004,000C) has \(offsets.count) values for \(frames) frames", file: path)
@@ -147,53 +182,34 @@ public struct DoseGrid: Sendable {
                                         files: [path]))
             }
         }
-        frameOffsetForm = form
-        var step = 1.0
-        if frames > 1 {
-            step = offsets[1] - offsets[0]
-            guard abs(step) > 1e-6 else {
-                throw SBRTError(.invalidValue, "Grid Frame Offset Vector repeats a position (\(offsets[0]) mm)", file: path)
-            }
-            for n in 1..<frames {
-                let d = offsets[n] - offsets[n - 1]
-                if abs(d - step) > max(1e-3, 1e-3 * abs(step)) {
-                    throw SBRTError(.invalidValue, "Grid Frame Offset Vector is not evenly spaced (gap \(d) mm after \(step) mm at frame \(n)); irregular dose grids are not supported", file: path)
-                }
-            }
-            step = (offsets[frames - 1] - offsets[0]) / Double(frames - 1)
-        } else if let t = try? ds.double(.sliceThickness), t > 0 {
-            step = t
+        guard frames > 1 else { return (offsets[0], try ds.sliceThicknessMM(file: path) ?? 1, form) }
+        let step = offsets[1] - offsets[0]
+        guard abs(step) > 1e-6 else {
+            throw SBRTError(.invalidValue, "Grid Frame Offset Vector repeats a position (\(offsets[0]) mm)", file: path)
         }
-        let axisK = step >= 0 ? normal : -normal
-        grid = Grid(size: SIMD3(cols, rows, frames),
-                    origin: plane.position + normal * offsets[0],
-                    spacing: Vec3(plane.columnSpacing, plane.rowSpacing, abs(step)),
-                    axisI: plane.rowCosine, axisJ: plane.columnCosine, axisK: axisK)
-        let planRefs = ds.sequence(.referencedRTPlanSequence) ?? []
-        referencedPlanUIDs = planRefs.compactMap { $0.string(.referencedSOPInstanceUID) }
-        referencedBeamNumbers = planRefs.flatMap { ref in
-            (ref.sequence(.referencedFractionGroupSequence) ?? []).flatMap { g in
-                (g.sequence(.referencedBeamSequence) ?? []).compactMap { ((try? $0.int(.referencedBeamNumber)) ?? nil) }
+        for n in 1..<frames {
+            let d = offsets[n] - offsets[n - 1]
+            if abs(d - step) > max(1e-3, 1e-3 * abs(step)) {
+                throw SBRTError(.invalidValue, "Grid Frame Offset Vector is not evenly spaced (gap \(d) mm after \(step) mm at frame \(n)); irregular dose grids are not supported", file: path)
             }
         }
+        let mean = (offsets[frames - 1] - offsets[0]) / Double(frames - 1)
+        try Checked.all([abs(mean)], in: InputLimits.spacingMM, unit: "mm", "the spacing of Grid Frame Offset Vector (3004,000C)", file: path)
+        return (offsets[0], mean, form)
+    }
 
+    /// The readable embedded DVHs; an unreadable one is a warning, not an error.
+    static func embeddedDVHs(_ ds: DataSet, path: String, warnings: inout [Warning]) -> [EmbeddedDVH] {
         var dvhs: [EmbeddedDVH] = []
         for (n, item) in (ds.sequence(.dvhSequence) ?? []).enumerated() {
             do {
                 dvhs.append(try DoseGrid.decodeDVH(item))
-            } catch let e as SBRTError {
-                warnings.append(Warning(kind: "embedded-dvh-unreadable", message: "embedded DVH \(n + 1): \(e.message); ignored", files: [path]))
+            } catch {
+                let why = (error as? SBRTError)?.message ?? "unreadable"
+                warnings.append(Warning(kind: "embedded-dvh-unreadable", message: "embedded DVH \(n + 1): \(why); ignored", files: [path]))
             }
         }
-        embeddedDVHs = dvhs
-        self.warnings = warnings
-
-        // Check the pixel data length now so a short file fails at load, not later.
-        let need = cols * rows * frames * bitsAllocated / 8
-        let have = try file.nativePixelData().count
-        guard have >= need else {
-            throw SBRTError(.invalidValue, "dose pixel data holds \(have) bytes, but \(cols)×\(rows)×\(frames) values of \(bitsAllocated) bits need \(need)", file: path)
-        }
+        return dvhs
     }
 
     /// What an EFFECTIVE dose holds, for labels: "EQD2" or "BED" when its Series Description
@@ -218,7 +234,11 @@ public struct DoseGrid: Sendable {
         guard data.count >= 2, data.count % 2 == 0 else {
             throw SBRTError(.invalidValue, "DVH Data holds \(data.count) numbers; pairs of (dose bin width, volume) are required")
         }
+        if let bad = data.first(where: { !$0.isFinite }) {
+            throw SBRTError(.invalidValue, "DVH Data holds \(bad), not a finite number")
+        }
         let scale = ((try? item.double(.dvhDoseScaling)) ?? nil) ?? 1
+        guard scale.isFinite, scale > 0 else { throw SBRTError(.invalidValue, "DVH Dose Scaling is \(scale); it must be a positive number") }
         let type = item.string(.dvhType) ?? "CUMULATIVE"
         var doses: [Double] = [0]
         var vols: [Double] = []
@@ -234,13 +254,19 @@ public struct DoseGrid: Sendable {
             var acc = 0.0
             for m in vols.indices.reversed() { acc += vols[m]; vols[m] = acc }
         }
+        // Bin widths and volumes that no DVH holds (a dose beyond 10⁵, a negative width, a
+        // volume beyond 10⁹ in any unit) would make its statistics infinite or undefined.
+        guard edge.isFinite, edge <= 1e5, doses.allSatisfy({ $0 >= 0 }), zip(doses, doses.dropFirst()).allSatisfy({ $0 <= $1 }),
+              vols.allSatisfy({ $0.isFinite && abs($0) <= 1e9 }) else {
+            throw SBRTError(.invalidValue, "DVH Data holds bin widths or volumes that no DVH has (negative widths, doses beyond 10⁵ or volumes beyond 10⁹)")
+        }
         vols.append(0)
+        func reported(_ t: Tag) -> Double? { ((try? item.double(t)) ?? nil).flatMap { $0.isFinite ? $0 : nil } }
         return EmbeddedDVH(referencedROINumbers: refs, type: type,
                            doseUnits: item.string(.doseUnits) ?? "", volumeUnits: item.string(.dvhVolumeUnits) ?? "",
                            doses: doses, volumes: vols,
-                           reportedMinimum: (try? item.double(.dvhMinimumDose)) ?? nil,
-                           reportedMaximum: (try? item.double(.dvhMaximumDose)) ?? nil,
-                           reportedMean: (try? item.double(.dvhMeanDose)) ?? nil)
+                           reportedMinimum: reported(.dvhMinimumDose), reportedMaximum: reported(.dvhMaximumDose),
+                           reportedMean: reported(.dvhMeanDose))
     }
 
     /// Decodes the dose values (stored × Dose Grid Scaling), in the file's units.

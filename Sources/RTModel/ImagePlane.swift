@@ -18,26 +18,40 @@ public struct ImagePlane: Sendable, Equatable {
     public var normal: Vec3 { normalize(cross(rowCosine, columnCosine)) }
 
     /// Reads the plane of `ds`; `file` names the file in errors.
+    ///
+    /// Every number is checked where it enters (docs/safety.md): positions within ±10 m,
+    /// spacings 0.01–100 mm, orientation two unit vectors (to 1e-4) orthogonal to 1e-4.
+    /// - Throws: `SBRTError` (`.invalidValue`) naming the file, the attribute and the value.
     public init(_ ds: DataSet, file: String?) throws {
         let ipp = try ds.requireDoubles(.imagePositionPatient, "Image Position (Patient)", count: 3, file: file)
         let iop = try ds.requireDoubles(.imageOrientationPatient, "Image Orientation (Patient)", count: 6, file: file)
         let ps = try ds.requireDoubles(.pixelSpacing, "Pixel Spacing", count: 2, file: file)
-        var r = Vec3(iop[0], iop[1], iop[2])
-        var c = Vec3(iop[3], iop[4], iop[5])
-        let lr = length(r), lc = length(c)
-        guard lr > 0.5, lc > 0.5, abs(dot(r, c)) / (lr * lc) < 1e-3 else {
-            throw SBRTError(.invalidValue, "Image Orientation (Patient) (0020,0037) is not two orthogonal unit vectors: \(iop)", file: file)
-        }
-        r /= lr
-        c /= lc
-        guard ps[0] > 0, ps[1] > 0 else {
-            throw SBRTError(.invalidValue, "Pixel Spacing (0028,0030) must be positive, is \(ps)", file: file)
-        }
+        let limit = InputLimits.coordinateMM
+        try Checked.all(ipp, in: -limit...limit, unit: "mm", "Image Position (Patient) (0020,0032)", file: file)
+        try Checked.all(ps, in: InputLimits.spacingMM, unit: "mm", "Pixel Spacing (0028,0030)", file: file)
+        let (r, c) = try Self.orientation(iop, file: file)
         position = Vec3(ipp[0], ipp[1], ipp[2])
         rowCosine = r
         columnCosine = c
         rowSpacing = ps[0]
         columnSpacing = ps[1]
+    }
+
+    /// The row and column directions of Image Orientation (Patient), normalised, after
+    /// checking that both are unit vectors and orthogonal within
+    /// `InputLimits.orientationTolerance`.
+    static func orientation(_ iop: [Double], file: String?) throws -> (Vec3, Vec3) {
+        let r = Vec3(iop[0], iop[1], iop[2]), c = Vec3(iop[3], iop[4], iop[5])
+        let tol = InputLimits.orientationTolerance
+        let text = iop.map(InputLimits.number).joined(separator: "\\")
+        for (v, which) in [(r, "row"), (c, "column")] where !(abs(length(v) - 1) <= tol) {
+            throw SBRTError(.invalidValue, "Image Orientation (Patient) (0020,0037) is \(text): its \(which) direction has length \(length(v)), not 1 (within \(tol))", file: file)
+        }
+        let cosine = dot(r, c) / (length(r) * length(c))
+        guard abs(cosine) <= tol else {
+            throw SBRTError(.invalidValue, "Image Orientation (Patient) (0020,0037) is \(text): its row and column directions are not orthogonal (cosine \(cosine), tolerance \(tol))", file: file)
+        }
+        return (r / length(r), c / length(c))
     }
 
     public init(position: Vec3, rowCosine: Vec3, columnCosine: Vec3, rowSpacing: Double, columnSpacing: Double) {
@@ -81,5 +95,21 @@ public struct ImagePlane: Sendable, Equatable {
         ]
         for (tr, tc, code) in table where tr == r && tc == c { return code }
         return "axial"
+    }
+}
+
+extension ImagePlane {
+    /// The number of planes of a regular lattice from the first slice of a series to the
+    /// last (`spanMM` apart) at `spacingMM`, after checking the spacing
+    /// (`InputLimits.spacingMM`) and the size of the volume it makes (at most 2³¹ voxels of
+    /// `rows × columns`).
+    /// - Throws: `SBRTError` (`.invalidValue`, `.tooLarge`) naming `file`.
+    public static func latticePlaneCount(spanMM: Double, spacingMM: Double, rows: Int, columns: Int, file: String?) throws -> Int {
+        try Checked.all([spacingMM], in: InputLimits.spacingMM, unit: "mm", "the slice spacing of the series", file: file)
+        guard let steps = Checked.int(spanMM / spacingMM, rounding: .toNearestOrAwayFromZero) else {
+            throw SBRTError(.invalidValue, "the series spans \(spanMM) mm, which cannot be sampled at \(spacingMM) mm", file: file)
+        }
+        _ = try Checked.cellCount([columns, rows, steps + 1], what: "the image volume (Columns × Rows × planes)", file: file)
+        return steps + 1
     }
 }

@@ -85,8 +85,8 @@ public struct ImageSeries: Sendable {
         lattice = []
         grid = Grid(size: SIMD3(1, 1, 1), origin: Vec3(0, 0, 0), spacing: Vec3(1, 1, 1))
         try checkPixelFormat(first, file: firstPath)
-        let typical = try measureGaps(sliceThickness: (try? first.double(.sliceThickness)).flatMap { $0 })
-        buildLattice(typical: typical)
+        let typical = try measureGaps(sliceThickness: try first.sliceThicknessMM(file: firstPath))
+        try buildLattice(typical: typical)
     }
 
     /// The slices of `files` with their planes, ordered along the first slice's normal.
@@ -193,14 +193,16 @@ public struct ImageSeries: Sendable {
     /// The regular lattice: from the first slice to the last at the median spacing.
     /// Slices on it are copied; lattice planes without a slice (missing or irregular
     /// slices) are interpolated linearly between the neighbouring slices.
-    mutating func buildLattice(typical: Double) {
+    /// - Throws: `SBRTError` when the spacing is outside `InputLimits.spacingMM` or the
+    ///   volume would hold more than 2³¹ voxels (`ImagePlane.latticePlaneCount`).
+    mutating func buildLattice(typical: Double) throws {
         let tolerance = max(0.01, 0.01 * typical)
         var lattice: [LatticePlane] = []
+        let span = slices[slices.count - 1].offset - slices[0].offset
+        let nz = try ImagePlane.latticePlaneCount(spanMM: span, spacingMM: typical, rows: rows, columns: columns, file: slices[0].path)
         if slices.count == 1 {
             lattice = [LatticePlane(below: 0, above: 0, weightAbove: 0)]
         } else {
-            let span = slices[slices.count - 1].offset - slices[0].offset
-            let nz = Int((span / typical).rounded()) + 1
             var s = 0
             for m in 0..<nz {
                 let z = slices[0].offset + Double(m) * typical

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 import DICOM
 
@@ -58,9 +59,14 @@ public struct Plan: Sendable {
     /// Patient's Age (0010,1010) as written (Age String, e.g. `017Y`), nil when absent.
     public var patientAge: String?
 
+    /// Reads an RT Plan. Doses (Target Prescription Dose, Beam Dose) must be finite and
+    /// within 0–1000 Gy, Number of Fractions Planned within 0–100 (0 read as not stated)
+    /// (docs/safety.md); other unreadable optional numbers are taken as absent.
+    /// - Throws: `SBRTError` naming the file, the attribute and the value.
     public init(file: DICOMFile) throws {
         let ds = file.dataSet
-        path = file.path ?? "?"
+        let path = file.path ?? "?"
+        self.path = path
         sopInstanceUID = file.sopInstanceUID ?? ""
         studyInstanceUID = ds.string(.studyInstanceUID)
         frameOfReferenceUID = ds.string(.frameOfReferenceUID)
@@ -70,23 +76,26 @@ public struct Plan: Sendable {
         approvalStatus = ds.string(.approvalStatus)
         patientAge = ds.string(.patientAge)
         func int(_ d: DataSet, _ t: Tag) -> Int? { ((try? d.int(t)) ?? nil) }
-        func dbl(_ d: DataSet, _ t: Tag) -> Double? { ((try? d.double(t)) ?? nil) }
-        fractionGroups = (ds.sequence(.fractionGroupSequence) ?? []).map { g in
+        func dose(_ d: DataSet, _ t: Tag, _ name: String) throws -> Double? {
+            guard let v = (try? d.doubles(t))??.first else { return nil }
+            return try Checked.all([v], in: InputLimits.prescriptionGy, unit: "Gy", "\(name) \(t)", file: path)[0]
+        }
+        fractionGroups = try (ds.sequence(.fractionGroupSequence) ?? []).map { g in
             let beams = g.sequence(.referencedBeamSequence) ?? []
-            let doses = beams.map { dbl($0, .beamDose) }
-            let referenced = beams.compactMap { b in int(b, .referencedBeamNumber).map { ReferencedBeam(number: $0, doseGy: dbl(b, .beamDose)) } }
+            let doses = try beams.map { try dose($0, .beamDose, "Beam Dose") }
+            let referenced = try beams.compactMap { b in try int(b, .referencedBeamNumber).map { ReferencedBeam(number: $0, doseGy: try dose(b, .beamDose, "Beam Dose")) } }
             return FractionGroup(number: int(g, .fractionGroupNumber),
-                                 fractionsPlanned: int(g, .numberOfFractionsPlanned),
+                                 fractionsPlanned: try Self.fractions(g, path: path),
                                  numberOfBeams: int(g, .numberOfBeams),
                                  beamDoseSumGy: !doses.isEmpty && doses.allSatisfy({ $0 != nil }) ? doses.reduce(0) { $0 + $1! } : nil,
                                  referencedDoseReferenceNumbers: (g.sequence(.referencedDoseReferenceSequence) ?? []).compactMap { int($0, .referencedDoseReferenceNumber) },
                                  beams: referenced)
         }
-        doseReferences = (ds.sequence(.doseReferenceSequence) ?? []).map { r in
+        doseReferences = try (ds.sequence(.doseReferenceSequence) ?? []).map { r in
             DoseReference(number: int(r, .doseReferenceNumber), type: r.string(.doseReferenceType),
                           structureType: r.string(.doseReferenceStructureType),
                           description: r.string(.doseReferenceDescription),
-                          targetPrescriptionDoseGy: dbl(r, .targetPrescriptionDose))
+                          targetPrescriptionDoseGy: try dose(r, .targetPrescriptionDose, "Target Prescription Dose"))
         }
         referencedStructureSetUIDs = (ds.sequence(.referencedStructureSetSequence) ?? []).compactMap { $0.string(.referencedSOPInstanceUID) }
         let beamItems = ds.sequence(.beamSequence) ?? ds.sequence(Tag(0x300A, 0x03A2)) ?? []
@@ -96,10 +105,22 @@ public struct Plan: Sendable {
         }
     }
 
+    /// Number of Fractions Planned of a fraction group: nil when absent, unreadable or 0;
+    /// an error beyond `InputLimits.fractions`.
+    static func fractions(_ group: DataSet, path: String) throws -> Int? {
+        guard let v = (try? group.doubles(.numberOfFractionsPlanned))??.first else { return nil }
+        if v == 0 { return nil }
+        let range = InputLimits.fractions
+        guard v.isFinite, v == v.rounded(), v >= Double(range.lowerBound), v <= Double(range.upperBound) else {
+            throw SBRTError(.invalidValue, "Number of Fractions Planned (300A,0078) is \(InputLimits.number(v)), not a whole number within \(range.lowerBound)–\(range.upperBound)", file: path)
+        }
+        return Int(v)
+    }
+
     /// The prescription dose in Gy when the plan states exactly one (distinct) Target
     /// Prescription Dose; nil otherwise. Never inferred from beam doses or isodoses.
     public var prescriptionGy: Double? {
-        let values = Set(doseReferences.compactMap(\.targetPrescriptionDoseGy))
+        let values = Set(doseReferences.compactMap(\.targetPrescriptionDoseGy).filter { $0 > 0 })
         return values.count == 1 ? values.first : nil
     }
 

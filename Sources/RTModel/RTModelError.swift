@@ -33,10 +33,31 @@ extension DataSet {
         if let count, v.count != count {
             throw SBRTError(.invalidValue, "\(name) \(tag) has \(v.count) values where \(count) are required", file: file)
         }
-        guard v.allSatisfy({ $0.isFinite }) else {
-            throw SBRTError(.invalidValue, "\(name) \(tag) holds a non-finite number", file: file)
+        if let n = v.firstIndex(where: { !$0.isFinite }) {
+            throw SBRTError(.invalidValue, "\(name) \(tag) holds \(v[n])\(v.count > 1 ? " (value \(n + 1) of \(v.count))" : ""), not a finite number", file: file)
         }
         return v
+    }
+
+    /// The numbers of a DS/IS attribute, each checked against `range` (docs/safety.md).
+    func requireDoubles(_ tag: Tag, _ name: String, count: Int? = nil, in range: ClosedRange<Double>, unit: String, file: String?) throws -> [Double] {
+        let v = try requireDoubles(tag, name, count: count, file: file)
+        return try Checked.all(v, in: range, unit: unit, "\(name) \(tag)", file: file)
+    }
+
+    /// An optional number checked against `range` when present.
+    func optionalDouble(_ tag: Tag, _ name: String, in range: ClosedRange<Double>, unit: String, file: String?) throws -> Double? {
+        guard let v = try optionalDouble(tag, name, file: file) else { return nil }
+        return try Checked.all([v], in: range, unit: unit, "\(name) \(tag)", file: file)[0]
+    }
+
+    /// Slice Thickness (0018,0050) when present and usable as a spacing
+    /// (`InputLimits.spacingMM`); a present value outside that range is an error.
+    func sliceThicknessMM(file: String?) throws -> Double? {
+        guard contains(.sliceThickness), let values = try? doubles(.sliceThickness), let t = values.first else { return nil }
+        // Zero or empty means "not stated" in exports; anything else must be a spacing.
+        if t == 0 { return nil }
+        return try Checked.all([t], in: InputLimits.spacingMM, unit: "mm", "Slice Thickness (0018,0050)", file: file)[0]
     }
 
     func requireInt(_ tag: Tag, _ name: String, file: String?) throws -> Int {
@@ -58,7 +79,7 @@ extension DataSet {
             throw SBRTError(.invalidValue, "\(name) \(tag): \(e.message)", file: file)
         }
         if let value, !value.isFinite {
-            throw SBRTError(.invalidValue, "\(name) \(tag) holds a non-finite number", file: file)
+            throw SBRTError(.invalidValue, "\(name) \(tag) holds \(value), not a finite number", file: file)
         }
         return value
     }

@@ -41,7 +41,9 @@ public struct SpatialRegistration: Sendable {
                     }
                     guard !values.isEmpty else { continue }
                     do {
-                        total = try RigidTransform(values).composed(after: total)
+                        let t = try RigidTransform(values)
+                        try t.checkPlausible()
+                        total = t.composed(after: total)
                     } catch let e as SBRTError {
                         throw SBRTError(.invalidValue, "Frame of Reference Transformation Matrix (3006,00C6) for \(f): \(e.message)", file: path)
                     }

@@ -142,36 +142,7 @@ public struct StructureSet: Sendable {
             if let rgb = try? item.ints(.roiDisplayColor), rgb.count == 3 {
                 rois[idx].color = SIMD3(UInt8(clamping: rgb[0]), UInt8(clamping: rgb[1]), UInt8(clamping: rgb[2]))
             }
-            for c in item.sequence(.contourSequence) ?? [] {
-                let type = c.string(.contourGeometricType) ?? "CLOSED_PLANAR"
-                let values: [Double]
-                do {
-                    values = try c.doubles(.contourData) ?? []
-                } catch let e as SBRTError {
-                    throw SBRTError(.invalidValue, "ROI \"\(roiName)\": Contour Data (3006,0050) is unreadable: \(e.message)", file: path)
-                }
-                guard values.count % 3 == 0 else {
-                    throw SBRTError(.invalidValue, "ROI \"\(roiName)\": Contour Data (3006,0050) holds \(values.count) numbers, not a multiple of 3 (x,y,z triplets)", file: path)
-                }
-                guard values.allSatisfy({ $0.isFinite }) else {
-                    throw SBRTError(.invalidValue, "ROI \"\(roiName)\": Contour Data (3006,0050) holds a non-finite number", file: path)
-                }
-                var points: [Vec3] = []
-                points.reserveCapacity(values.count / 3)
-                var n = 0
-                while n < values.count { points.append(Vec3(values[n], values[n + 1], values[n + 2])); n += 3 }
-                if let declared = try? c.int(.numberOfContourPoints), declared != points.count {
-                    warnings.append(Warning(kind: "contour-point-count",
-                                            message: "ROI \"\(roiName)\": a contour declares \(declared) points but holds \(points.count); the data is used",
-                                            files: [path]))
-                }
-                if points.isEmpty {
-                    warnings.append(Warning(kind: "empty-contour", message: "ROI \"\(roiName)\": a contour has no points; ignored", files: [path]))
-                    continue
-                }
-                let refs = (c.sequence(.contourImageSequence) ?? []).compactMap { $0.string(.referencedSOPInstanceUID) }
-                rois[idx].contours.append(Contour(geometricType: type, points: points, referencedSOPInstanceUIDs: refs))
-            }
+            rois[idx].contours += try Self.contours(item, roiName: roiName, path: path, warnings: &warnings)
         }
         for item in ds.sequence(.rtROIObservationsSequence) ?? [] {
             if let ref = try? item.int(.referencedROINumber), let idx = indexOfNumber[ref] {
@@ -180,6 +151,46 @@ public struct StructureSet: Sendable {
         }
         self.rois = rois
         self.warnings = warnings
+    }
+
+    /// The contours of one ROI Contour item. Contour Data must be x,y,z triplets of finite
+    /// numbers within ±10 m (`InputLimits.coordinateMM`); empty contours are dropped with a
+    /// warning.
+    /// - Throws: `SBRTError` naming the file, the ROI, the attribute and the value.
+    static func contours(_ item: DataSet, roiName: String, path: String, warnings: inout [Warning]) throws -> [Contour] {
+        var out: [Contour] = []
+        let limit = InputLimits.coordinateMM
+        for c in item.sequence(.contourSequence) ?? [] {
+            let type = c.string(.contourGeometricType) ?? "CLOSED_PLANAR"
+            let values: [Double]
+            do {
+                values = try c.doubles(.contourData) ?? []
+            } catch let e as SBRTError {
+                throw SBRTError(.invalidValue, "ROI \"\(roiName)\": Contour Data (3006,0050) is unreadable: \(e.message)", file: path)
+            }
+            guard values.count % 3 == 0 else {
+                throw SBRTError(.invalidValue, "ROI \"\(roiName)\": Contour Data (3006,0050) holds \(values.count) numbers, not a multiple of 3 (x,y,z triplets)", file: path)
+            }
+            if let n = values.firstIndex(where: { !($0.isFinite && abs($0) <= limit) }) {
+                throw SBRTError(.invalidValue, "ROI \"\(roiName)\": Contour Data (3006,0050) holds \(InputLimits.number(values[n])) (point \(n / 3 + 1), \(["x", "y", "z"][n % 3])), outside ±\(InputLimits.number(limit)) mm", file: path)
+            }
+            var points: [Vec3] = []
+            points.reserveCapacity(values.count / 3)
+            var n = 0
+            while n < values.count { points.append(Vec3(values[n], values[n + 1], values[n + 2])); n += 3 }
+            if let declared = try? c.int(.numberOfContourPoints), declared != points.count {
+                warnings.append(Warning(kind: "contour-point-count",
+                                        message: "ROI \"\(roiName)\": a contour declares \(declared) points but holds \(points.count); the data is used",
+                                        files: [path]))
+            }
+            if points.isEmpty {
+                warnings.append(Warning(kind: "empty-contour", message: "ROI \"\(roiName)\": a contour has no points; ignored", files: [path]))
+                continue
+            }
+            let refs = (c.sequence(.contourImageSequence) ?? []).compactMap { $0.string(.referencedSOPInstanceUID) }
+            out.append(Contour(geometricType: type, points: points, referencedSOPInstanceUIDs: refs))
+        }
+        return out
     }
 
     /// The ROI named `name` (case-insensitive, surrounding spaces ignored).

@@ -1,3 +1,4 @@
+import Base
 import Geometry
 
 /// An sRGB colour, 8 bits per channel.
@@ -94,8 +95,8 @@ public struct Canvas: Sendable {
         var lo = SIMD2(Double.infinity, .infinity), hi = -lo
         for poly in polygons { for p in poly { lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p) } }
         guard lo.x < hi.x, lo.y < hi.y else { return }
-        let x0 = max(0, Int(lo.x.rounded(.down))), y0 = max(0, Int(lo.y.rounded(.down)))
-        let x1 = min(width, Int(hi.x.rounded(.up))), y1 = min(height, Int(hi.y.rounded(.up)))
+        let x0 = max(0, Checked.clamped(lo.x.rounded(.down))), y0 = max(0, Checked.clamped(lo.y.rounded(.down)))
+        let x1 = min(width, Checked.clamped(hi.x.rounded(.up))), y1 = min(height, Checked.clamped(hi.y.rounded(.up)))
         guard x0 < x1, y0 < y1 else { return }
         // Clip to the canvas box (the rasteriser needs its lattice to contain the polygons).
         let clipped = polygons.map { $0.map { SIMD2(min(max($0.x, Double(x0)), Double(x1)), min(max($0.y, Double(y0)), Double(y1))) } }
@@ -163,10 +164,10 @@ public struct Canvas: Sendable {
         let w = width, h = height
         mask.withUnsafeMutableBufferPointer { m in
             for (a, b) in segments {
-                let x0 = max(0, Int((min(a.x, b.x) - reach).rounded(.down)))
-                let x1 = min(w - 1, Int((max(a.x, b.x) + reach).rounded(.up)))
-                let y0 = max(0, Int((min(a.y, b.y) - reach).rounded(.down)))
-                let y1 = min(h - 1, Int((max(a.y, b.y) + reach).rounded(.up)))
+                let x0 = max(0, Checked.clamped((min(a.x, b.x) - reach).rounded(.down)))
+                let x1 = min(w - 1, Checked.clamped((max(a.x, b.x) + reach).rounded(.up)))
+                let y0 = max(0, Checked.clamped((min(a.y, b.y) - reach).rounded(.down)))
+                let y1 = min(h - 1, Checked.clamped((max(a.y, b.y) + reach).rounded(.up)))
                 guard x0 <= x1, y0 <= y1 else { continue }
                 bx0 = min(bx0, x0); by0 = min(by0, y0); bx1 = max(bx1, x1); by1 = max(by1, y1)
                 let d = b - a

@@ -228,7 +228,7 @@ public enum SliceRenderer {
         guard hi.x > lo.x, hi.y > lo.y else { throw SBRTError(.invalidRequest, "nothing to frame: the field of view is empty") }
         let w = max(16, request.widthPx)
         let mmpp = (hi.x - lo.x) / Double(w)
-        let h = min(4 * w, max(16, Int(((hi.y - lo.y) / mmpp).rounded())))
+        let h = min(4 * w, max(16, Checked.clamped(((hi.y - lo.y) / mmpp).rounded())))
         let centre = point + right * ((lo.x + hi.x) / 2) + down * ((lo.y + hi.y) / 2)
         return SliceView(orientation: request.orientation, right: right, down: down, centre: centre, mmPerPixel: mmpp, width: w, height: h)
     }
@@ -454,8 +454,8 @@ public enum SliceRenderer {
             let s = view.screen(g.position(ci, cj, ck))
             lo = pointwiseMin(lo, s); hi = pointwiseMax(hi, s)
         } } }
-        let x0 = max(0, Int(lo.x.rounded(.down)) - 2), y0 = max(0, Int(lo.y.rounded(.down)) - 2)
-        let x1 = min(view.width, Int(hi.x.rounded(.up)) + 2), y1 = min(view.height, Int(hi.y.rounded(.up)) + 2)
+        let x0 = max(0, Checked.clamped(lo.x.rounded(.down)) - 2), y0 = max(0, Checked.clamped(lo.y.rounded(.down)) - 2)
+        let x1 = min(view.width, Checked.clamped(hi.x.rounded(.up)) + 2), y1 = min(view.height, Checked.clamped(hi.y.rounded(.up)) + 2)
         return Crop(x: x0, y: y0, w: max(0, x1 - x0), h: max(0, y1 - y0))
     }
 
@@ -525,8 +525,8 @@ public enum SliceRenderer {
             lo = pointwiseMin(lo, s); hi = pointwiseMax(hi, s)
         }
         let pad = Double(study.sliceSpacing / view.mmPerPixel) + 3
-        let x0 = max(0, Int((lo.x - 3).rounded(.down))), x1 = min(view.width, Int((hi.x + 3).rounded(.up)))
-        let y0 = max(0, Int((lo.y - pad).rounded(.down))), y1 = min(view.height, Int((hi.y + pad).rounded(.up)))
+        let x0 = max(0, Checked.clamped((lo.x - 3).rounded(.down))), x1 = min(view.width, Checked.clamped((hi.x + 3).rounded(.up)))
+        let y0 = max(0, Checked.clamped((lo.y - pad).rounded(.down))), y1 = min(view.height, Checked.clamped((hi.y + pad).rounded(.up)))
         guard x1 - x0 >= 2, y1 - y0 >= 2 else { return [] }
         let cw = x1 - x0, ch = y1 - y0
         var field = [Float](repeating: -1, count: cw * ch)

@@ -20,6 +20,19 @@ public struct RigidTransform: Equatable, Sendable, CustomStringConvertible {
         self.m = m
     }
 
+    /// Checks that the transform can map patient coordinates (docs/safety.md): its
+    /// translation within ±10 m (`InputLimits.coordinateMM`) and every entry of its 3×3
+    /// part within ±`InputLimits.transformLinear`.
+    /// - Throws: `SBRTError` (`.invalidValue`) naming the entry and its value.
+    public func checkPlausible() throws {
+        for (n, name) in [(3, "x"), (7, "y"), (11, "z")] where abs(m[n]) > InputLimits.coordinateMM {
+            throw SBRTError(.invalidValue, "the transform translates \(name) by \(InputLimits.number(m[n])) mm, beyond ±\(InputLimits.number(InputLimits.coordinateMM)) mm")
+        }
+        for n in [0, 1, 2, 4, 5, 6, 8, 9, 10] where abs(m[n]) > InputLimits.transformLinear {
+            throw SBRTError(.invalidValue, "the transform's 3×3 part holds \(InputLimits.number(m[n])) (row \(n / 4 + 1), column \(n % 4 + 1)), beyond ±\(InputLimits.number(InputLimits.transformLinear))")
+        }
+    }
+
     public static let identity = try! RigidTransform([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1])
 
     /// A pure translation by `t` (mm).

@@ -83,7 +83,7 @@ extension SBRT {
 
         func validate() throws {
             guard (protocolName == nil) != (eligibility == nil) else { throw ValidationError("give --protocol NAME|FILE or --eligibility NAME") }
-            if let age, !(age >= 0 && age < 130) { throw ValidationError("--age must be years between 0 and 130") }
+            try OptionRange.check(age, 0...130, "--age", unit: "years")
             if lesions != nil && eligibility == nil { throw ValidationError("--lesions goes with --eligibility") }
             if image != nil && html == nil { throw ValidationError("--image chooses the image under the HTML report's slices; it goes with --html") }
         }

@@ -65,20 +65,36 @@ extension SBRT {
         var gammaMinPass: Double?
 
         func validate() throws {
-            guard DoseTolerance.parse(doseTolerance) != nil else { throw ValidationError("--dose-tolerance is N% or N Gy, e.g. 1% or 0.1Gy") }
-            guard let v = Double(volumeTolerance.replacingOccurrences(of: "%", with: "").trimmingCharacters(in: .whitespaces)), v >= 0 else {
-                throw ValidationError("--volume-tolerance is N%, e.g. 1%")
-            }
-            guard (0...100).contains(minAgreement) else { throw ValidationError("--min-agreement is 0 to 100") }
-            if let rx, !(rx > 0) { throw ValidationError("--rx must be positive") }
+            _ = try Self.doseTolerance(doseTolerance)
+            _ = try Self.volumeTolerance(volumeTolerance)
+            try OptionRange.check(minAgreement, OptionRange.percent, "--min-agreement", unit: "%")
+            try OptionRange.check(rx, OptionRange.rxGy, "--rx", unit: "Gy")
             if let gamma, GammaCriteria.parse(gamma) == nil {
                 throw ValidationError("--gamma is D%/Tmm with D in 0.1–100 and T in 0.1–50, e.g. 3%/2mm (got \"\(gamma)\")")
             }
             guard GammaCommand.percent(gammaThreshold).map(GammaOptions.thresholdRange.contains) == true else {
                 throw ValidationError("--gamma-threshold is a percentage from 0 to 100, e.g. 10%")
             }
-            if let m = gammaMinPass, !(m.isFinite && (0...100).contains(m)) { throw ValidationError("--gamma-min-pass must be from 0 to 100 (%)") }
+            try OptionRange.check(gammaMinPass, OptionRange.percent, "--gamma-min-pass", unit: "%")
             if gamma == nil && (gammaLocal || gammaMinPass != nil) { throw ValidationError("--gamma-local and --gamma-min-pass go with --gamma") }
+        }
+
+        /// --dose-tolerance: N% within 0–100 % or N Gy within 0–100 Gy.
+        static func doseTolerance(_ text: String) throws -> DoseTolerance {
+            guard let t = DoseTolerance.parse(text) else { throw ValidationError("--dose-tolerance is N% or N Gy, e.g. 1% or 0.1Gy (got \"\(text)\")") }
+            switch t {
+            case .percent(let v): try OptionRange.check(v, OptionRange.percent, "--dose-tolerance", unit: "%")
+            case .gy(let v): try OptionRange.check(v, OptionRange.doseToleranceGy, "--dose-tolerance", unit: "Gy")
+            }
+            return t
+        }
+
+        /// --volume-tolerance: N% within 0–100 %.
+        static func volumeTolerance(_ text: String) throws -> Double {
+            guard let v = Double(text.replacingOccurrences(of: "%", with: "").trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--volume-tolerance is N%, e.g. 1% (got \"\(text)\")")
+            }
+            return try OptionRange.check(v, OptionRange.percent, "--volume-tolerance", unit: "%")
         }
 
         /// The gamma of the two sides' doses, when asked for.
@@ -98,8 +114,8 @@ extension SBRT {
 
         func run() throws {
             var options = DVHComparison.Options()
-            options.doseTolerance = DoseTolerance.parse(doseTolerance)!
-            options.volumeTolerancePercent = Double(volumeTolerance.replacingOccurrences(of: "%", with: "").trimmingCharacters(in: .whitespaces))!
+            options.doseTolerance = try Self.doseTolerance(doseTolerance)
+            options.volumeTolerancePercent = try Self.volumeTolerance(volumeTolerance)
             options.minimumAgreementPercent = minAgreement
             options.referenceDoseGy = rx
             let result: DVHComparison

@@ -48,7 +48,7 @@ extension SBRT {
         var structureAlphaBeta: String?
 
         @Option(help: "eqd2 (default), bed or physical.")
-        var quantity: String = "eqd2"
+        var quantity: DoseQuantity = .eqd2
 
         @Option(name: .customLong("lq-linear-above"), help: "LQ-L: linear above this dose per fraction (Gy) [NV].")
         var lqLinearAbove: Double?
@@ -57,7 +57,7 @@ extension SBRT {
         var recovery: String?
 
         @Option(name: .customLong("recovery-model"), help: "Time-based recovery: simple, jones-grant, jones-grant-fitted.")
-        var recoveryModel: String?
+        var recoveryModel: RecoveryModel?
 
         @Option(name: .customLong("tolerance-bed"), help: "Tolerance BED (Gy) for the Jones–Grant model.")
         var toleranceBED: Double?
@@ -66,7 +66,7 @@ extension SBRT {
         var transforms: [String] = []
 
         @Option(help: "Reference grid: dose (the newest course's dose grid) or ct.")
-        var grid: String = "dose"
+        var grid: CompositeRequest.GridChoice = .dose
 
         @Option(name: .customLong("structure"), help: "Report only this structure; repeatable.")
         var reportStructures: [String] = []
@@ -91,29 +91,31 @@ extension SBRT {
 
         func validate() throws {
             guard !courses.isEmpty else { throw ValidationError("give at least one --course") }
-            guard alphaBeta > 0 else { throw ValidationError("--alpha-beta must be positive") }
-            guard DoseQuantity(rawValue: quantity) != nil else { throw ValidationError("--quantity must be eqd2, bed or physical") }
-            guard CompositeRequest.GridChoice(rawValue: grid) != nil else { throw ValidationError("--grid must be dose or ct") }
-            if let l = lqLinearAbove, !(l > 0) { throw ValidationError("--lq-linear-above must be a positive dose per fraction in Gy") }
-            if let m = recoveryModel, RecoveryModel(rawValue: m) == nil { throw ValidationError("--recovery-model must be simple, jones-grant or jones-grant-fitted") }
+            for c in courses { _ = try Self.course(c) }
+            try OptionRange.check(alphaBeta, OptionRange.alphaBetaGy, "--alpha-beta", unit: "Gy")
+            _ = try OptionRange.pairs(structureAlphaBeta, OptionRange.alphaBetaGy, "--structure-alpha-beta", unit: "Gy")
+            try OptionRange.check(lqLinearAbove, OptionRange.linearAboveGy, "--lq-linear-above", unit: "Gy")
+            try OptionRange.check(toleranceBED, OptionRange.toleranceBEDGy, "--tolerance-bed", unit: "Gy")
+            for (k, r) in try OptionRange.pairs(recovery, 0...1, "--recovery") where r >= 1 {
+                throw ValidationError("--recovery \(k)=\(InputLimits.number(r)): a recovery fraction is at least 0 and below 1")
+            }
             if recovery != nil && recoveryModel != nil { throw ValidationError("give --recovery or --recovery-model, not both") }
+            _ = try parsedTransforms()
         }
 
-        func run() throws {
-            var request = CompositeRequest()
-            request.courses = try courses.map(CourseSpec.parse)
-            request.structuresPath = structures
-            request.defaultAlphaBeta = alphaBeta
-            request.structureAlphaBeta = try parsePairs(structureAlphaBeta, option: "--structure-alpha-beta")
-            request.quantity = DoseQuantity(rawValue: quantity)!
-            request.linearAboveGy = lqLinearAbove
-            for (k, r) in try parsePairs(recovery, option: "--recovery") {
-                guard r >= 0, r < 1 else { throw SBRTError(.invalidRequest, "--recovery \(k)=\(r): a recovery fraction is between 0 and 1") }
-                request.recoveryFractions[k] = r
+        /// One --course, with its fraction count within `InputLimits.fractions`.
+        static func course(_ text: String) throws -> CourseSpec {
+            let spec = try CourseSpec.parse(text)
+            if let n = spec.fractions, !InputLimits.fractions.contains(n) {
+                throw ValidationError("--course \(text): fractions must be within \(InputLimits.fractions.lowerBound)–\(InputLimits.fractions.upperBound) (got \(n))")
             }
-            request.recoveryModel = recoveryModel.flatMap(RecoveryModel.init(rawValue:))
-            request.toleranceBED = toleranceBED
-            for t in transforms {
+            return spec
+        }
+
+        /// The --transform options: [LABEL=]16 finite numbers, a plausible transform
+        /// (translation within ±10 m, 3×3 part within ±100).
+        func parsedTransforms() throws -> [(String?, RigidTransform)] {
+            try transforms.map { t in
                 var label: String?
                 var numbers = t
                 if let eq = t.firstIndex(of: "=") {
@@ -122,34 +124,56 @@ extension SBRT {
                 }
                 let values = numbers.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\\" }).map { Double($0) }
                 guard values.count == 16, values.allSatisfy({ $0 != nil }) else {
-                    throw SBRTError(.invalidRequest, "--transform \(t): 16 numbers are needed (row-major 4×4), got \(values.count)")
+                    throw ValidationError("--transform \(t): 16 numbers are needed (row-major 4×4), got \(values.count)")
                 }
                 do {
-                    request.transforms.append((label, try RigidTransform(values.map { $0! })))
-                } catch let e as SBRTError { throw SBRTError(.invalidRequest, "--transform \(t): \(e.message)") }
+                    let transform = try RigidTransform(values.map { $0! })
+                    try transform.checkPlausible()
+                    return (label, transform)
+                } catch let e as SBRTError { throw ValidationError("--transform \(t): \(e.message)") }
             }
-            request.grid = CompositeRequest.GridChoice(rawValue: grid)!
+        }
+
+        func request() throws -> CompositeRequest {
+            var request = CompositeRequest()
+            request.courses = try courses.map(Self.course)
+            request.structuresPath = structures
+            request.defaultAlphaBeta = alphaBeta
+            request.structureAlphaBeta = try OptionRange.pairs(structureAlphaBeta, OptionRange.alphaBetaGy, "--structure-alpha-beta", unit: "Gy")
+            request.quantity = quantity
+            request.linearAboveGy = lqLinearAbove
+            for (k, r) in try OptionRange.pairs(recovery, 0...1, "--recovery") { request.recoveryFractions[k] = r }
+            request.recoveryModel = recoveryModel
+            request.toleranceBED = toleranceBED
+            request.transforms = try parsedTransforms()
+            request.grid = grid
             request.reportStructures = reportStructures
             request.computeReport = !noReport
+            return request
+        }
 
+        func run() throws {
+            // Every output path is checked before the work, and the outputs are written
+            // together at the end (all or none: docs/safety.md).
+            try OutputFiles.validate([out, nrrd, report].compactMap { $0 })
             let t0 = Date()
-            let result: CompositeResult
-            result = try Composite.run(request)
+            let result = try Composite.run(try request())
             let t1 = Date()
-            try DoseWriter.write(result.dataSet, to: out)
-            if let nrrd {
-                let r = result.report
-                try NRRDWriter.write(result.volume, to: nrrd,
-                                     comments: ["sbrt composite: \(r.quantity) in Gy; \(r.recovery.description)"],
-                                     keyValues: [("sbrt_quantity", r.quantity), ("sbrt_units", "Gy"),
-                                                 ("sbrt_alpha_beta_default_gy", String(r.alphaBeta.defaultGy)),
-                                                 ("sbrt_recovery", r.recovery.description)])
-            }
             var json = ""
             if report != nil || format == .json {
                 json = try JSONOutput.text(result.report)
             }
-            if let report { try OutputFiles.write(json, to: report) }
+            var outputs = OutputFiles()
+            outputs.add(try DICOMWriter.encodeFile(result.dataSet), to: out)
+            if let nrrd {
+                let r = result.report
+                outputs.add(NRRDWriter.encode(result.volume, comments: ["sbrt composite: \(r.quantity) in Gy; \(r.recovery.description)"],
+                                              keyValues: [("sbrt_quantity", r.quantity), ("sbrt_units", "Gy"),
+                                                          ("sbrt_alpha_beta_default_gy", String(r.alphaBeta.defaultGy)),
+                                                          ("sbrt_recovery", r.recovery.description)]), to: nrrd)
+            }
+            if let report { outputs.add(json, to: report) }
+            try outputs.commit()
             if timings {
                 func show(_ name: String, _ s: Double) {
                     printError("timing: " + name.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%8.1f ms", s * 1000))
@@ -163,17 +187,6 @@ extension SBRT {
             case .table: print(CompositeFormatter.table(result.report, out: out), terminator: "")
             }
             if format == .json { for w in result.report.warnings { printError("warning: \(w)") } }
-        }
-
-        func parsePairs(_ text: String?, option: String) throws -> [(String, Double)] {
-            guard let text, !text.isEmpty else { return [] }
-            return try text.split(separator: ",").map { part in
-                let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard kv.count == 2, !kv[0].isEmpty, let v = Double(kv[1]) else {
-                    throw SBRTError(.invalidRequest, "\(option): \"\(part)\" is not NAME=NUMBER")
-                }
-                return (kv[0], v)
-            }
         }
     }
 }

@@ -67,7 +67,7 @@ extension SBRT {
         var compareEmbedded = false
 
         func validate() throws {
-            guard step.isFinite, step >= 0.001, step <= 10 else { throw ValidationError("--step must be between 0.001 and 10 Gy") }
+            try OptionRange.check(step, 0.001...10, "--step", unit: "Gy")
         }
 
         func run() throws {
@@ -91,7 +91,7 @@ extension SBRT {
                 text = DVHFormatter.table(analysis.report, folder: path)
                 if compareEmbedded { text += DVHFormatter.comparison(comparisons, hasEmbedded: !analysis.embedded.isEmpty) }
             case .csv:
-                text = DVHTable.csv(analysis.dvhs, stepGy: step)
+                text = try DVHTable.csv(analysis.dvhs, stepGy: step)
             case .json:
                 struct Output: Encodable { var report: DVHReport; var embeddedComparison: [EmbeddedComparison]? }
                 text = try JSONOutput.text(Output(report: analysis.report, embeddedComparison: compareEmbedded ? comparisons : nil))

@@ -65,7 +65,7 @@ extension SBRT {
         var type: String?
 
         @Option(help: "Source solid: interpolated (default; shape-based interpolation between slices, rounded ends) or prism (each contour extruded half way to its neighbours).")
-        var endCap: String = "interpolated"
+        var endCap: EndCap = .interpolated
 
         @Option(help: "In-plane cell of the working lattice, mm.")
         var cell: Double = 0.5
@@ -82,7 +82,7 @@ extension SBRT {
         var recipe: String?
 
         func validate() throws {
-            if recipe != nil { return }
+            if let recipe { _ = try Self.recipe(recipe); return }
             guard path != nil else { throw ValidationError("give a DICOM folder (or --recipe)") }
             guard name != nil else { throw ValidationError("--name is required") }
             guard expression != nil || from != nil else { throw ValidationError("give --from S (with --margin, --margin-directions or --ring) or --expression") }
@@ -91,11 +91,41 @@ extension SBRT {
                 throw ValidationError("give --margin, --margin-directions or --ring with --from")
             }
             if margin != nil && marginDirections != nil { throw ValidationError("--margin and --margin-directions cannot be combined") }
-            if let m = margin, !m.isFinite { throw ValidationError("--margin must be a number of mm") }
+            try OptionRange.check(margin, OptionRange.marginMM, "--margin", unit: "mm")
             if barrier != nil && (marginDirections != nil || (margin ?? 0) <= 0) { throw ValidationError("--barrier needs a positive uniform --margin") }
-            guard EndCap(rawValue: endCap) != nil, endCap != "none" else { throw ValidationError("--end-cap must be prism or interpolated") }
-            guard cell > 0.05 && cell <= 2 else { throw ValidationError("--cell must be between 0.05 and 2 mm") }
+            guard endCap != .none else { throw ValidationError("--end-cap must be prism or interpolated") }
+            try OptionRange.check(cell, 0.05...2, "--cell", unit: "mm")
             if out == nil && nrrd == nil { throw ValidationError("give --out (RT Structure Set) and/or --nrrd") }
+            if let d = marginDirections { _ = try Self.directions(d) }
+            if let ring { _ = try Self.ring(ring) }
+            for a in avoid { _ = try Self.avoidance(a) }
+        }
+
+        /// The six margins of --margin-directions, each within `OptionRange.marginMM`.
+        static func directions(_ text: String) throws -> DirectionalMargin {
+            guard let m = DirectionalMargin.parse(directions: text) else {
+                throw ValidationError("--margin-directions needs six numbers in mm: right,left,anterior,posterior,superior,inferior")
+            }
+            for v in m.values { try OptionRange.check(v, OptionRange.marginMM, "--margin-directions", unit: "mm") }
+            return m
+        }
+
+        /// The radii a:b of --ring, 0 ≤ a < b within `OptionRange.marginMM`.
+        static func ring(_ text: String) throws -> (Double, Double) {
+            let parts = text.split(separator: ":").map { Double(String($0).trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, let a = parts[0], let b = parts[1], a >= 0, b > a else {
+                throw ValidationError("--ring must be a:b in mm with 0 ≤ a < b (e.g. 0:20)")
+            }
+            try OptionRange.check(b, OptionRange.marginMM, "--ring", unit: "mm")
+            return (a, b)
+        }
+
+        /// The structure and margin of one --avoid (S or S:mm).
+        static func avoidance(_ text: String) throws -> (String, Double) {
+            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { return (text, 0) }
+            guard let mm = Double(parts[1]) else { throw ValidationError("--avoid takes S or S:mm, got \"\(text)\"") }
+            return (parts[0], try OptionRange.check(mm, OptionRange.marginMM, "--avoid \(parts[0])", unit: "mm"))
         }
 
         func run() throws {
@@ -114,14 +144,14 @@ extension SBRT {
             let origin = dot(images.grid.origin, frame.n)
             let planesW = images.slices.map { $0.offset - origin }
             var options = MarginOptions()
-            options.endCap = EndCap(rawValue: endCap)!
+            options.endCap = endCap
             options.cellMM = cell
             let engine = MarginEngine(frame: frame, sliceSpacing: images.grid.spacing.z, shapes: shapes, outputPlanes: planesW, options: options)
             let result: MarginResult
             result = try engine.evaluate(expr)
 
             guard !result.planes.isEmpty else {
-                throw SBRTError(.invalidRequest, "\(newName) = \(expr.description) (\(endCap) source) is empty on every \(images.modality.displayName) slice; nothing written")
+                throw SBRTError(.invalidRequest, "\(newName) = \(expr.description) (\(endCap.rawValue) source) is empty on every \(images.modality.displayName) slice; nothing written")
             }
             let shape = result.shape(name: newName, frame: frame)
             let layers = shape.prismLayers(sliceSpacing: images.grid.spacing.z)
@@ -130,7 +160,7 @@ extension SBRT {
             let contourCount = result.planes.reduce(0) { $0 + $1.polygons.count }
             let pointCount = result.planes.reduce(0) { $0 + $1.polygons.reduce(0) { $0 + $1.count } }
             let kind = type ?? StructureSetWriter.interpretedType(forName: newName)
-            let desc = "sbrt \(SBRT.version): \(expr.description), \(endCap) source"
+            let desc = "sbrt \(SBRT.version): \(expr.description), \(endCap.rawValue) source"
 
             if let out {
                 var contours: [(points: [Vec3], sliceUID: String)] = []
@@ -148,7 +178,7 @@ extension SBRT {
             }
             if let nrrd { outputs.add(mask(result, images: images, frame: frame, description: desc), to: nrrd) }
             try outputs.commit()
-            print("\(newName) = \(expr.description) (\(endCap) source): \(String(format: "%.3f", interpolatedCC)) cc interpolated between its contours, \(String(format: "%.3f", prismCC)) cc as a prism stack; \(result.planes.count) planes, \(contourCount) contours, \(pointCount) points, type \(kind)")
+            print("\(newName) = \(expr.description) (\(endCap.rawValue) source): \(String(format: "%.3f", interpolatedCC)) cc interpolated between its contours, \(String(format: "%.3f", prismCC)) cc as a prism stack; \(result.planes.count) planes, \(contourCount) contours, \(pointCount) points, type \(kind)")
             if let out { print("wrote \(out) (\(ss.rois.count) input ROIs + \(newName))") }
             if let nrrd { print("wrote \(nrrd)") }
         }
@@ -160,17 +190,11 @@ extension SBRT {
             } else {
                 let base = MarginExpression.roi(resolve(from!, known))
                 if let ring {
-                    let parts = ring.split(separator: ":").map { Double(String($0).trimmingCharacters(in: .whitespaces)) }
-                    guard parts.count == 2, let a = parts[0], let b = parts[1], a >= 0, b > a else {
-                        throw SBRTError(.invalidRequest, "--ring must be a:b in mm with 0 ≤ a < b (e.g. 0:20)")
-                    }
+                    let (a, b) = try Self.ring(ring)
                     let outer = MarginExpression.expansion(base, DirectionalMargin(uniformMM: b))
                     e = .difference(outer, a == 0 ? base : .expansion(base, DirectionalMargin(uniformMM: a)))
                 } else if let d = marginDirections {
-                    guard let m = DirectionalMargin.parse(directions: d) else {
-                        throw SBRTError(.invalidRequest, "--margin-directions needs six numbers in mm: right,left,anterior,posterior,superior,inferior")
-                    }
-                    e = .expansion(base, m)
+                    e = .expansion(base, try Self.directions(d))
                 } else if let barrier, let margin {
                     let names = barrier.split(separator: ",").map { resolve(String($0).trimmingCharacters(in: .whitespaces), known) }
                     e = .geodesic(base, margin, barriers: names)
@@ -182,14 +206,12 @@ extension SBRT {
             }
             if let cropTo { e = .intersection(e, .roi(resolve(cropTo, known))) }
             for a in avoid {
-                let parts = a.split(separator: ":", maxSplits: 1).map(String.init)
-                var sub = MarginExpression.roi(resolve(parts[0], known))
-                if parts.count == 2 {
-                    guard let mm = Double(parts[1]), mm.isFinite else { throw SBRTError(.invalidRequest, "--avoid takes S or S:mm, got \"\(a)\"") }
-                    if mm != 0 { sub = .expansion(sub, DirectionalMargin(uniformMM: mm)) }
-                }
+                let (name, mm) = try Self.avoidance(a)
+                var sub = MarginExpression.roi(resolve(name, known))
+                if mm != 0 { sub = .expansion(sub, DirectionalMargin(uniformMM: mm)) }
                 e = .difference(e, sub)
             }
+            for m in e.marginsMM { try OptionRange.check(m, OptionRange.marginMM, "a margin of --expression", unit: "mm") }
             return e
         }
 
@@ -197,18 +219,25 @@ extension SBRT {
             StructureName.find(name, in: known) ?? name
         }
 
-        func printRecipe(_ text: String) throws {
+        /// Σ and σ of --recipe (`systematic=Σ,random=σ`, mm, each within `OptionRange.setupErrorMM`).
+        static func recipe(_ text: String) throws -> (systematic: Double, random: Double) {
             var sys: Double?, rnd: Double?
             for part in text.split(separator: ",") {
                 let kv = part.split(separator: "=").map { String($0).trimmingCharacters(in: .whitespaces) }
-                guard kv.count == 2, let v = Double(kv[1]), v >= 0 else { throw SBRTError(.invalidRequest, "--recipe takes systematic=Σ,random=σ in mm") }
+                guard kv.count == 2, let v = Double(kv[1]) else { throw ValidationError("--recipe takes systematic=Σ,random=σ in mm") }
+                try OptionRange.check(v, OptionRange.setupErrorMM, "--recipe \(kv[0])", unit: "mm")
                 switch kv[0].lowercased() {
                 case "systematic", "sigma_sys", "s": sys = v
                 case "random", "sigma_rand", "r": rnd = v
-                default: throw SBRTError(.invalidRequest, "--recipe: unknown term \"\(kv[0])\" (use systematic=…,random=…)")
+                default: throw ValidationError("--recipe: unknown term \"\(kv[0])\" (use systematic=…,random=…)")
                 }
             }
-            guard let sys, let rnd else { throw SBRTError(.invalidRequest, "--recipe needs both systematic=Σ and random=σ (mm)") }
+            guard let sys, let rnd else { throw ValidationError("--recipe needs both systematic=Σ and random=σ (mm)") }
+            return (sys, rnd)
+        }
+
+        func printRecipe(_ text: String) throws {
+            let (sys, rnd) = try Self.recipe(text)
             let m = VanHerk.marginMM(systematicMM: sys, randomMM: rnd)
             print(String(format: "PTV margin %.2f mm = 2.5 × %.2f + 0.7 × %.2f (van Herk et al., IJROBP 2000;47:1121: minimum CTV dose ≥ 95 %% for 90 %% of patients)", m, sys, rnd))
         }

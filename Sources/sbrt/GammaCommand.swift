@@ -87,7 +87,7 @@ extension SBRT {
             guard tolerance.isFinite, GammaOptions.toleranceRange.contains(tolerance) else { throw ValidationError("--tolerance must be from 1e-6 to 0.05") }
             if let minPass, !(minPass.isFinite && (0...100).contains(minPass)) { throw ValidationError("--min-pass must be from 0 to 100 (%)") }
             if sliceZ != nil && atWorst { throw ValidationError("give --slice-z or --at-worst, not both") }
-            if let sliceZ, !sliceZ.isFinite { throw ValidationError("--slice-z must be a finite position in mm") }
+            try OptionRange.check(sliceZ, OptionRange.coordinateMM, "--slice-z", unit: "mm")
             if (sliceZ != nil || atWorst) && png == nil { throw ValidationError("--slice-z and --at-worst go with --png") }
             if let png, !png.lowercased().hasSuffix(".png") { throw ValidationError("--png must name a .png file") }
             if let nrrd, !nrrd.lowercased().hasSuffix(".nrrd") { throw ValidationError("--nrrd must name a .nrrd file") }

@@ -38,7 +38,7 @@ extension SBRT {
         var out: String?
 
         @Option(help: "axial (default), sagittal or coronal.")
-        var view: String = "axial"
+        var view: ViewOrientation = .axial
 
         @Option(name: .customLong("slice-z"), help: "Axial slice at this patient z, mm (snapped to the nearest image slice).")
         var sliceZ: Double?
@@ -105,13 +105,21 @@ extension SBRT {
         var outDir: String?
 
         func validate() throws {
-            guard ViewOrientation(rawValue: view) != nil else { throw ValidationError("--view must be axial, sagittal or coronal") }
             let selectors = [sliceZ != nil, sliceX != nil, sliceY != nil, atMax, through != nil && !allSlices].filter { $0 }.count
             guard selectors <= 1 else { throw ValidationError("give at most one of --slice-z, --slice-x, --slice-y, --through, --at-max") }
             if isodose != nil && isodoseGy != nil { throw ValidationError("give --isodose (% of Rx) or --isodose-gy, not both") }
             if let size, !(64...8192).contains(size) { throw ValidationError("--size must be 64 to 8192 pixels") }
-            guard padding >= 0 else { throw ValidationError("--padding must not be negative") }
-            if let window, DisplayWindow(parsing: window) == nil { throw ValidationError("--window must be soft, bone, lung or W/L with W > 0 (e.g. 400/40)") }
+            try OptionRange.check(padding, OptionRange.paddingMM, "--padding", unit: "mm")
+            try OptionRange.check(sliceX, OptionRange.coordinateMM, "--slice-x", unit: "mm")
+            try OptionRange.check(sliceY, OptionRange.coordinateMM, "--slice-y", unit: "mm")
+            try OptionRange.check(sliceZ, OptionRange.coordinateMM, "--slice-z", unit: "mm")
+            if let isodose { _ = try Self.levels(isodose, option: "--isodose") }
+            if let isodoseGy { _ = try Self.levels(isodoseGy, option: "--isodose-gy") }
+            if let window {
+                guard let w = DisplayWindow(parsing: window), w.width >= 1e-6, w.width <= 1e6, abs(w.level) <= 1e6 else {
+                    throw ValidationError("--window must be soft, bone, lung or W/L with 10⁻⁶ ≤ W ≤ 10⁶ and |L| ≤ 10⁶ (e.g. 400/40)")
+                }
+            }
             if image != nil && dvh { throw ValidationError("--image chooses the image under a slice; --dvh draws no slice") }
             if dvh && figure { throw ValidationError("--dvh and --figure are exclusive (--figure includes the DVH)") }
             if svg != nil && !dvh { throw ValidationError("--svg needs --dvh") }
@@ -128,8 +136,9 @@ extension SBRT {
         static func levels(_ text: String, option: String) throws -> [Double] {
             let values = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let numbers = values.compactMap { Double($0.hasSuffix("%") ? String($0.dropLast()) : $0) }
-            guard !values.isEmpty, numbers.count == values.count, numbers.allSatisfy({ $0 > 0 && $0.isFinite }) else {
-                throw SBRTError(.invalidRequest, "\(option) must be positive numbers separated by commas, e.g. 105,100,90,80,50,30 (got \"\(text)\")")
+            let range = option == "--isodose" ? OptionRange.isodosePercent : OptionRange.isodoseGy
+            guard !values.isEmpty, numbers.count == values.count, numbers.allSatisfy({ $0.isFinite && range.contains($0) }) else {
+                throw ValidationError("\(option) must be numbers within \(InputLimits.describe(range, option == "--isodose" ? "%" : "Gy")) separated by commas, e.g. 105,100,90,80,50,30 (got \"\(text)\")")
             }
             return numbers
         }
@@ -217,7 +226,7 @@ extension SBRT {
         /// The slice request the options describe.
         func sliceRequest() throws -> SliceRequest {
             var request = SliceRequest()
-            request.orientation = ViewOrientation(rawValue: view)!
+            request.orientation = view
             if let z = sliceZ { request.position = .coordinate(axis: 2, mm: z) }
             if let x = sliceX { request.position = .coordinate(axis: 0, mm: x) }
             if let y = sliceY { request.position = .coordinate(axis: 1, mm: y) }
@@ -324,7 +333,7 @@ extension SBRT {
             let pts = study.rois[n].contours.filter(\.isClosedPlanar).flatMap(\.points)
             guard !pts.isEmpty, let c = study.centroid(n) else { throw SBRTError(.invalidRequest, "ROI \"\(study.rois[n].name)\" has no closed contours") }
             let idx = pts.map { g.continuousIndex(of: $0)[a] }
-            let lo = max(0, Int(idx.min()!.rounded())), hi = min([g.nx, g.ny, g.nz][a] - 1, Int(idx.max()!.rounded()))
+            let lo = max(0, Checked.clamped(idx.min()!.rounded())), hi = min([g.nx, g.ny, g.nz][a] - 1, Checked.clamped(idx.max()!.rounded()))
             guard lo <= hi else { throw SBRTError(.invalidRequest, "ROI \"\(study.rois[n].name)\" lies outside the planning images") }
             let ci = g.continuousIndex(of: c)
             let axis = [g.axisI, g.axisJ, g.axisK][a] * g.spacing[a]

@@ -48,8 +48,15 @@ struct SBRT: ParsableCommand {
             }
             // Anything else is a failure sbrt did not classify: say so in words, without
             // a framework's error codes.
-            fail("unexpected failure (\(type(of: error))): \(error.localizedDescription)")
+            fail(unexpected(error))
         }
+    }
+
+    /// A failure sbrt did not classify, in words: the system's reason for a POSIX error,
+    /// else the error's type (never a framework's domain and code).
+    static func unexpected(_ error: Error) -> String {
+        if let p = error as? POSIXError { return "unexpected failure: \(String(cString: strerror(p.code.rawValue)))" }
+        return "unexpected failure (\(type(of: error))); this is a bug, please report it with the command line"
     }
 
     static func fail(_ message: String) -> Never {

@@ -91,8 +91,10 @@ struct PrescriptionOptions: ParsableArguments {
     var fractions: Int?
 
     func validate() throws {
-        if let rx, !(rx > 0 && rx <= 200) { throw ValidationError("--rx must be a dose in Gy between 0 and 200") }
-        if let fractions, !(1...100).contains(fractions) { throw ValidationError("--fractions must be between 1 and 100") }
+        try OptionRange.check(rx, OptionRange.rxGy, "--rx", unit: "Gy")
+        if let fractions, !InputLimits.fractions.contains(fractions) {
+            throw ValidationError("--fractions must be a whole number within \(InputLimits.fractions.lowerBound)–\(InputLimits.fractions.upperBound) (got \(fractions))")
+        }
     }
 }
 
