@@ -3,7 +3,9 @@ import Foundation
 import Geometry
 import VoxelKit
 
-/// Per-voxel α/β on the reference grid from structure membership (domain.md §3.2).
+/// Per-voxel α/β on the reference grid from structure membership (typical values: 10 Gy
+/// tumour, 3 Gy late-responding tissue, 2 Gy cord and CNS — Jones & Grant, Clin Oncol
+/// 2014, doi 10.1016/j.clon.2014.04.027; Sahgal et al., IJROBP 2012;82:107).
 ///
 /// - A voxel belongs to a structure when its **centre** lies inside it: even-odd inside
 ///   the polygons of the plane whose slab holds the centre, slabs as the `prism` end cap

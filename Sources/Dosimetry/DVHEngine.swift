@@ -19,7 +19,7 @@ public struct DVHOptions: Sendable {
 
 /// Computes DVHs of structures (or expressions on them) in a dose field.
 ///
-/// One occupancy model serves both the volume and the dose tally (domain.md §8 rule 1):
+/// One occupancy model serves both the volume and the dose tally (the failure mode Nelms et al., Med Phys 2015;42:4435, found when they differ):
 /// each sample is a box of the structure's cell lattice × a sub-slice along the plane
 /// normal, weighted by its exact polygon coverage; its dose is the trilinear dose at its
 /// centre, spread uniformly over ± the dose change across the box (exact for a linear
@@ -413,7 +413,7 @@ final class DVHPartials {
 
 extension DVHEngine {
     /// The dose at every contour vertex of a single ROI, on its plane and (prism and none
-    /// end caps) at its slab faces, per map, for Dmin and Dmax (domain.md §8 rule 3); ±∞
+    /// end caps) at its slab faces, per map, for Dmin and Dmax (vertices bound the extremes a coarse lattice would miss; Nelms et al. 2015); ±∞
     /// for an expression. `count` is the number of vertex positions inside the dose grid.
     func vertexExtremes(_ plan: SamplingPlan, _ expression: StructureExpression,
                         maps: UnsafeBufferPointer<UnsafePointer<Float>>) -> (minGy: [Double], maxGy: [Double], count: Int) {

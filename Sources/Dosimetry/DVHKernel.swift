@@ -226,8 +226,8 @@ public struct DVHSample: Sendable {
 /// histograms of one or more dose maps on one grid.
 ///
 /// Sample (i, j) is the box of lattice cell (i, j) × the sub-slice (thickness dz), with
-/// weight w = c·h²·dz for its coverage fraction c (domain.md §8 rule 1: one occupancy model
-/// for volume and dose). Its position in dose index space is x = x₀ + i·Δu + j·Δv; a partly
+/// weight w = c·h²·dz for its coverage fraction c (one occupancy model for volume and dose,
+/// after Nelms et al., Med Phys 2015;42:4435). Its position in dose index space is x = x₀ + i·Δu + j·Δv; a partly
 /// covered cell (c < 1) is sampled at the centroid of its covered part for a straight
 /// boundary: moved (1 − c)·h/2 along the inward normal m estimated from the neighbouring
 /// coverages, its box c·h thick along m. Its dose is the trilinear value D(x) with gradient

@@ -1,4 +1,3 @@
-import Dispatch
 import Geometry
 import VoxelKit
 
@@ -19,7 +18,7 @@ extension DoseField {
             let v = vb.baseAddress!
             perSlice.withUnsafeMutableBufferPointer { out in
                 let o = out
-                DispatchQueue.concurrentPerform(iterations: nz) { k in
+                Parallel.forEach(nz) { k in
                     var sums = [Double](repeating: 0, count: levelsGy.count)
                     @inline(__always) func at(_ i: Int, _ j: Int, _ k: Int) -> Double { Double(v[(k * ny + j) * nx + i]) }
                     for j in 0..<ny {

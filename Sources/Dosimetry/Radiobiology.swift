@@ -18,7 +18,7 @@ public enum DoseQuantity: String, Sendable, Codable, CaseIterable {
     }
 }
 
-/// The linear-quadratic model and its conversions (domain.md §3.1, §3.3).
+/// The linear-quadratic model and its conversions (Fowler, Br J Radiol 1989;62:679; LQ-L after Astrahan, Med Phys 2008;35:4161).
 ///
 /// With n fractions, total dose D and dose per fraction d = D/n:
 /// - BED = D(1 + d/(α/β))
@@ -29,7 +29,7 @@ public enum DoseQuantity: String, Sendable, Codable, CaseIterable {
 ///   In totals: BED = D + (2·d_T·D − n·d_T²)/(α/β) when d > d_T.
 ///
 /// Dose per fraction is always the voxel's own D/n, never the prescription per fraction
-/// (domain.md §3.1, §8 rule 7).
+/// (voxel-wise, as DICOMautomaton's BEDConvert also requires the fraction count).
 public enum Radiobiology {
     /// BED (Gy) of `totalGy` given in `fractions`, with `alphaBeta` (Gy); LQ-L above
     /// `linearAboveGy` per fraction when given.

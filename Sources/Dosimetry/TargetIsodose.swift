@@ -1,5 +1,4 @@
 import Base
-import Dispatch
 import Foundation
 import Geometry
 import VoxelKit
@@ -178,7 +177,7 @@ extension DoseField {
         volume.voxels.withUnsafeBufferPointer { vb in
             out.withUnsafeMutableBufferPointer { ob in
                 let v = vb.baseAddress!, o = ob
-                DispatchQueue.concurrentPerform(iterations: nz) { k in
+                Parallel.forEach(nz) { k in
                     @inline(__always) func at(_ i: Int, _ j: Int, _ k: Int) -> Double { Double(v[(k * ny + j) * nx + i]) }
                     for j in 0..<ny {
                         for i in 0..<nx {

@@ -113,7 +113,7 @@ public struct FrameRadii: Equatable, Sendable {
     }
 }
 
-/// The van Herk PTV margin recipe (van Herk et al., IJROBP 2000;47:1121; domain.md §5.2):
+/// The van Herk PTV margin recipe (van Herk et al., IJROBP 2000;47:1121):
 /// M = 2.5 Σ + 0.7 σ, for a minimum CTV dose ≥ 95 % in 90 % of patients.
 public enum VanHerk {
     /// - Parameters: systematicMM Σ (SD of systematic errors, quadrature sum of set-up,

@@ -93,7 +93,7 @@ public enum GeodesicDistance {
 }
 
 /// Barrier-aware growth: the region within `marginMM` of the source along paths that
-/// avoid the barrier structures (Shusharina et al. 2020; domain.md §10), minus the
+/// avoid the barrier structures (Shusharina et al. 2020), minus the
 /// barriers, plus the source itself.
 ///
 /// The geodesic distance is the exact Euclidean distance from the source surface

@@ -83,10 +83,10 @@ public struct DVHSet: Sendable {
         let dec = JSONOutput.decoder()
         let e: Export
         do { e = try dec.decode(Export.self, from: data) } catch {
-            throw SBRTError(.invalidValue, "not a DVH export of sbrt dvh --format json: \(JSONOutput.problem(error))", file: path)
+            throw SBRTError(.invalidValue, "not a DVH export in sbrt's JSON format: \(JSONOutput.problem(error))", file: path)
         }
         for s in e.report.structures where !([s.volumeCc, s.meanGy, s.maxGy] + s.metrics.compactMap(\.value)).allSatisfy(\.isFinite) {
-            throw SBRTError(.invalidValue, "not a DVH export of sbrt dvh --format json: structure \"\(s.name)\" has a number that is not finite", file: path)
+            throw SBRTError(.invalidValue, "not a DVH export in sbrt's JSON format: structure \"\(s.name)\" has a number that is not finite", file: path)
         }
         return DVHSet(kind: .json, source: path, entries: e.report.structures.map { s in
             func metric(_ names: [String]) -> Double? {

@@ -77,8 +77,8 @@ public struct EligibilityRequest: Sendable {
     public init() {}
 }
 
-/// Eligibility for an SBRT trial as it defined oligometastatic disease (NCT01763970:
-/// `reference/domain.md` §9), with the parameters and sources of the protocol file's
+/// Eligibility for an SBRT trial as it defined oligometastatic disease (NCT01763970, as
+/// Smile et al., Ann Palliat Med 2021;10:6002, report it), with the parameters and sources of the protocol file's
 /// `[[eligibility]]` rows. The patient's age is the study's (stated, or the plan's
 /// Patient's Age).
 public enum Eligibility {

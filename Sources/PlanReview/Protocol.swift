@@ -2,7 +2,7 @@ import Base
 import Dosimetry
 import Foundation
 
-/// Where a number comes from and how far it was checked, as `reference/domain.md` marks
+/// Where a number comes from and how far it was checked, as the protocol files mark
 /// it: [V] checked against primary text, [S] secondary source, [NV] not verified, [R]
 /// stated by the review behind the project (Smile et al. 2021), [D] derived here.
 public struct Provenance: Codable, Sendable, Equatable {

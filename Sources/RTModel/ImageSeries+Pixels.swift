@@ -1,6 +1,5 @@
 import Base
 import DICOM
-import Dispatch
 import Foundation
 import VoxelKit
 
@@ -22,7 +21,7 @@ extension ImageSeries {
             let dst = out
             failures.withUnsafeMutableBufferPointer { fail in
                 let fails = fail
-                DispatchQueue.concurrentPerform(iterations: slices.count) { k in
+                Parallel.forEach(slices.count) { k in
                     do {
                         try decodeSlice(k, into: UnsafeMutableBufferPointer(rebasing: dst[(k * sliceSize)..<((k + 1) * sliceSize)]))
                     } catch {
@@ -60,7 +59,7 @@ extension ImageSeries {
             let rr = r
             failures.withUnsafeMutableBufferPointer { f in
                 let ff = f
-                DispatchQueue.concurrentPerform(iterations: slices.count) { k in
+                Parallel.forEach(slices.count) { k in
                     do {
                         let (lo, hi) = try storedRange(k)
                         let s = slices[k]

@@ -14,7 +14,7 @@ public struct IsodoseLevel: Equatable, Sendable {
 }
 
 /// Isodose levels and their colours, after the conventions of open-source planning
-/// viewers (`reference/domain.md` §6): dark red above the prescription, red-orange at
+/// viewers (dicompyler's default isodose set): dark red above the prescription, red-orange at
 /// 100 %, orange and yellow just below, greens for 70–90 %, cyan to blue for low doses.
 public enum IsodoseStyle {
     /// The default SBRT levels, % of Rx: the hot spot, coverage (100 %), the 90 and 80 %

@@ -24,32 +24,26 @@ public enum MarchingSquares {
     public static func isolines(_ field: [Float], nx: Int, ny: Int, level: Float) -> [Polyline] {
         precondition(field.count == nx * ny, "field size does not match the lattice")
         guard nx >= 2, ny >= 2 else { return [] }
-        // Edge ids: horizontal edge from (i, j) to (i+1, j) is 2·(j·nx + i); vertical edge
-        // from (i, j) to (i, j+1) is 2·(j·nx + i) + 1.
+        let (segA, segB) = segments(field, nx: nx, ny: ny, level: level)
+        let vertex = vertices(of: segA + segB, field, nx: nx, level: level)
+        return join(segA, segB).map { chain in
+            Polyline(points: chain.edges.map { vertex[$0]! }, closed: chain.closed)
+        }
+    }
+
+    /// The crossing segments of every cell, as pairs of edge ids. Edge ids: the horizontal
+    /// edge from (i, j) to (i+1, j) is 2·(j·nx + i); the vertical edge from (i, j) to
+    /// (i, j+1) is 2·(j·nx + i) + 1. Saddles are resolved by the cell-centre average.
+    static func segments(_ field: [Float], nx: Int, ny: Int, level: Float) -> (a: [Int], b: [Int]) {
         var segA: [Int] = [], segB: [Int] = []
-        var vertex: [Int: SIMD2<Double>] = [:]
         field.withUnsafeBufferPointer { f in
             @inline(__always) func inside(_ v: Float) -> Bool { v >= level }
-            func point(_ id: Int) -> SIMD2<Double> {
-                if let p = vertex[id] { return p }
-                let base = id >> 1
-                let i = base % nx, j = base / nx
-                let a = f[base]
-                let b = (id & 1) == 0 ? f[base + 1] : f[base + nx]
-                var t = Double((level - a) / (b - a))
-                if !t.isFinite { t = 0.5 }
-                t = min(1, max(0, t))
-                let p = (id & 1) == 0 ? SIMD2(Double(i) + t, Double(j)) : SIMD2(Double(i), Double(j) + t)
-                vertex[id] = p
-                return p
-            }
             for j in 0..<(ny - 1) {
-                var i = 0
-                while i < nx - 1 {
+                for i in 0..<(nx - 1) {
                     let o = j * nx + i
                     let v0 = f[o], v1 = f[o + 1], v2 = f[o + nx + 1], v3 = f[o + nx]
                     let b0 = inside(v0), b1 = inside(v1), b2 = inside(v2), b3 = inside(v3)
-                    if b0 == b1 && b1 == b2 && b2 == b3 { i += 1; continue }
+                    if b0 == b1 && b1 == b2 && b2 == b3 { continue }
                     let eBottom = 2 * o, eRight = 2 * (o + 1) + 1, eTop = 2 * (o + nx), eLeft = 2 * o + 1
                     var crossing: [Int] = []
                     if b0 != b1 { crossing.append(eBottom) }
@@ -59,8 +53,7 @@ public enum MarchingSquares {
                     if crossing.count == 2 {
                         segA.append(crossing[0]); segB.append(crossing[1])
                     } else if crossing.count == 4 {
-                        let centre = inside((v0 + v1 + v2 + v3) / 4)
-                        if centre == b0 {
+                        if inside((v0 + v1 + v2 + v3) / 4) == b0 {
                             segA.append(eBottom); segB.append(eRight)
                             segA.append(eTop); segB.append(eLeft)
                         } else {
@@ -68,13 +61,34 @@ public enum MarchingSquares {
                             segA.append(eRight); segB.append(eTop)
                         }
                     }
-                    i += 1
                 }
             }
-            for id in segA { _ = point(id) }
-            for id in segB { _ = point(id) }
         }
-        // Join segments sharing an edge.
+        return (segA, segB)
+    }
+
+    /// The vertex of each edge id: the linear interpolation of `level` between the edge's
+    /// two samples, in lattice coordinates.
+    static func vertices(of edges: [Int], _ field: [Float], nx: Int, level: Float) -> [Int: SIMD2<Double>] {
+        var vertex: [Int: SIMD2<Double>] = [:]
+        field.withUnsafeBufferPointer { f in
+            for id in edges where vertex[id] == nil {
+                let base = id >> 1
+                let i = base % nx, j = base / nx
+                let a = f[base]
+                let b = (id & 1) == 0 ? f[base + 1] : f[base + nx]
+                var t = Double((level - a) / (b - a))
+                if !t.isFinite { t = 0.5 }
+                t = min(1, max(0, t))
+                vertex[id] = (id & 1) == 0 ? SIMD2(Double(i) + t, Double(j)) : SIMD2(Double(i), Double(j) + t)
+            }
+        }
+        return vertex
+    }
+
+    /// Segments sharing an edge joined into chains of edge ids, walked from the first
+    /// unused segment forward, then backward when the chain does not close.
+    static func join(_ segA: [Int], _ segB: [Int]) -> [(edges: [Int], closed: Bool)] {
         var atEdge: [Int: (Int, Int)] = [:]
         for s in segA.indices {
             for e in [segA[s], segB[s]] {
@@ -82,7 +96,7 @@ public enum MarchingSquares {
             }
         }
         var used = [Bool](repeating: false, count: segA.count)
-        var out: [Polyline] = []
+        var out: [(edges: [Int], closed: Bool)] = []
         func next(from edge: Int, excluding s: Int) -> Int? {
             guard let (x, y) = atEdge[edge] else { return nil }
             let n = x == s ? y : x
@@ -97,7 +111,7 @@ public enum MarchingSquares {
                 forward.append(segA[n] == forward.last! ? segB[n] : segA[n])
                 s = n
             }
-            var closed = forward.count > 2 && forward.first == forward.last
+            let closed = forward.count > 2 && forward.first == forward.last
             if closed {
                 forward.removeLast()
             } else {
@@ -111,9 +125,8 @@ public enum MarchingSquares {
                     s = n
                 }
                 forward = backward.reversed() + forward
-                closed = false
             }
-            out.append(Polyline(points: forward.map { vertex[$0]! }, closed: closed))
+            out.append((forward, closed))
         }
         return out
     }

@@ -29,6 +29,14 @@ public enum Parallel {
         }
     }
 
+    /// Calls `body` once for every index of `0..<count`, concurrently (indices taken in
+    /// contiguous chunks, within `workers`). For loops whose iterations are independent.
+    public static func forEach(_ count: Int, _ body: (_ index: Int) -> Void) {
+        forEachChunk(count) { _, range in
+            for index in range { body(index) }
+        }
+    }
+
     /// The number of chunks `forEachChunk` would use, to size per-chunk result arrays.
     public static func chunkCount(_ count: Int, minimumChunk: Int = 1) -> Int {
         guard count > 0 else { return 0 }

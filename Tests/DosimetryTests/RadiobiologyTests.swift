@@ -8,7 +8,7 @@ import VoxelKit
 import XCTest
 
 final class RadiobiologyTests: XCTestCase {
-    // MARK: Worked values (domain.md §3.1 table)
+    // MARK: Worked values (BED and EQD2 worked by hand from the LQ formulas)
 
     func testWorkedValuesAreExact() {
         XCTAssertEqual(Radiobiology.bed(totalGy: 40, fractions: 5, alphaBeta: 10), 72, accuracy: 1e-12)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Analytic phantoms after Nelms et al., Med Phys 2015;42(8):4435 (domain.md §1.1):
+/// Analytic phantoms after Nelms et al., Med Phys 2015;42(8):4435:
 /// shapes contoured on planes of constant z, in a linear dose gradient of 1 Gy/mm with
 /// 16 Gy at the object's centre, so that trilinear interpolation of the dose grid is exact
 /// and every error is the DVH engine's own.
@@ -58,7 +58,7 @@ public struct Phantom: Sendable {
     }
 }
 
-// MARK: Closed-form V(D) (domain.md §1.1; each checked by Monte Carlo)
+// MARK: Closed-form V(D) (Nelms et al. 2015; each checked by Monte Carlo)
 
 public enum LinearGradientDVH {
     /// Sphere.

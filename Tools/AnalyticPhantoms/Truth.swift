@@ -163,7 +163,7 @@ public struct PrismStackTruth: DVHTruth {
 
 // MARK: Closed-form truth of the true solid
 
-/// The DVH of the true solid (domain.md §1.1 closed forms), for comparison with
+/// The DVH of the true solid (the closed forms of Nelms et al. 2015), for comparison with
 /// `interpolated` end caps; only where a closed form is given for the gradient.
 public struct TrueSolidTruth: DVHTruth {
     public let phantom: Phantom
