@@ -125,9 +125,12 @@ struct PlanJob {
                                volumeCCAtLeast: dvh.volumeCC(atLeast:)))
     }
 
+    /// One row of `sbrt check` as stored; `note` holds why the row is not evaluable, then
+    /// the row's own note.
     static func verdict(_ r: CheckReport.Row, protocolID: String) -> VerdictRecord {
-        VerdictRecord(protocolID: protocolID, constraint: r.constraint, structure: r.structure, planStructure: r.planStructure,
-                      value: r.value, unit: r.unit, comparator: r.comparator, limit: r.limit, minorLimit: r.minorLimit,
-                      verdict: r.verdict.rawValue, margin: r.margin, source: r.source, mark: r.mark, note: r.note)
+        let note = [r.reason, r.note].compactMap { $0 }.joined(separator: "; ")
+        return VerdictRecord(protocolID: protocolID, constraint: r.constraint, structure: r.structure, planStructure: r.planStructure,
+                             value: r.value, unit: r.unit, comparator: r.comparator, limit: r.limit, minorLimit: r.minorLimit,
+                             verdict: r.verdict.rawValue, margin: r.margin, source: r.source, mark: r.mark, note: note.isEmpty ? nil : note)
     }
 }

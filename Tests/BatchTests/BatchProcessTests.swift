@@ -55,14 +55,23 @@ final class BatchProcessTests: XCTestCase {
             XCTAssertEqual(volumes.count, s.dvh.cumulativeCC.count, s.name)
             for (a, b) in zip(s.dvh.cumulativeCC, volumes) { XCTAssertEqual(Double(a), b, accuracy: 5e-7 + 1e-7 * b, s.name) }
         }
-        // Target indices equal `sbrt dvh --metrics` of the target.
-        let indices = try runSBRT(["dvh", fixture("pelvis"), "--structure", "PTV", "--format", "json", "--end-cap", "interpolated",
-                                   "--metrics", "HI,CI,PCI,GI,R50,D2cm"])
-        let ptv = (((try JSONSerialization.jsonObject(with: Data(indices.out.utf8)) as! [String: Any])["report"] as! [String: Any])["structures"] as! [[String: Any]])[0]
-        let values = (ptv["metrics"] as! [[String: Any]]).map { ($0["value"] as? NSNumber)?.doubleValue }
-        XCTAssertEqual(plan.targetIndices.map(\.target), Array(repeating: "PTV", count: 6))
-        for (t, v) in zip(plan.targetIndices, values) {
-            XCTAssertLessThanOrEqual(relative(try XCTUnwrap(t.value), try XCTUnwrap(v)), 1e-9, t.index)
+        // Target indices equal `sbrt dvh --metrics` of each target (GTV, CTV, ITV, PTV types).
+        let indices = try runSBRT(["dvh", fixture("pelvis"), "--format", "json", "--end-cap", "interpolated",
+                                   "--metrics", "HI,CI,PCI,GI,R50,R100,D2cm"])
+        let all = ((try JSONSerialization.jsonObject(with: Data(indices.out.utf8)) as! [String: Any])["report"] as! [String: Any])["structures"] as! [[String: Any]]
+        let targets = Set(all.filter { ["GTV", "CTV", "ITV", "PTV"].contains(($0["type"] as? String ?? "").uppercased()) }.map { $0["name"] as! String })
+        XCTAssertFalse(targets.isEmpty)
+        XCTAssertEqual(Set(plan.targetIndices.map(\.target)), targets)
+        XCTAssertEqual(plan.targetIndices.count, 7 * targets.count)
+        for t in plan.targetIndices {
+            let s = all.first { $0["name"] as! String == t.target }!
+            let m = (s["metrics"] as! [[String: Any]]).first { $0["metric"] as! String == t.index }!
+            XCTAssertEqual(t.note, m["note"] as? String, "\(t.target) \(t.index)")
+            if let v = (m["value"] as? NSNumber)?.doubleValue {
+                XCTAssertLessThanOrEqual(relative(try XCTUnwrap(t.value), v), 1e-9, "\(t.target) \(t.index)")
+            } else {
+                XCTAssertNil(t.value)
+            }
         }
     }
 

@@ -42,7 +42,7 @@ final class BatchRunTests: XCTestCase {
                 XCTAssertEqual(s.dvh.cumulativeCC.last, 0)
                 XCTAssertEqual(s.dvh.cumulativeCC.count, Int((s.maxGy / 0.01).rounded(.down)) + 2)
             }
-            XCTAssertEqual(p.targetIndices.map(\.index), ["HI", "CI", "PCI", "GI", "R50", "D2cm"])
+            XCTAssertEqual(p.targetIndices.map(\.index), ["HI", "CI", "PCI", "GI", "R50", "R100", "D2cm"])
             XCTAssertTrue(p.targetIndices.allSatisfy { $0.target == "PTV" })
             XCTAssertGreaterThan(p.targetIndices[1].value ?? 0, 0.5)
         }
