@@ -28,6 +28,7 @@ extension SBRT {
                   sbrt render Fixtures/pelvis --dvh --out dvh.png --svg dvh.svg
                   sbrt render Fixtures/pelvis --through PTV --all-slices --out-dir slices/
                   sbrt render Fixtures/registered_mr --out mr.png --image 2 --through PTV
+                  sbrt render --population --db cohort.sqlite --structure PTV --by site --out band.png
                 See docs/render.md.
                 """
         )
