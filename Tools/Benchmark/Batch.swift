@@ -31,6 +31,10 @@ struct BatchBench {
 
     static let fixtures = ["pelvis", "pelvis_mr", "variants/hfp", "variants/oblique"]
 
+    /// One timed command: wall and CPU seconds, and the database bytes it left.
+    struct Sample { var wall: Double; var cpu: Double; var bytes: Int? }
+    struct Case { var name: String; var measure: () throws -> Sample }
+
     func run() throws {
         let sbrt = ((executablePath() as NSString).deletingLastPathComponent as NSString).appendingPathComponent("sbrt")
         guard FileManager.default.isExecutableFile(atPath: sbrt) else { throw BenchError("no sbrt binary next to sbrt-bench; build with `swift build -c release`") }
@@ -38,62 +42,70 @@ struct BatchBench {
         let folders = try planFolders(cohort)
         print(machineSummary())
         print("cohort: \(cohort), \(folders.count) plans from \(Self.fixtures.joined(separator: ", ")), \(megabytes(cohort)) MB")
-        print("runs: \(runs) per row after 1 warm-up (warm page cache); load average before: \(loadAverage())")
-        var rows: [(String, [Double], Int?)] = []
-        rows.append(("sbrt dvh PLAN, plan by plan", try timeRuns { try dvhPlanByPlan(sbrt, folders) }, nil))
-        var size = 0
-        for jobs in [1, 2] {
-            let samples = try timeRuns {
-                let db = dir + "/bench-\(jobs).sqlite"
-                try removeDatabase(db)
-                let t = try batch(sbrt, cohort, db: db, jobs: jobs)
-                size = fileSize(db) + fileSize(db + "-wal")
-                return t
-            }
-            rows.append(("sbrt batch --jobs \(jobs) (SQLite)", samples, size))
-        }
-        // The same --jobs 1 run held to one core: how much of a plan's work its own loops
-        // already spread over the cores (informative, no budget).
-        if FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") {
-            rows.append(("sbrt batch --jobs 1, one core (taskset)", try timeRuns {
-                let db = dir + "/bench-1core.sqlite"
-                try removeDatabase(db)
-                let r = try spawn("/usr/bin/taskset", ["-c", "0", sbrt, "batch", cohort, "--db", db, "--jobs", "1", "--quiet"], stdout: "/dev/null")
-                guard r.status == 0 else { throw BenchError("taskset sbrt batch exited with status \(r.status)") }
-                return r.wall
-            }, nil))
-        }
-        if let postgres {
-            for jobs in [1, 2] {
-                var bytes = 0
-                let samples = try timeRuns {
-                    let db = try freshDatabase(postgres)
-                    let t = try batch(sbrt, cohort, db: db, jobs: jobs)
-                    bytes = try tableBytes(db)
-                    return t
-                }
-                rows.append(("sbrt batch --jobs \(jobs) (PostgreSQL)", samples, bytes))
+        print("runs: \(runs) rounds after 1 warm-up round (warm page cache), the cases of a round one after another; load average before: \(loadAverage())")
+        let cases = self.cases(sbrt, cohort, folders)
+        var samples = Array(repeating: [Sample](), count: cases.count)
+        for round in 0...runs {
+            for (n, c) in cases.enumerated() {
+                let s = try c.measure()
+                if round > 0 { samples[n].append(s) }
             }
         }
         print("load average after: \(loadAverage())\n")
-        report(rows, plans: folders.count)
+        report(zip(cases, samples).map { ($0.name, $1) }, plans: folders.count)
+    }
+
+    /// The commands compared: sbrt dvh plan by plan; sbrt batch --jobs 1 and 2 into SQLite;
+    /// --jobs 1 held to one core (when taskset is present); with --postgres, into PostgreSQL.
+    func cases(_ sbrt: String, _ cohort: String, _ folders: [String]) -> [Case] {
+        var cases = [Case(name: "sbrt dvh PLAN, plan by plan") { try dvhPlanByPlan(sbrt, folders) }]
+        for jobs in [1, 2] {
+            cases.append(Case(name: "sbrt batch --jobs \(jobs) (SQLite)") {
+                let db = dir + "/bench-\(jobs).sqlite"
+                try removeDatabase(db)
+                var s = try batch(sbrt, cohort, db: db, jobs: jobs)
+                s.bytes = fileSize(db) + fileSize(db + "-wal")
+                return s
+            })
+        }
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") {
+            cases.append(Case(name: "sbrt batch --jobs 1, one core (taskset)") {
+                let db = dir + "/bench-1core.sqlite"
+                try removeDatabase(db)
+                return try batch(sbrt, cohort, db: db, jobs: 1, prefix: ["/usr/bin/taskset", "-c", "0"])
+            })
+        }
+        if let postgres {
+            for jobs in [1, 2] {
+                cases.append(Case(name: "sbrt batch --jobs \(jobs) (PostgreSQL)") {
+                    let db = try freshDatabase(postgres)
+                    var s = try batch(sbrt, cohort, db: db, jobs: jobs)
+                    s.bytes = try tableBytes(db)
+                    return s
+                })
+            }
+        }
+        return cases
     }
 
     /// Prints the table and the budgets; exits 1 when one is missed.
-    func report(_ rows: [(String, [Double], Int?)], plans: Int) {
-        print("what                                        median s   plans/s   s/plan   DB bytes/plan")
-        for (name, samples, size) in rows {
-            let m = median(samples)
-            let sizeText = size.map { String($0 / plans) } ?? "-"
-            print(name.padding(toLength: 42, withPad: " ", startingAt: 0) + "  " + f(m, 2).leftPad(8) + "  " + f(Double(plans) / m, 1).leftPad(8)
-                  + "  " + f(m / Double(plans), 3).leftPad(7) + "  " + sizeText.leftPad(14))
+    func report(_ rows: [(String, [Sample])], plans: Int) {
+        print("what                                       wall s median (min-max)   CPU s   plans/s   ms/plan   DB bytes/plan")
+        for (name, samples) in rows {
+            let m = median(samples.map(\.wall))
+            let range = "(" + f(samples.map(\.wall).min() ?? 0, 2) + "-" + f(samples.map(\.wall).max() ?? 0, 2) + ")"
+            let sizeText = samples.last?.bytes.map { String($0 / plans) } ?? "-"
+            print(name.padding(toLength: 42, withPad: " ", startingAt: 0) + "  " + f(m, 2).leftPad(6) + " " + range.leftPad(13)
+                  + "  " + f(median(samples.map(\.cpu)), 2).leftPad(6) + "  " + f(Double(plans) / m, 1).leftPad(8)
+                  + "  " + f(1000 * m / Double(plans), 0).leftPad(8) + "  " + sizeText.leftPad(14))
         }
-        let dvh = median(rows[0].1), one = median(rows[1].1), two = median(rows[2].1)
+        let wall = rows.map { median($0.1.map(\.wall)) }
+        let dvh = wall[0], one = wall[1], two = wall[2]
         let cores = ProcessInfo.processInfo.activeProcessorCount
         print("\nsbrt batch --jobs 1 vs sbrt dvh plan by plan: \(f(dvh / one, 2))× faster per plan (budget ≥ 1×): \(one <= dvh ? "ok" : "OVER")")
         print("sbrt batch --jobs 2 vs --jobs 1: \(f(one / two, 2))× (the issue asks ≥ 1.8×; --jobs 1 already spreads each plan's loops over the cores)")
         var failed = one > dvh
-        if let single = rows.first(where: { $0.0.contains("one core") }).map({ median($0.1) }) {
+        if let single = rows.firstIndex(where: { $0.0.contains("one core") }).map({ wall[$0] }) {
             print("sbrt batch --jobs 1 on all cores vs one core: \(f(single / one, 2))×")
             let ok = single / two >= 1.8 || cores < 2
             print("sbrt batch --jobs 2 vs one core: \(f(single / two, 2))× (budget ≥ 1.8× on ≥ 2 cores; \(cores) here): \(ok ? "ok" : "OVER")")
@@ -124,25 +136,23 @@ struct BatchBench {
         }
     }
 
-    /// Median over `runs` after a warm-up.
-    func timeRuns(_ body: () throws -> Double) throws -> [Double] {
-        _ = try body()
-        return try (0..<runs).map { _ in try body() }
-    }
-
-    func dvhPlanByPlan(_ sbrt: String, _ folders: [String]) throws -> Double {
+    /// Every plan through its own `sbrt dvh` process, one after another.
+    func dvhPlanByPlan(_ sbrt: String, _ folders: [String]) throws -> Sample {
         let t = now()
+        var cpu = 0.0
         for p in folders {
             let r = try spawn(sbrt, ["dvh", p], stdout: "/dev/null")
             guard r.status == 0 else { throw BenchError("sbrt dvh \(p) exited with status \(r.status)") }
+            cpu += r.cpu
         }
-        return now() - t
+        return Sample(wall: now() - t, cpu: cpu, bytes: nil)
     }
 
-    func batch(_ sbrt: String, _ cohort: String, db: String, jobs: Int) throws -> Double {
-        let r = try spawn(sbrt, ["batch", cohort, "--db", db, "--jobs", String(jobs), "--quiet"], stdout: "/dev/null")
-        guard r.status == 0 else { throw BenchError("sbrt batch --jobs \(jobs) exited with status \(r.status)") }
-        return r.wall
+    func batch(_ sbrt: String, _ cohort: String, db: String, jobs: Int, prefix: [String] = []) throws -> Sample {
+        let command = prefix + [sbrt, "batch", cohort, "--db", db, "--jobs", String(jobs), "--quiet"]
+        let r = try spawn(command[0], Array(command.dropFirst()), stdout: "/dev/null")
+        guard r.status == 0 else { throw BenchError("\(command.joined(separator: " ")) exited with status \(r.status)") }
+        return Sample(wall: r.wall, cpu: r.cpu, bytes: nil)
     }
 
     func removeDatabase(_ db: String) throws {
