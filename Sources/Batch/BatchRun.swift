@@ -58,7 +58,16 @@ public enum BatchRun {
         let mine = discovery.plans.filter { request.shard.contains($0) }
         let context = RunContext(request: request, optionsJSON: try request.optionsJSON(), store: store,
                                  storedAtStart: request.rescan ? [] : try store.storedPlanKeys())
-        let outcomes = try work(mine, context, start: Date(), progress: progress)
+        // A plan found twice (the same export copied into two folders) has one key: the
+        // first copy (by plan id) is worked, the others are skipped as stored by it.
+        var seen = Set<String>()
+        let copies: [String?] = mine.map { p in
+            guard let key = PlanJob(plan: p, context: context).expectedKey() else { return nil }
+            return seen.insert(key).inserted ? nil : key
+        }
+        let unique = zip(mine, copies).filter { $1 == nil }.map(\.0)
+        var worked = try work(unique, context, start: Date(), progress: progress).makeIterator()
+        let outcomes = copies.map { key in key.map { PlanOutcome.skipped(planKey: $0) } ?? worked.next()! }
         try recordUnreadable(discovery, store)
         var summary = BatchSummary(discovered: discovery.plans.count, inShard: mine.count, stored: 0, skipped: 0, failed: 0,
                                    unreadableFiles: discovery.unreadable.count, seconds: 0, outcomes: [])

@@ -108,6 +108,18 @@ final class BatchRunTests: XCTestCase {
         XCTAssertEqual(try store.storedPlanKeys().count, 4, "other options give other keys: rows beside the earlier ones")
     }
 
+    func testAPlanExportedTwiceIsComputedAndStoredOnce() throws {
+        let root = temporaryFolder(self)
+        try makeTree(root + "/export", [("first/plan", miniFixtures[0])])
+        try FileManager.default.copyItem(atPath: root + "/export/first", toPath: root + "/export/second")
+        let store = try PlanStore.open(.sqlite(path: root + "/cohort.sqlite"))
+        let summary = try BatchRun.run(try request([root + "/export"], jobs: 2), store: store)
+        XCTAssertEqual([summary.discovered, summary.stored, summary.skipped, summary.failed], [2, 1, 1, 0])
+        let plans = try storedPlans(store)
+        XCTAssertEqual(plans.count, 1)
+        XCTAssertEqual(plans.values.first?.folder, root + "/export/first/plan", "the first copy by plan id")
+    }
+
     func testShardsAreDisjointCoverEveryPlanAndDoNotDependOnWhereTheTreeIs() throws {
         let root = temporaryFolder(self)
         try makeTree(root + "/one", (0..<6).map { ("patient\($0)/plan", miniFixtures[$0 % miniFixtures.count]) })
