@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Rendering", targets: ["Rendering"]),
         .library(name: "Reports", targets: ["Reports"]),
         .library(name: "Store", targets: ["Store"]),
+        .library(name: "Batch", targets: ["Batch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -61,6 +62,9 @@ let package = Package(
         .target(name: "Dosimetry", dependencies: ["Base", "DICOM", "VoxelKit", "Geometry", "RTModel"]),
         // Protocol files are data: copied into the resource bundle beside the executable.
         .target(name: "PlanReview", dependencies: ["Base", "VoxelKit", "Geometry", "RTModel", "Dosimetry"], resources: [.copy("Protocols")]),
+        // `sbrt batch`: discovery, shards, one transaction per plan, typed failures; above the
+        // review and the store, beside Rendering (neither imports the other).
+        .target(name: "Batch", dependencies: ["Base", "VoxelKit", "Geometry", "RTModel", "Dosimetry", "PlanReview", "Store"]),
         .target(name: "Rendering", dependencies: ["Base", "CLibPNG", "CPNGShim", "DICOM", "VoxelKit", "Geometry", "RTModel", "Dosimetry", "PlanReview"]),
         // Reports sit above the review and the pictures: HTML and text reports.
         .target(name: "Reports", dependencies: ["Base", "VoxelKit", "Geometry", "RTModel", "Dosimetry", "PlanReview", "Rendering"]),
@@ -74,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "sbrt",
             dependencies: [
-                "Base", "DICOM", "VoxelKit", "Geometry", "RTModel", "Dosimetry", "PlanReview", "Rendering", "Reports",
+                "Base", "DICOM", "VoxelKit", "Geometry", "RTModel", "Dosimetry", "PlanReview", "Rendering", "Reports", "Store", "Batch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -90,7 +94,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "sbrt-bench",
-            dependencies: ["Base", "DICOM", "VoxelKit", "RTModel", "Geometry", "Dosimetry"],
+            dependencies: ["Base", "DICOM", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "CohortMaker"],
             path: "Tools/Benchmark"
         ),
         // The command-line fuzzer (docs/fuzzing.md): structure-aware DICOM mutations and a
@@ -106,8 +110,14 @@ let package = Package(
             path: "Tools/StoreProbe"
         ),
 
+        // Cohorts of distinct plans from the fixtures (fresh UIDs, scaled doses) for the batch
+        // tests and benchmark; `sbrt-cohort` makes one on disk.
+        .target(name: "CohortMaker", dependencies: ["Base", "DICOM", "RTModel", "Store"], path: "Tools/CohortMaker"),
+        .executableTarget(name: "sbrt-cohort", dependencies: ["CohortMaker"], path: "Tools/Cohort"),
+
         // MARK: Tests
-        // Helpers shared by the test targets (a deterministic random generator).
+        // Helpers shared by the test targets (a deterministic random generator, the test
+        // PostgreSQL server).
         .target(name: "TestSupport", path: "Tests/Support"),
         // Synthetic plan records for StoreTests and sbrt-store-probe.
         .target(name: "StoreTestSupport", dependencies: ["Store", "TestSupport"], path: "Tests/StoreSupport"),
@@ -119,8 +129,11 @@ let package = Package(
         .testTarget(name: "DosimetryTests", dependencies: ["Base", "Dosimetry", "Geometry", "RTModel", "VoxelKit", "AnalyticPhantoms", "TestSupport"]),
         .testTarget(name: "RenderingTests", dependencies: ["Base", "Rendering", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "CPNGShim", "CZlib"]),
         .testTarget(name: "PlanReviewTests", dependencies: ["Base", "Reports", "PlanReview", "Dosimetry", "Geometry", "RTModel", "DICOM", "VoxelKit"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["sbrt", "Base", "DICOM", "FuzzKit"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["sbrt", "Base", "DICOM", "FuzzKit", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Base", "Store", "StoreTestSupport", "TestSupport", "sbrt-store-probe"]),
+        // The batch orchestrator in process, and the `sbrt batch` binary in processes (kill and
+        // resume, concurrent shards against PostgreSQL).
+        .testTarget(name: "BatchTests", dependencies: ["Base", "Batch", "Store", "RTModel", "CohortMaker", "TestSupport", "sbrt"]),
     ],
     // Swift 5 language mode: the kernels share immutable buffers across threads
     // through Dispatch, which strict Swift 6 checking cannot see is safe.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what sbrt needs on Debian/Ubuntu (libpng-dev, zlib1g-dev, pkg-config), builds it
+# Installs what sbrt needs on Debian/Ubuntu (libpng-dev, zlib1g-dev, pkg-config, and for the
+# batch command's database libsqlite3-dev and libpq-dev), builds it
 # in release mode and runs the main job on the bundled pelvis fixture plan: the inventory,
 # then the DVH table with the SBRT indices and the planning system's DVHs beside sbrt's,
 # then the Figure-1-style PNG (slice with isodose lines beside the DVH), and ends with the
@@ -8,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in libpng-dev zlib1g-dev pkg-config; do
+for pkg in libpng-dev zlib1g-dev pkg-config libsqlite3-dev libpq-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -5,8 +5,8 @@ import Foundation
 ///
 /// Format: a header `structure,dose_gy,volume_cc,volume_pct`, then one row per structure
 /// and dose step, doses increasing within a structure; `volume_cc` is the volume
-/// receiving at least `dose_gy` (≥). Structure names with a comma or a quote are quoted
-/// (RFC 4180). Doses have 4 decimals, volumes 6.
+/// receiving at least `dose_gy` (≥). Structure names are quoted as RFC 4180 asks
+/// (`CSV`). Doses have 4 decimals, volumes 6.
 public enum DVHTable {
     public static let header = "structure,dose_gy,volume_cc,volume_pct"
     /// The most rows a table may hold, written or read (a bound on memory for hostile input).
@@ -25,7 +25,7 @@ public enum DVHTable {
         }
         var out = header + "\n"
         for d in dvhs {
-            let name = d.name.contains(",") || d.name.contains("\"") ? "\"" + d.name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : d.name
+            let name = CSV.field(d.name)
             for (dose, cc) in d.curve(stepGy: stepGy) {
                 let pct = d.volumeCC > 0 ? 100 * cc / d.volumeCC : 0
                 out += "\(name),\(String(format: "%.4f", dose)),\(String(format: "%.6f", cc)),\(String(format: "%.6f", pct))\n"
@@ -52,7 +52,7 @@ public enum DVHTable {
                 continue
             }
             guard lineNumber <= maximumRows + 1 else { throw SBRTError(.tooLarge, "more than \(maximumRows) rows", file: path) }
-            let cells = splitCSV(line)
+            let cells = CSV.split(line)
             guard cells.count >= 3, let d = Double(cells[1]), let v = Double(cells[2]), d.isFinite, v.isFinite else {
                 throw SBRTError(.invalidValue, "expected structure,dose_gy,volume_cc[,volume_pct]", file: "\(path):\(lineNumber)")
             }
@@ -65,21 +65,5 @@ public enum DVHTable {
         }
         guard !order.isEmpty else { throw SBRTError(.invalidValue, "no DVH rows", file: path) }
         return order.map { ($0, curves[$0]!) }
-    }
-
-    /// The cells of one CSV line (RFC 4180 quoting).
-    static func splitCSV(_ line: String) -> [String] {
-        var cells: [String] = [], cur = "", quoted = false
-        let it = Array(line)
-        var k = 0
-        while k < it.count {
-            let c = it[k]
-            if quoted {
-                if c == "\"" { if k + 1 < it.count && it[k + 1] == "\"" { cur.append("\""); k += 1 } else { quoted = false } } else { cur.append(c) }
-            } else if c == "\"" { quoted = true } else if c == "," { cells.append(cur); cur = "" } else { cur.append(c) }
-            k += 1
-        }
-        cells.append(cur)
-        return cells
     }
 }

@@ -15,8 +15,22 @@ public struct DiscoveredPlan: Sendable, Equatable {
     public var folder: String
     /// Every file of the plan: RT Plan, its RT Dose(s), structure set and image series, sorted.
     public var files: [String]
+    /// The file that defines the plan: its RT Plan, or (a plan of doses only) the dose with
+    /// the smallest SOP Instance UID. Names the plan in failure records.
+    public var definingFile: String
+    /// SOP Instance UIDs of the RT Doses grouped with the plan, sorted.
+    public var doseUIDs: [String]
+    /// SOP Instance UID of the structure set grouped with the plan, if one was found.
+    public var structureSetUID: String?
     /// Why the plan cannot be reviewed, when discovery already knows (no dose).
     public var problem: SBRTError?
+
+    /// The identity without the folder (`plan:<UID>` or `dose:<UID>`): the same for the
+    /// plan wherever the tree is mounted, so workers that see one export at different
+    /// paths still agree on it (batch sharding hashes it).
+    public var uidIdentity: String {
+        id.firstIndex(of: "@").map { String(id[..<$0]) } ?? id
+    }
 }
 
 /// What `PlanDiscovery.discover` found.
@@ -171,7 +185,8 @@ extension PlanDiscovery {
             let files = [p.path] + mine.map(\.path) + (ss.map { [$0.path] } ?? []) + imageFiles(ss)
             let problem = mine.isEmpty ? SBRTError(.noDose, "no RT Dose in the tree references plan \(p.label ?? p.uid)", file: p.path) : nil
             out.append(DiscoveredPlan(id: "plan:\(p.uid)@\(dir(p.path))", planUID: p.uid, planLabel: p.label, patientID: p.patient,
-                                      folder: dir(p.path), files: Array(Set(files)).sorted(), problem: problem))
+                                      folder: dir(p.path), files: Array(Set(files)).sorted(), definingFile: p.path,
+                                      doseUIDs: mine.map(\.uid).sorted(), structureSetUID: ss?.uid, problem: problem))
         }
         let orphans = Dictionary(grouping: doses.filter { !claimed.contains($0.path) }) { d in
             "\(dir(d.path))|" + (d.referencedPlans.isEmpty ? d.frame : d.referencedPlans.sorted().joined(separator: ","))
@@ -181,7 +196,8 @@ extension PlanDiscovery {
             let ss = structureSet(named: [], patient: first.patient, frame: first.frame, near: first.path)
             let files = group.map(\.path) + (ss.map { [$0.path] } ?? []) + imageFiles(ss)
             out.append(DiscoveredPlan(id: "dose:\(first.uid)@\(dir(first.path))", planUID: nil, planLabel: nil, patientID: first.patient,
-                                      folder: dir(first.path), files: Array(Set(files)).sorted(), problem: nil))
+                                      folder: dir(first.path), files: Array(Set(files)).sorted(), definingFile: first.path,
+                                      doseUIDs: group.map(\.uid).sorted(), structureSetUID: ss?.uid, problem: nil))
         }
         return out.sorted { $0.id < $1.id }
     }

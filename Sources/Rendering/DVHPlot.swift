@@ -61,9 +61,14 @@ public enum DVHPlot {
     }
 
     static func layout(_ curves: [DVHCurve], rxGy: Double?, width: Int, height: Int) -> Layout {
+        layout(maxDoseGy: curves.map(\.dvh.maxGy).max() ?? 1, rxGy: rxGy, width: width, height: height)
+    }
+
+    /// The layout of a plot whose data reach `maxDoseGy`.
+    static func layout(maxDoseGy: Double, rxGy: Double?, width: Int, height: Int) -> Layout {
         let w = Double(width), h = Double(height)
         let fs = min(22, max(10.5, min(w, h * 1.3) / 42))
-        var top = max(curves.map(\.dvh.maxGy).max() ?? 1, 1e-3)
+        var top = max(maxDoseGy, 1e-3)
         if let rx = rxGy { top = max(top, 1.1 * rx) }
         let step = niceStep(top / 7)
         let xMax = (top / step).rounded(.up) * step
@@ -94,9 +99,9 @@ public enum DVHPlot {
     }
 
     /// Top-left corner of the legend box: of a few places inside the plot (top right,
-    /// right middle, top middle, bottom right, middle), the first that the fewest curve
-    /// samples fall in.
-    static func legendOrigin(_ dvhs: [DVH], _ L: Layout, _ bw: Double, _ bh: Double) -> (Double, Double) {
+    /// right middle, top middle, bottom right, middle), the first that the fewest data
+    /// points (dose Gy, volume %) fall in.
+    static func legendOrigin(_ data: [SIMD2<Double>], _ L: Layout, _ bw: Double, _ bh: Double) -> (Double, Double) {
         let m = L.fs * 0.5
         let candidates: [(Double, Double)] = [
             (L.right - bw - m, L.top + m),
@@ -105,7 +110,7 @@ public enum DVHPlot {
             (L.right - bw - m, L.bottom - bh - m),
             ((L.left + L.right - bw) / 2, (L.top + L.bottom - bh) / 2),
         ]
-        let points = dvhs.flatMap { samples($0).map { SIMD2(L.x($0.x), L.y($0.y)) } }
+        let points = data.map { SIMD2(L.x($0.x), L.y($0.y)) }
         var best = candidates[0], bestCount = Int.max
         for (x, y) in candidates {
             let count = points.reduce(0) { $0 + ($1.x >= x - m && $1.x <= x + bw + m && $1.y >= y - m && $1.y <= y + bh + m ? 1 : 0) }
@@ -141,7 +146,7 @@ public enum DVHPlot {
         }
         draw(markers, &s, L)
         axes(&s, L, title: title, doseLabel: doseLabel)
-        legend(curves.map { ($0.name, lineColour($0.colour)) }, &s, L, avoiding: curves.map(\.dvh))
+        legend(curves.map { ($0.name, lineColour($0.colour)) }, &s, L, avoiding: curves.flatMap { samples($0.dvh) })
         return s
     }
 
@@ -198,15 +203,15 @@ public enum DVHPlot {
         s.text(title, x: L.left, y: fs * 1.7, size: fs * 1.1, colour: ink, weight: 1.4)
     }
 
-    /// The legend box, placed where the fewest curve samples fall (see `legendOrigin`).
-    static func legend(_ entries: [(name: String, colour: Colour)], _ s: inout Scene, _ L: Layout, avoiding dvhs: [DVH]) {
+    /// The legend box, placed where the fewest data points fall (see `legendOrigin`).
+    static func legend(_ entries: [(name: String, colour: Colour)], _ s: inout Scene, _ L: Layout, avoiding data: [SIMD2<Double>]) {
         guard !entries.isEmpty else { return }
         let fs = L.fs
         let row = fs * 1.3
         let lw = max(1.6, fs * 0.16)
         let textWidth = entries.map { StrokeFont.width($0.name, size: fs * 0.9) }.max() ?? 0
         let bw = fs * 3.2 + textWidth, bh = row * Double(entries.count) + fs * 0.6
-        let (bx, by) = legendOrigin(dvhs, L, bw, bh)
+        let (bx, by) = legendOrigin(data, L, bw, bh)
         s.fill([[SIMD2(bx, by), SIMD2(bx + bw, by), SIMD2(bx + bw, by + bh), SIMD2(bx, by + bh)]], colour: .white, alpha: 0.9, outline: Colour(170, 170, 170))
         for (n, e) in entries.enumerated() {
             let y = by + fs * 0.3 + row * (Double(n) + 0.5)

@@ -11,6 +11,19 @@ public struct MetricRow: Sendable, Equatable {
     public var value: Double?
     public var unit: String
     public var note: String?
+
+    public init(planKey: String, folder: String, patientID: String?, planLabel: String?, structure: String, metric: String,
+                value: Double?, unit: String, note: String?) {
+        self.planKey = planKey
+        self.folder = folder
+        self.patientID = patientID
+        self.planLabel = planLabel
+        self.structure = structure
+        self.metric = metric
+        self.value = value
+        self.unit = unit
+        self.note = note
+    }
 }
 
 /// One structure's stored DVH with the plan it belongs to (population DVH plots).
@@ -18,8 +31,23 @@ public struct CurveRow: Sendable, Equatable {
     public var planKey: String
     public var folder: String
     public var patientID: String?
+    /// RT Plan Label of the plan, when it has one.
+    public var planLabel: String?
+    /// The options the plan was computed with (canonical JSON), for grouping by protocol.
+    public var optionsJSON: String
     public var structure: String
-    public var curve: DVHCurve
+    public var curve: StoredDVH
+
+    public init(planKey: String, folder: String, patientID: String?, planLabel: String?, optionsJSON: String, structure: String,
+                curve: StoredDVH) {
+        self.planKey = planKey
+        self.folder = folder
+        self.patientID = patientID
+        self.planLabel = planLabel
+        self.optionsJSON = optionsJSON
+        self.structure = structure
+        self.curve = curve
+    }
 }
 
 extension PlanStore {
@@ -61,7 +89,8 @@ extension PlanStore {
     public func dvhCurves(structure: String) throws -> [CurveRow] {
         let collate = connection.dialect.bytewiseCollation
         let sql = """
-            SELECT c.plan_key, p.folder, p.patient_id, c.structure, c.encoding, c.curve, c.bins, c.bin_width_gy, c.total_volume_cc
+            SELECT c.plan_key, p.folder, p.patient_id, p.plan_label, p.options_json, c.structure,
+                   c.encoding, c.curve, c.bins, c.bin_width_gy, c.total_volume_cc
             FROM dvh_curves c JOIN plans p ON p.plan_key = c.plan_key
             WHERE lower(c.structure) = lower(?)
             ORDER BY p.folder COLLATE \(collate), c.plan_key COLLATE \(collate), c.structure COLLATE \(collate)
@@ -69,7 +98,8 @@ extension PlanStore {
         return try locked {
             try connection.query(sql, [.text(structure)]).map { r in
                 CurveRow(planKey: try r.text(0), folder: try r.text(1), patientID: try r.optionalText(2),
-                         structure: try r.text(3), curve: try Self.curve(r, from: 4))
+                         planLabel: try r.optionalText(3), optionsJSON: try r.text(4),
+                         structure: try r.text(5), curve: try Self.curve(r, from: 6))
             }
         }
     }
@@ -98,7 +128,7 @@ extension PlanStore {
             }
             var plan = try Self.plan(p)
             let curves = try c.query("SELECT structure, encoding, curve, bins, bin_width_gy, total_volume_cc FROM dvh_curves WHERE plan_key = ?", key)
-            var curveByName: [String: DVHCurve] = [:]
+            var curveByName: [String: StoredDVH] = [:]
             for r in curves { curveByName[try r.text(0)] = try Self.curve(r, from: 1) }
             var metricsByName: [String: [MetricRecord]] = [:]
             for r in try c.query("SELECT structure, metric, value, unit, note FROM metrics WHERE plan_key = ? ORDER BY position", key) {
@@ -135,8 +165,8 @@ extension PlanStore {
     }
 
     /// A DVH curve from the columns encoding, curve, bins, bin_width_gy, total_volume_cc at `i`….
-    private static func curve(_ r: Row, from i: Int) throws -> DVHCurve {
-        try DVHCurve.decode(encoding: r.text(i), bytes: r.blob(i + 1), bins: r.int(i + 2),
+    private static func curve(_ r: Row, from i: Int) throws -> StoredDVH {
+        try StoredDVH.decode(encoding: r.text(i), bytes: r.blob(i + 1), bins: r.int(i + 2),
                             binWidthGy: r.double(i + 3), totalVolumeCC: r.double(i + 4))
     }
 

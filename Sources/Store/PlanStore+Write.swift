@@ -14,19 +14,27 @@ extension PlanStore {
 
     /// Stores `plan`, replacing any earlier copy with the same key, in one transaction:
     /// upsert of the plan row, delete and insert of its structures, DVH curves, metrics,
-    /// target indices and verdicts, and removal of the failures recorded for its key
-    /// (and of key-less failures of its folder). Writing the same plan twice leaves one
-    /// copy (the second); `--rescan` is this replacement.
+    /// target indices and verdicts, and removal of the failures it supersedes: those
+    /// recorded with its key, the key-less failures of its folder that name no file, and
+    /// the failures whose `failureKey` is in `clearingFailures` (the orchestrator's key
+    /// for an earlier failure of the same discovered plan). A failure naming another file
+    /// of the folder (another plan of a patient folder, an unreadable file) stays. Writing
+    /// the same plan twice leaves one copy (the second); `--rescan` is this replacement.
     ///
     /// - Throws: `SBRTError` of kind `.invalidValue` (nothing written) for a non-finite
     ///   number, a NUL in text, an empty key or dose UID list; `.database` when a row
     ///   breaks a key (two structures with one name, say), another writer held the lock
     ///   past the busy timeout, or the connection failed — the transaction is rolled
     ///   back and any earlier copy of the plan stays as it was.
-    public func write(_ plan: PlanRecord) throws {
+    public func write(_ plan: PlanRecord, clearingFailures: [String] = []) throws {
         try RecordValidation.validate(plan)
         try locked {
-            try writeTransaction { c in try PlanRows.write(plan, on: c) }
+            try writeTransaction { c in
+                try PlanRows.write(plan, on: c)
+                for key in clearingFailures {
+                    try c.execute("DELETE FROM failure_records WHERE failure_key = ?", [.text(key)])
+                }
+            }
         }
     }
 
@@ -44,6 +52,18 @@ extension PlanStore {
                         occurred_at = excluded.occurred_at
                     """, [.text(failure.failureKey), .text(failure.folder), .text(failure.kind), .text(failure.message),
                           DatabaseValue(failure.file), DatabaseValue(failure.planKey), .text(Timestamp.text(failure.occurredAt))])
+            }
+        }
+    }
+
+    /// Removes the failures with these `failureKey`s (one transaction); keys not stored
+    /// are ignored. The batch orchestrator clears failures of files that have since
+    /// become readable.
+    public func removeFailures(keys: [String]) throws {
+        guard !keys.isEmpty else { return }
+        try locked {
+            try writeTransaction { c in
+                for key in keys { try c.execute("DELETE FROM failure_records WHERE failure_key = ?", [.text(key)]) }
             }
         }
     }
@@ -91,7 +111,7 @@ enum PlanRows {
         try insert(on: c, "dvh_curves", ["plan_key", "structure", "bin_width_gy", "total_volume_cc", "bins", "encoding", "curve"],
                    plan.structures.map { s in
                        [key, .text(s.name), .real(s.dvh.binWidthGy), .real(s.dvh.totalVolumeCC),
-                        .integer(Int64(s.dvh.cumulativeCC.count)), .text(DVHCurve.encoding), .blob(s.dvh.encoded())]
+                        .integer(Int64(s.dvh.cumulativeCC.count)), .text(StoredDVH.encoding), .blob(s.dvh.encoded())]
                    })
         try insert(on: c, "metrics", ["plan_key", "structure", "position", "metric", "value", "unit", "note"],
                    plan.structures.flatMap { s in
@@ -111,7 +131,7 @@ enum PlanRows {
                         DatabaseValue(v.value), .text(v.unit), .text(v.comparator), DatabaseValue(v.limit), DatabaseValue(v.minorLimit),
                         .text(v.verdict), DatabaseValue(v.margin), .text(v.source), .text(v.mark), DatabaseValue(v.note)]
                    })
-        try c.execute("DELETE FROM failure_records WHERE plan_key = ? OR (plan_key IS NULL AND folder = ?)",
+        try c.execute("DELETE FROM failure_records WHERE plan_key = ? OR (plan_key IS NULL AND folder = ? AND file IS NULL)",
                       [key, .text(plan.folder)])
     }
 

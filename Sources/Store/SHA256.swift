@@ -1,7 +1,8 @@
-/// SHA-256 (FIPS 180-4 §6.2), for plan keys. Not a general-purpose crypto API.
+/// SHA-256 (FIPS 180-4 §6.2), for plan keys, shard selection and content fingerprints of
+/// option files (sbrt batch). Not a general-purpose crypto API (no streaming, no HMAC).
 ///
 /// - Complexity: O(n) in the message length; 64 rounds per 64-byte block.
-enum SHA256 {
+public enum SHA256 {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -14,7 +15,7 @@ enum SHA256 {
     ]
 
     /// The 32-byte digest of `message`.
-    static func digest(_ message: [UInt8]) -> [UInt8] {
+    public static func digest(_ message: [UInt8]) -> [UInt8] {
         var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
         // Padding: a 1 bit, zeros to 56 mod 64 bytes, then the bit length big-endian.
         var m = message
@@ -54,7 +55,7 @@ enum SHA256 {
     private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 
     /// The digest as 64 lowercase hexadecimal digits.
-    static func hex(_ message: [UInt8]) -> String {
+    public static func hex(_ message: [UInt8]) -> String {
         let digits = Array("0123456789abcdef")
         return String(digest(message).flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
     }

@@ -75,7 +75,7 @@ extension SBRT {
             var request = DVHRequest()
             request.structures = structures
             request.targets = targets
-            do { request.metrics = try Metric.parseList(metrics) } catch let e as Metric.ParseError { throw SBRTError(.invalidRequest, e.description) }
+            request.metrics = try parseMetrics(metrics)
             request.options.endCap = endCap
             let analysis = try DVHAnalysis.run(try study.resolve(path, needs: [.dose, .structureSet], rx: prescription), request)
             var text: String

@@ -1,5 +1,6 @@
 import Base
 import ArgumentParser
+import Batch
 import Dosimetry
 import Foundation
 import Rendering
@@ -27,12 +28,13 @@ extension SBRT {
                   sbrt render Fixtures/pelvis --dvh --out dvh.png --svg dvh.svg
                   sbrt render Fixtures/pelvis --through PTV --all-slices --out-dir slices/
                   sbrt render Fixtures/registered_mr --out mr.png --image 2 --through PTV
+                  sbrt render --population --db cohort.sqlite --structure PTV --by site --out band.png
                 See docs/render.md.
                 """
         )
 
-        @Argument(help: "A folder of DICOM files (CT, MR or PET images, RT Structure Set, RT Dose, RT Plan).")
-        var path: String
+        @Argument(help: "A folder of DICOM files (CT, MR or PET images, RT Structure Set, RT Dose, RT Plan); none with --population.")
+        var path: String?
 
         @Option(help: "Output PNG.")
         var out: String?
@@ -92,8 +94,20 @@ extension SBRT {
         @Option(name: .customLong("constraint"), help: ArgumentHelp("A constraint to mark on the DVH plot, STRUCTURE:METRIC OP LIMIT, e.g. \"Rectum:D0.035cc<38\" or \"SacralPlexus:V30Gy[cc]<5\"; repeat for several. Drawn green when met, red when violated.", valueName: "constraint"))
         var constraints: [String] = []
 
-        @Option(help: "With --dvh: also write the plot as SVG to this file.")
+        @Option(help: "With --dvh or --population: also write the plot as SVG to this file.")
         var svg: String?
+
+        @Flag(help: "A population DVH from a batch database (--db): median and inter-quartile band of --structure across the plans.")
+        var population = false
+
+        @Option(help: "With --population: the database written by `sbrt batch` (SQLite file or postgresql:// URL).")
+        var db: String?
+
+        @Option(name: .customLong("structure"), help: "With --population: the structure (name as stored, ASCII case ignored).")
+        var populationStructure: String?
+
+        @Option(help: "With --population: one band per protocol (--protocol of the batch run) or per site (from the RT Plan Label; docs/batch.md).")
+        var by: PopulationDVH.Grouping = .none
 
         @Flag(help: "Panel A (slice) and panel B (DVH) side by side, like Figure 1 of the review.")
         var figure = false
@@ -105,6 +119,11 @@ extension SBRT {
         var outDir: String?
 
         func validate() throws {
+            if population || db != nil || populationStructure != nil || by != .none {
+                try validatePopulation()
+                return
+            }
+            guard path != nil else { throw ValidationError("give a folder of DICOM files (or --population --db FILE)") }
             let selectors = [sliceZ != nil, sliceX != nil, sliceY != nil, atMax, through != nil && !allSlices].filter { $0 }.count
             guard selectors <= 1 else { throw ValidationError("give at most one of --slice-z, --slice-x, --slice-y, --through, --at-max") }
             if isodose != nil && isodoseGy != nil { throw ValidationError("give --isodose (% of Rx) or --isodose-gy, not both") }
@@ -195,6 +214,11 @@ extension SBRT {
         }
 
         func render() throws {
+            if population {
+                try runPopulation()
+                return
+            }
+            let path = self.path!
             try OutputFiles.validate([out, svg].compactMap { $0 })
             var request = try sliceRequest()
             if dvh {

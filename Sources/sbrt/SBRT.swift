@@ -21,7 +21,7 @@ struct SBRT: ParsableCommand {
             numbers are authoritative for treatment.
             """,
         version: version,
-        subcommands: [Info.self, DVHCommand.self, CompositeCommand.self, RenderCommand.self, ExpandCommand.self, CheckCommand.self, CompareCommand.self, GammaCommand.self, ProtocolsCommand.self]
+        subcommands: [Info.self, DVHCommand.self, CompositeCommand.self, RenderCommand.self, ExpandCommand.self, CheckCommand.self, CompareCommand.self, GammaCommand.self, ProtocolsCommand.self, BatchCommand.self]
     )
 
     /// Runs the command, mapping every failure to the documented exit codes in one

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -6,22 +7,7 @@ func fixture(_ relative: String) -> String { packageRoot.appendingPathComponent(
 
 /// Runs the built `sbrt` binary (next to the test bundle) and captures its output.
 func runSBRT(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    let bundle = URL(fileURLWithPath: CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? CommandLine.arguments[0])
-    var dir = bundle.deletingLastPathComponent()
-    if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("sbrt").path) {
-        dir = packageRoot.appendingPathComponent(".build/debug")
-    }
-    let p = Process()
-    p.executableURL = dir.appendingPathComponent("sbrt")
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    try BuiltTools.run("sbrt", args)
 }
 
 final class InfoEndToEndTests: XCTestCase {

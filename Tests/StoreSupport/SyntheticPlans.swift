@@ -46,7 +46,7 @@ public enum SyntheticPlans {
                 cumulative[j] = v
                 v *= Float(1 - 0.01 * rng.next01())
             }
-            let dvh = try! DVHCurve(binWidthGy: 0.01, totalVolumeCC: volume, cumulativeCC: cumulative)
+            let dvh = try! StoredDVH(binWidthGy: 0.01, totalVolumeCC: volume, cumulativeCC: cumulative)
             plan.structures.append(StructureRecord(
                 name: s == 0 ? "PTV" : "OAR \(s)", roiNumber: s == 2 ? nil : s + 1, type: s == 0 ? "PTV" : "ORGAN",
                 volumeCC: volume, minGy: number(10), meanGy: number(30) + 1e-13, maxGy: Double(bins) * 0.01,

@@ -3,6 +3,7 @@ import XCTest
 import Base
 @testable import Store
 import StoreTestSupport
+import TestSupport
 
 /// The store against a real PostgreSQL server (`TestPostgres`): these tests fail, not
 /// skip, when the server cannot be started.

@@ -38,34 +38,34 @@ final class PlanKeyTests: XCTestCase {
     }
 }
 
-final class DVHCurveTests: XCTestCase {
+final class StoredDVHTests: XCTestCase {
     func testTheEncodingIsLittleEndianFloat32AndRoundTrips() throws {
-        let curve = try DVHCurve(binWidthGy: 0.01, totalVolumeCC: 2.5, cumulativeCC: [2.5, 1, Float.leastNonzeroMagnitude, 0])
+        let curve = try StoredDVH(binWidthGy: 0.01, totalVolumeCC: 2.5, cumulativeCC: [2.5, 1, Float.leastNonzeroMagnitude, 0])
         XCTAssertEqual(curve.encoded(), [0, 0, 0x20, 0x40, 0, 0, 0x80, 0x3f, 1, 0, 0, 0, 0, 0, 0, 0])
-        XCTAssertEqual(try DVHCurve.decode(encoding: "f32le", bytes: curve.encoded(), bins: 4, binWidthGy: 0.01, totalVolumeCC: 2.5), curve)
-        XCTAssertThrowsError(try DVHCurve.decode(encoding: "f32le", bytes: [0, 0, 0], bins: 1, binWidthGy: 0.01, totalVolumeCC: 1)) {
+        XCTAssertEqual(try StoredDVH.decode(encoding: "f32le", bytes: curve.encoded(), bins: 4, binWidthGy: 0.01, totalVolumeCC: 2.5), curve)
+        XCTAssertThrowsError(try StoredDVH.decode(encoding: "f32le", bytes: [0, 0, 0], bins: 1, binWidthGy: 0.01, totalVolumeCC: 1)) {
             XCTAssertEqual(($0 as? SBRTError)?.kind, .database)
         }
-        XCTAssertThrowsError(try DVHCurve.decode(encoding: "zstd", bytes: [], bins: 0, binWidthGy: 0.01, totalVolumeCC: 1))
-        XCTAssertThrowsError(try DVHCurve.decode(encoding: "f32le", bytes: [0, 0, 0xc0, 0x7f], bins: 1, binWidthGy: 0.01, totalVolumeCC: 1)) {
+        XCTAssertThrowsError(try StoredDVH.decode(encoding: "zstd", bytes: [], bins: 0, binWidthGy: 0.01, totalVolumeCC: 1))
+        XCTAssertThrowsError(try StoredDVH.decode(encoding: "f32le", bytes: [0, 0, 0xc0, 0x7f], bins: 1, binWidthGy: 0.01, totalVolumeCC: 1)) {
             XCTAssertEqual(($0 as? SBRTError)?.kind, .database, "a NaN volume is corrupt")
         }
     }
 
     func testSamplingFollowsTheCSVStepsAndInterpolates() throws {
         // A linear cumulative DVH: 10 cc at 0 Gy falling to 0 at 2 Gy.
-        let curve = try DVHCurve(totalVolumeCC: 10, maxDoseGy: 2.0) { max(0, 10 - 5 * $0) }
+        let curve = try StoredDVH(totalVolumeCC: 10, maxDoseGy: 2.0) { max(0, 10 - 5 * $0) }
         XCTAssertEqual(curve.cumulativeCC.count, 202, "0 … 2.01 Gy: floor(2/0.01) + 2 steps")
         XCTAssertEqual(curve.cumulativeCC[100], 5)
         XCTAssertEqual(curve.volumeCC(atLeast: 0.505), 7.475, accuracy: 1e-5)
         XCTAssertEqual(curve.volumeCC(atLeast: -1), 10)
         XCTAssertEqual(curve.volumeCC(atLeast: 50), 0)
-        XCTAssertThrowsError(try DVHCurve(totalVolumeCC: 1, maxDoseGy: 1e300) { _ in 0 }) {
+        XCTAssertThrowsError(try StoredDVH(totalVolumeCC: 1, maxDoseGy: 1e300) { _ in 0 }) {
             XCTAssertEqual(($0 as? SBRTError)?.kind, .tooLarge, "an absurd maximum dose cannot ask for unbounded memory")
         }
-        XCTAssertThrowsError(try DVHCurve(totalVolumeCC: 1, maxDoseGy: .nan) { _ in 0 })
-        XCTAssertThrowsError(try DVHCurve(binWidthGy: 0, totalVolumeCC: 1, cumulativeCC: []))
-        XCTAssertThrowsError(try DVHCurve(binWidthGy: 0.01, totalVolumeCC: 1, cumulativeCC: [1, -1]))
+        XCTAssertThrowsError(try StoredDVH(totalVolumeCC: 1, maxDoseGy: .nan) { _ in 0 })
+        XCTAssertThrowsError(try StoredDVH(binWidthGy: 0, totalVolumeCC: 1, cumulativeCC: []))
+        XCTAssertThrowsError(try StoredDVH(binWidthGy: 0.01, totalVolumeCC: 1, cumulativeCC: [1, -1]))
     }
 }
 

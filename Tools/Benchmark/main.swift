@@ -13,6 +13,9 @@
 //   sbrt-bench dvh DIR [--runs N]    the DVH kernel against its scalar reference, per
 //                                    structure, in process; several maps in one pass
 //   sbrt-bench gamma DIR [--runs N]  the two `sbrt gamma` processes of `run` alone
+//   sbrt-bench batch DIR [--plans N] [--runs N] [--postgres URL]  `sbrt batch` on a cohort
+//                                    of N distinct plans (made once in DIR) against `sbrt dvh`
+//                                    plan by plan; --jobs 1 and 2; database size per plan
 //
 // See docs/performance.md.
 
@@ -25,6 +28,7 @@ let usage = """
            sbrt-bench composite DIR [--runs N]
            sbrt-bench dvh DIR [--runs N]
            sbrt-bench gamma DIR [--runs N]
+           sbrt-bench batch DIR [--plans N] [--runs N] [--postgres URL]
 
     """
 
@@ -84,6 +88,23 @@ do {
         // Internal: makes DIR-course2/RD.dcm (the runner calls it in a child process).
         guard args.count == 1 else { die("course2 takes one folder") }
         _ = try CompositeBench(dir: args[0], runs: 1).courses()
+    case "batch":
+        var options = ["--plans": "60", "--runs": "3"]
+        var rest: [String] = []
+        var i = 0
+        while i < args.count {
+            if ["--plans", "--runs", "--postgres"].contains(args[i]), i + 1 < args.count {
+                options[args[i]] = args[i + 1]
+                i += 2
+            } else {
+                rest.append(args[i])
+                i += 1
+            }
+        }
+        guard rest.count == 1, let plans = Int(options["--plans"]!), plans >= 2, let runs = Int(options["--runs"]!), runs >= 1 else {
+            die("batch takes one folder, --plans N ≥ 2, --runs N ≥ 1\n" + usage)
+        }
+        try BatchBench(dir: rest[0], plans: plans, runs: runs, postgres: options["--postgres"]).run()
     case "-h", "--help", "help":
         print(usage, terminator: "")
     default:

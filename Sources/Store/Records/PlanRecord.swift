@@ -81,11 +81,11 @@ public struct StructureRecord: Sendable, Equatable {
     /// Percentage (0–100) of the volume outside the dose grid, counted at 0 Gy.
     public var outsideDoseGridPercent: Double
     public var metrics: [MetricRecord]
-    public var dvh: DVHCurve
+    public var dvh: StoredDVH
 
     public init(name: String, roiNumber: Int? = nil, type: String? = nil, volumeCC: Double, minGy: Double,
                 meanGy: Double, maxGy: Double, outsideDoseGridPercent: Double, metrics: [MetricRecord] = [],
-                dvh: DVHCurve) {
+                dvh: StoredDVH) {
         self.name = name
         self.roiNumber = roiNumber
         self.type = type
@@ -207,6 +207,11 @@ public struct FailureRecord: Sendable, Equatable {
 
     /// Primary key of `failure_records`: the plan key, else `folder:<folder>|<file>`.
     public var failureKey: String {
+        Self.key(folder: folder, file: file, planKey: planKey)
+    }
+
+    /// The `failureKey` a failure with these fields has.
+    public static func key(folder: String, file: String?, planKey: String? = nil) -> String {
         planKey ?? "folder:\(folder)|\(file ?? "")"
     }
 }

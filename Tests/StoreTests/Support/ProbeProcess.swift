@@ -74,3 +74,7 @@ final class ProbeProcess: @unchecked Sendable {
         return (process.terminationStatus, String(decoding: e, as: UTF8.self))
     }
 }
+
+/// The repository root.
+let packageRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

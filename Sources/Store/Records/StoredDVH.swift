@@ -13,7 +13,7 @@ import Foundation
 ///
 /// Outside Swift: `numpy.frombuffer(curve, dtype="<f4")`, or in R
 /// `readBin(curve, "double", size = 4, n = bins, endian = "little")`.
-public struct DVHCurve: Sendable, Equatable {
+public struct StoredDVH: Sendable, Equatable {
     /// The name of the only encoding so far, stored in `dvh_curves.encoding`.
     public static let encoding = "f32le"
     /// The default dose step, Gy (the `--step` default of `sbrt dvh --format csv`).
@@ -58,7 +58,7 @@ public struct DVHCurve: Sendable, Equatable {
     /// - Throws: `SBRTError` of kind `.invalidValue` for a non-finite or negative maximum
     ///   dose, `.tooLarge` for one that needs more than `maximumBins` steps, and as
     ///   `init(binWidthGy:totalVolumeCC:cumulativeCC:)`.
-    public init(binWidthGy: Double = DVHCurve.defaultBinWidthGy, totalVolumeCC: Double, maxDoseGy: Double,
+    public init(binWidthGy: Double = StoredDVH.defaultBinWidthGy, totalVolumeCC: Double, maxDoseGy: Double,
                 volumeCCAtLeast: (Double) -> Double) throws {
         guard maxDoseGy.isFinite, maxDoseGy >= 0, binWidthGy.isFinite, binWidthGy > 0 else {
             throw SBRTError(.invalidValue, "cannot sample a DVH to \(maxDoseGy) Gy in steps of \(binWidthGy) Gy")
@@ -89,7 +89,7 @@ public struct DVHCurve: Sendable, Equatable {
     /// - Throws: `SBRTError` of kind `.database` for an unknown encoding, a byte count that is not
     ///   `4 × bins`, or values the initialiser rejects.
     public static func decode(encoding: String, bytes: [UInt8], bins: Int, binWidthGy: Double,
-                              totalVolumeCC: Double) throws -> DVHCurve {
+                              totalVolumeCC: Double) throws -> StoredDVH {
         guard encoding == Self.encoding else {
             throw SBRTError(.database, "DVH curve encoding \"\(encoding)\" is not \(Self.encoding)")
         }
@@ -103,7 +103,7 @@ public struct DVHCurve: Sendable, Equatable {
             values[j] = Float(bitPattern: bits)
         }
         do {
-            return try DVHCurve(binWidthGy: binWidthGy, totalVolumeCC: totalVolumeCC, cumulativeCC: values)
+            return try StoredDVH(binWidthGy: binWidthGy, totalVolumeCC: totalVolumeCC, cumulativeCC: values)
         } catch let e as SBRTError {
             throw SBRTError(.database, "stored DVH curve: \(e.message)")
         }
