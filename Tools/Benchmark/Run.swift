@@ -147,6 +147,9 @@ struct Runner {
             ProcessJob(name: "sbrt dvh DIR (all structures, default metrics)", path: sbrt, args: ["dvh", dir], budget: 0.15),
             // Exit 1 is a verdict (a major deviation), not a failure of the run.
             ProcessJob(name: "sbrt check DIR --protocol tg101 (verdict table)", path: sbrt, args: ["check", dir, "--protocol", "tg101"], budget: 1.0, okStatuses: [0, 1]),
+            // Issue 13: the review with its HTML figures within 1.5 × a plain `sbrt dvh` (0.15 s).
+            ProcessJob(name: "sbrt check DIR --protocol tg101 --html (review, DVH plot, 2 slices)", path: sbrt,
+                       args: ["check", dir, "--protocol", "tg101", "--html", tmp + "/review.html"], budget: 0.225, okStatuses: [0, 1]),
             ProcessJob(name: "sbrt render DIR --figure (slice + DVH PNG)", path: sbrt, args: ["render", dir, "--figure", "--out", tmp + "/figure.png"], budget: 1.0),
             ProcessJob(name: "sbrt expand DIR --from GTV --margin 5 --out RS (PTV, RTSTRUCT out)", path: sbrt,
                        args: ["expand", dir, "--from", "GTV", "--margin", "5", "--name", "PTV_bench", "--out", tmp + "/expand.dcm"], budget: 1.0),
