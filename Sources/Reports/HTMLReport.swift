@@ -86,7 +86,7 @@ public enum HTMLReport {
             if study.doseField != nil, !indices.isEmpty {
                 let curves = try dvhCurves(c, rois: study.rois, indices: indices)
                 let plot = DVHPlot.render(curves, rxGy: c.check?.rxGy ?? c.eligibility?.rxGy ?? study.plan?.prescriptionGy, width: 900, height: 620)
-                figures.append(("Cumulative DVH of \(curves.map(\.name).joined(separator: ", "))", "data:image/png;base64," + (try PNGEncoder.encode(plot)).base64EncodedString()))
+                figures.append(("Cumulative DVH of \(curves.map(\.name).joined(separator: ", "))", "data:image/png;base64," + (try PNGEncoder.encode(plot, compression: .fast)).base64EncodedString()))
             }
             var targets = study.rois.indices.filter { ["PTV", "GTV"].contains((study.rois[$0].interpretedType ?? "").uppercased()) }
             if targets.isEmpty, let t = study.defaultTargetIndex { targets = [t] }
@@ -98,7 +98,7 @@ public enum HTMLReport {
                 req.widthPx = 640
                 if let rx = c.check?.rxGy ?? c.eligibility?.rxGy { req.rxGy = rx }
                 let s = try SliceRenderer.render(study, req)
-                figures.append(("Axial slice through \(study.rois[n].name): \(s.caption)", "data:image/png;base64," + (try PNGEncoder.encode(s.panel)).base64EncodedString()))
+                figures.append(("Axial slice through \(study.rois[n].name): \(s.caption)", "data:image/png;base64," + (try PNGEncoder.encode(s.panel, compression: .fast)).base64EncodedString()))
             }
         } catch let e as SBRTError {
             throw SBRTError(e.kind, "HTML report: \(e.message)", file: e.file)

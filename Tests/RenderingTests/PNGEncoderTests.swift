@@ -122,6 +122,18 @@ final class PNGEncoderTests: XCTestCase {
         XCTAssertGreaterThan(Set(png.rowFilters).count, 1, "expected libpng to choose more than one filter type")
     }
 
+    /// The report's fast compression: the same pixels, every row Paeth-filtered (type 4),
+    /// different bytes from the standard compression.
+    func testFastCompressionDecodesToTheSamePixelsWithPaethRows() throws {
+        let image = Self.mixed()
+        let fast = try PNGEncoder.encode(image, compression: .fast)
+        let png = try PNGTestDecoder.decode(fast)
+        XCTAssertEqual(png.pixels, image.pixels)
+        XCTAssertEqual(Set(png.rowFilters), [4])
+        XCTAssertNotEqual(fast, try PNGEncoder.encode(image))
+        XCTAssertEqual(fast, try PNGEncoder.encode(image, compression: .fast))
+    }
+
     func testOnePixelImagesEncode() throws {
         let rgba = RGBAImage(width: 1, height: 1, fill: SIMD4(1, 2, 3, 4))
         XCTAssertEqual(try PNGTestDecoder.decode(try PNGEncoder.encode(rgba)).pixels, [1, 2, 3, 4])
