@@ -13,6 +13,10 @@
 ///   returns to its start; curves ending at the lattice border are open.
 /// - Deterministic: cells are visited in row-major order and chains are walked from
 ///   the first unused segment.
+/// - Not `Geometry.ContourTracer`, which also marches squares: that one closes every
+///   loop (cells beyond the lattice count as outside), orients it and thins it, as a
+///   structure's contour must be; an isodose line cut by the figure's edge must stay open,
+///   unoriented and unthinned, or the edge would be drawn as part of the line.
 public enum MarchingSquares {
     public struct Polyline: Sendable, Equatable {
         public var points: [SIMD2<Double>]
