@@ -30,7 +30,8 @@ public final class ShapeOccupancy: @unchecked Sendable {
     /// The spacing of a contiguous stack (CT slice spacing), mm.
     public let sliceSpacing: Double
 
-    /// Per plane, the coverage fractions on `lattice` (computed once).
+    /// Per plane, the coverage fractions on `lattice` (computed once; prism and none end
+    /// caps only, empty for `interpolated`, which reads the signed distances).
     public let planeCoverage: [[Float]]
     /// Per plane, the slab [w − below, w + above] it fills in prism/none modes.
     public let slabs: [(lo: Double, hi: Double)]
@@ -44,6 +45,15 @@ public final class ShapeOccupancy: @unchecked Sendable {
     /// profile the cell follows beyond the plane, or nil for the flat end. Computed once;
     /// see `roundedEnd`.
     private(set) var roundedProfiles: [[RoundedProfile?]] = []
+    /// Per plane p contiguous with p + 1, the cells whose coverage may lie strictly between
+    /// 0 and 1 somewhere between the two planes (`interpolate` keeps each value within an
+    /// eighth of the interval of [min, max] of the two planes' signed distances); every other
+    /// cell is 1 or 0 throughout the interval. Computed once: the interpolation then costs
+    /// a vectorised pass plus the arcs of the boundary band, not arcs at every cell.
+    private(set) var intervalBands: [[Int32]] = []
+    /// Per plane that ends a run, the cells an end beyond it may cover (signed distance on
+    /// the plane below a slice + half a cell); every other cell is outside the end.
+    private(set) var capCells: [[Int32]] = []
 
     /// A cell's meridian profile beyond an end plane (`roundedProfile`): the circle
     /// (centre t, centre depth, radius) or, with a NaN centre, the chord of slope −radius;
@@ -66,11 +76,11 @@ public final class ShapeOccupancy: @unchecked Sendable {
         self.endCap = endCap
         self.sliceSpacing = sliceSpacing
         let planes = shape.planes
-        var coverage = [[Float]](repeating: [], count: planes.count)
+        var coverage = [[Float]](repeating: [], count: endCap == .interpolated ? 0 : planes.count)
         coverage.withUnsafeMutableBufferPointer { out in
             let o = out
-            DispatchQueue.concurrentPerform(iterations: planes.count) { p in
-                o[p] = PolygonCoverage.rasterize(planes[p].polygons, on: lattice)
+            Parallel.forEachChunk(o.count) { _, range in
+                for p in range { o[p] = PolygonCoverage.rasterize(planes[p].polygons, on: lattice) }
             }
         }
         planeCoverage = coverage
@@ -89,31 +99,43 @@ public final class ShapeOccupancy: @unchecked Sendable {
         }
         self.slabs = slabs
         if endCap == .interpolated {
-            var fields = [(distance: [Float], nearestU: [Float], nearestV: [Float])](repeating: ([], [], []), count: planes.count)
-            fields.withUnsafeMutableBufferPointer { out in
-                let o = out
-                DispatchQueue.concurrentPerform(iterations: planes.count) { p in
-                    o[p] = PlaneField.signedDistanceAndNearest(planes[p].polygons, lattice: lattice)
-                }
-            }
-            signedDistance = fields.map(\.distance)
-            // Nearest boundary points are used only beyond the ends of runs of planes.
-            nearest = fields.indices.map { p in
-                let endsRun = p == 0 || !contiguous[p - 1] || !contiguous[p]
-                return endsRun ? (fields[p].nearestU, fields[p].nearestV) : ([], [])
-            }
-        } else {
-            signedDistance = []
-            nearest = []
-        }
-        if endCap == .interpolated {
+            let f = Self.interpolationFields(shape, lattice: lattice, contiguous: contiguous, sliceSpacing: sliceSpacing)
+            (signedDistance, nearest, intervalBands, capCells) = (f.distance, f.nearest, f.bands, f.capCells)
             roundedProfiles = planes.indices.map { p in
                 // A run's first plane faces below, its last above; a lone plane has no profile.
                 let below = p == 0 || !contiguous[p - 1], above = !contiguous[p]
                 guard below != above else { return [] }
                 return roundedEnd(p, below: below)
             }
+        } else {
+            signedDistance = []
+            nearest = []
         }
+    }
+
+    /// The signed distances of the planes (`PlaneField.signedDistanceAndNearest`), their
+    /// nearest points (run ends only), and the band lists (`intervalBands`, `capCells`).
+    /// Every cell is measured: a band of one interval may read a neighbouring plane far from
+    /// that plane's boundary (a steep side, a shelf), and on real and lobulated targets
+    /// such cells are too many to measure one by one.
+    private static func interpolationFields(_ shape: PlanarShape, lattice: CellLattice, contiguous: [Bool], sliceSpacing: Double)
+        -> (distance: [[Float]], nearest: [(u: [Float], v: [Float])], bands: [[Int32]], capCells: [[Int32]]) {
+        let planes = shape.planes
+        var fields = [(distance: [Float], nearestU: [Float], nearestV: [Float])](repeating: ([], [], []), count: planes.count)
+        fields.withUnsafeMutableBufferPointer { out in
+            let o = out
+            Parallel.forEachChunk(planes.count) { _, range in
+                for p in range { o[p] = PlaneField.signedDistanceAndNearest(planes[p].polygons, lattice: lattice) }
+            }
+        }
+        let distance = fields.map(\.distance)
+        // Nearest boundary points are used only beyond the ends of runs of planes.
+        let nearest: [(u: [Float], v: [Float])] = fields.indices.map { p in
+            let endsRun = p == 0 || !contiguous[p - 1] || !contiguous[p]
+            return endsRun ? (fields[p].nearestU, fields[p].nearestV) : ([], [])
+        }
+        let (bands, capCells) = Self.bands(distance, planes: planes.map(\.w), contiguous: contiguous, cellMM: lattice.h, sliceSpacing: sliceSpacing)
+        return (distance, nearest, bands, capCells)
     }
 
     /// The w values where the cross-section's definition changes, increasing.
@@ -190,15 +212,20 @@ public final class ShapeOccupancy: @unchecked Sendable {
         let sd0 = signedDistance[p], sd1 = signedDistance[p + 1]
         let before: Int? = p > 0 && contiguousWithNext[p - 1] ? p - 1 : nil
         let after: Int? = p + 2 < planes.count && contiguousWithNext[p + 1] ? p + 2 : nil
+        // Cells off the band are 1 (inside on both planes by more than the slack and half a
+        // cell) or 0; the band's cells are overwritten below.
+        let deep = Float(-0.5 * lattice.h - 0.125 * len)
+        for i in 0..<out.count { out[i] = max(sd0[i], sd1[i]) <= deep ? 1 : 0 }
+        let band = intervalBands[p]
         guard before != nil || after != nil else {
             let t = Float(s)
-            fill(out) { i in (1 - t) * sd0[i] + t * sd1[i] }
+            fill(out, band) { i in (1 - t) * sd0[i] + t * sd1[i] }
             return
         }
         let wb = before.map { planes[$0].w } ?? 0, wa = after.map { planes[$0].w } ?? 0
         let sdB = before.map { signedDistance[$0] }, sdA = after.map { signedDistance[$0] }
         let slack = 0.125 * len
-        fill(out) { i in
+        fill(out, band) { i in
             let y0 = Double(sd0[i]), y1 = Double(sd1[i])
             let linear = (1 - s) * y0 + s * y1
             var wB = 0.0, wA = 0.0, vB = linear, vA = linear
@@ -215,6 +242,32 @@ public final class ShapeOccupancy: @unchecked Sendable {
             else { v = sdB != nil ? vB : vA }
             return Float(min(max(y0, y1) + slack, max(min(y0, y1) - slack, v)))
         }
+    }
+
+    /// The band lists of `intervalBands` and `capCells` from the planes' signed distances.
+    /// A cell is left out only when it is off the band by a margin (1e-3 of a cell), so the
+    /// cells left out are exactly 0 or 1 whatever the rounding.
+    static func bands(_ sd: [[Float]], planes w: [Double], contiguous: [Bool], cellMM h: Double, sliceSpacing: Double) -> ([[Int32]], [[Int32]]) {
+        let n = sd.first?.count ?? 0
+        var intervals = [[Int32]](repeating: [], count: sd.count)
+        var caps = [[Int32]](repeating: [], count: sd.count)
+        let eps = 1e-3 * h
+        for p in sd.indices {
+            if contiguous[p] {
+                let reach = 0.5 * h + 0.125 * (w[p + 1] - w[p]) + eps
+                let a = sd[p], b = sd[p + 1]
+                intervals[p] = (0..<n).compactMap { i in
+                    let lo = Double(min(a[i], b[i])), hi = Double(max(a[i], b[i]))
+                    return lo < reach && hi > -reach ? Int32(truncatingIfNeeded: i) : nil
+                }
+            }
+            let endsRun = p == 0 || !contiguous[p - 1] || !contiguous[p]
+            if endsRun {
+                let limit = Float(sliceSpacing + 0.5 * h + eps)
+                caps[p] = (0..<n).compactMap { i in sd[p][i] < limit ? Int32(truncatingIfNeeded: i) : nil }
+            }
+        }
+        return (intervals, caps)
     }
 
     /// The value at w of the circle through three points (w, y) on the branch that holds
@@ -304,17 +357,23 @@ public final class ShapeOccupancy: @unchecked Sendable {
         let flat = d < c
         let sdP = signedDistance[p]
         let outside: Float = Float(2 * lattice.h)
+        // Cells off `capCells` lie a slice and half a cell or more outside the end contour:
+        // outside the end (flat or rounded), coverage 0.
+        let cells = capCells[p]
         guard let q = inwardPlanes(p, below: below).q else {
             guard flat else { return false }
-            fill(out) { i in sdP[i] + fillet }
+            for i in 0..<out.count { out[i] = 0 }
+            fill(out, cells) { i in sdP[i] + fillet }
             return true
         }
+        for i in 0..<out.count { out[i] = 0 }
         let sdQ = signedDistance[q]
         let t = Float(d / abs(shape.planes[p].w - shape.planes[q].w))
         let maxGrowth = Float(d)
         let profiles = roundedProfiles[p]
-        var any = false
-        fill(out) { i in
+        // Every cell without a rounded profile is part of the flat end: any when flat.
+        var any = flat && cells.count < out.count
+        fill(out, cells) { i in
             if let prof = profiles[i] {
                 // Past its closing point the profile goes on (negative depth), so the
                 // one-cell ramp of the coverage stays centred on the surface.
@@ -389,20 +448,26 @@ public final class ShapeOccupancy: @unchecked Sendable {
     /// A per-cell field at an in-plane point, bilinearly between cell centres (clamped to the lattice).
     @inline(__always)
     func sample(_ f: [Float], at p: SIMD2<Double>) -> Double {
-        let x = min(max((p.x - lattice.u0) / lattice.h - 0.5, 0), Double(lattice.nu - 1))
-        let y = min(max((p.y - lattice.v0) / lattice.h - 0.5, 0), Double(lattice.nv - 1))
-        let i = min(Checked.int(x) ?? 0, max(0, lattice.nu - 2)), j = min(Checked.int(y) ?? 0, max(0, lattice.nv - 2))
-        let fx = x - Double(i), fy = y - Double(j)
-        let i1 = min(i + 1, lattice.nu - 1), j1 = min(j + 1, lattice.nv - 1)
-        let f00 = Double(f[j * lattice.nu + i]), f10 = Double(f[j * lattice.nu + i1])
-        let f01 = Double(f[j1 * lattice.nu + i]), f11 = Double(f[j1 * lattice.nu + i1])
+        let (k00, k10, k01, k11, fx, fy) = Self.sampleCells(lattice, at: p)
+        let f00 = Double(f[k00]), f10 = Double(f[k10]), f01 = Double(f[k01]), f11 = Double(f[k11])
         return (1 - fy) * ((1 - fx) * f00 + fx * f10) + fy * ((1 - fx) * f01 + fx * f11)
     }
 
-    /// Coverage from signed distances: a linear ramp across one cell.
-    private func fill(_ out: UnsafeMutableBufferPointer<Float>, _ sd: (Int) -> Float) {
+    /// The four cells `sample` reads at p (indices 00, 10, 01, 11) and its weights.
+    @inline(__always)
+    static func sampleCells(_ lattice: CellLattice, at p: SIMD2<Double>) -> (Int, Int, Int, Int, Double, Double) {
+        let x = min(max((p.x - lattice.u0) / lattice.h - 0.5, 0), Double(lattice.nu - 1))
+        let y = min(max((p.y - lattice.v0) / lattice.h - 0.5, 0), Double(lattice.nv - 1))
+        let i = min(Checked.int(x) ?? 0, max(0, lattice.nu - 2)), j = min(Checked.int(y) ?? 0, max(0, lattice.nv - 2))
+        let i1 = min(i + 1, lattice.nu - 1), j1 = min(j + 1, lattice.nv - 1)
+        return (j * lattice.nu + i, j * lattice.nu + i1, j1 * lattice.nu + i, j1 * lattice.nu + i1, x - Double(i), y - Double(j))
+    }
+
+    /// Coverage from signed distances at the listed cells: a linear ramp across one cell.
+    private func fill(_ out: UnsafeMutableBufferPointer<Float>, _ cells: [Int32], _ sd: (Int) -> Float) {
         let invH = Float(1 / lattice.h)
-        for i in 0..<lattice.count {
+        for c in cells {
+            let i = Int(c)
             out[i] = min(1, max(0, 0.5 - sd(i) * invH))
         }
     }
