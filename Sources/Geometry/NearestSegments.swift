@@ -87,17 +87,21 @@ public struct EdgeTable: Sendable {
 
 /// Which window cells the sweeps update (specialised: no per-cell optional).
 protocol CellFilter {
-    func swept(_ k: Int) -> Bool
+    /// Whether cell i of window row j is swept.
+    func swept(_ j: Int, _ i: Int) -> Bool
 }
 
 struct AllCells: CellFilter {
-    @inline(__always) func swept(_ k: Int) -> Bool { true }
+    @inline(__always) func swept(_ j: Int, _ i: Int) -> Bool { true }
 }
 
+/// The cells whose inside-mask value is not `skip`; `mask` points at the window's first
+/// cell in a lattice-wide mask of row length `stride`.
 struct MaskedCells: CellFilter {
     let mask: UnsafePointer<UInt8>
+    let stride: Int
     let skip: UInt8
-    @inline(__always) func swept(_ k: Int) -> Bool { mask[k] != skip }
+    @inline(__always) func swept(_ j: Int, _ i: Int) -> Bool { mask[j * stride + i] != skip }
 }
 
 /// The squared gauge from a point to one edge of an `EdgeTable`: the metric the
@@ -204,15 +208,9 @@ public struct NearestSegments: Sendable {
         if side == .both {
             sweep(gauge, lattice: lattice, window: window, filter: AllCells(), cap: cap, id: id, g: g)
         } else {
-            // The window's part of the mask, so the sweeps index one array.
-            var m = [UInt8](repeating: 0, count: window.count)
-            let full = inside!
-            for j in 0..<window.nj {
-                let src = (window.j0 + j) * lattice.nu + window.i0
-                for i in 0..<window.ni { m[j * window.ni + i] = full[src + i] }
-            }
-            m.withUnsafeBufferPointer { mb in
-                sweep(gauge, lattice: lattice, window: window, filter: MaskedCells(mask: mb.baseAddress!, skip: skip), cap: cap, id: id, g: g)
+            inside!.withUnsafeBufferPointer { mb in
+                let filter = MaskedCells(mask: mb.baseAddress! + window.j0 * lattice.nu + window.i0, stride: lattice.nu, skip: skip)
+                sweep(gauge, lattice: lattice, window: window, filter: filter, cap: cap, id: id, g: g)
             }
         }
     }
@@ -242,62 +240,79 @@ public struct NearestSegments: Sendable {
     }
 
     /// Step 2: the forward and backward raster sweeps. Each cell keeps its best edge and
-    /// value in registers while its neighbours are offered, and skips an edge it has just
-    /// measured (neighbours often share one).
+    /// value in registers (`Candidate`) while its neighbours are offered, and skips an edge
+    /// it has just measured (neighbours often share one); it is written back only when it
+    /// changed.
     private static func sweep<G: SegmentGauge, F: CellFilter>(_ gauge: G, lattice: CellLattice, window: CellWindow, filter: F, cap: Float,
                                                             id: UnsafeMutableBufferPointer<Int32>, g: UnsafeMutableBufferPointer<Float>) {
         let ni = window.ni, nj = window.nj, h = lattice.h
         let x0 = lattice.u0 + (Double(window.i0) + 0.5) * h, y0 = lattice.v0 + (Double(window.j0) + 0.5) * h
         let ids = id.baseAddress!, gs = g.baseAddress!
-        // The cell's best edge and value, and the last edge measured for it (neighbours often
-        // share one).
-        var best: Float = 0, bestID: Int32 = -1, tried: Int32 = -1
-        @inline(__always) func offer(_ from: Int, _ px: Double, _ py: Double) {
-            let c = ids[from]
-            if c < 0 || c == bestID || c == tried { return }
-            tried = c
-            let v = Float(gauge.gauge2(px, py, Int(c)))
-            if v < best && v < cap { best = v; bestID = c }
-        }
-        @inline(__always) func begin(_ k: Int) { best = gs[k]; bestID = ids[k]; tried = -1 }
-        @inline(__always) func end(_ k: Int) { gs[k] = best; ids[k] = bestID }
         for j in 0..<nj {
-            let py = y0 + Double(j) * h, row = j * ni
-            for i in 0..<ni where filter.swept(row + i) {
-                let k = row + i, px = x0 + Double(i) * h
-                begin(k)
-                if i > 0 { offer(k - 1, px, py) }
+            let py = y0 + Double(j) * h, row = j &* ni
+            for i in 0..<ni where filter.swept(j, i) {
+                let k = row &+ i
+                var c = Candidate(gs, ids, k, x: x0 + Double(i) * h, y: py)
+                if i > 0 { c.offer(k &- 1, gauge, cap) }
                 if j > 0 {
-                    if i > 0 { offer(k - ni - 1, px, py) }
-                    offer(k - ni, px, py)
-                    if i + 1 < ni { offer(k - ni + 1, px, py) }
+                    if i > 0 { c.offer(k &- ni &- 1, gauge, cap) }
+                    c.offer(k &- ni, gauge, cap)
+                    if i &+ 1 < ni { c.offer(k &- ni &+ 1, gauge, cap) }
                 }
-                end(k)
+                c.store(gs, ids, k)
             }
-            for i in stride(from: ni - 2, through: 0, by: -1) where filter.swept(row + i) {
-                begin(row + i)
-                offer(row + i + 1, x0 + Double(i) * h, py)
-                end(row + i)
+            for i in stride(from: ni - 2, through: 0, by: -1) where filter.swept(j, i) {
+                var c = Candidate(gs, ids, row &+ i, x: x0 + Double(i) * h, y: py)
+                c.offer(row &+ i &+ 1, gauge, cap)
+                c.store(gs, ids, row &+ i)
             }
         }
         for j in stride(from: nj - 1, through: 0, by: -1) {
-            let py = y0 + Double(j) * h, row = j * ni
-            for i in stride(from: ni - 1, through: 0, by: -1) where filter.swept(row + i) {
-                let k = row + i, px = x0 + Double(i) * h
-                begin(k)
-                if i + 1 < ni { offer(k + 1, px, py) }
-                if j + 1 < nj {
-                    if i + 1 < ni { offer(k + ni + 1, px, py) }
-                    offer(k + ni, px, py)
-                    if i > 0 { offer(k + ni - 1, px, py) }
+            let py = y0 + Double(j) * h, row = j &* ni
+            for i in stride(from: ni - 1, through: 0, by: -1) where filter.swept(j, i) {
+                let k = row &+ i
+                var c = Candidate(gs, ids, k, x: x0 + Double(i) * h, y: py)
+                if i &+ 1 < ni { c.offer(k &+ 1, gauge, cap) }
+                if j &+ 1 < nj {
+                    if i &+ 1 < ni { c.offer(k &+ ni &+ 1, gauge, cap) }
+                    c.offer(k &+ ni, gauge, cap)
+                    if i > 0 { c.offer(k &+ ni &- 1, gauge, cap) }
                 }
-                end(k)
+                c.store(gs, ids, k)
             }
-            for i in 1..<max(1, ni) where filter.swept(row + i) {
-                begin(row + i)
-                offer(row + i - 1, x0 + Double(i) * h, py)
-                end(row + i)
+            for i in stride(from: 1, to: ni, by: 1) where filter.swept(j, i) {
+                var c = Candidate(gs, ids, row &+ i, x: x0 + Double(i) * h, y: py)
+                c.offer(row &+ i &- 1, gauge, cap)
+                c.store(gs, ids, row &+ i)
             }
+        }
+    }
+
+    /// One cell's best edge during a sweep: a value type, so it lives in registers.
+    struct Candidate {
+        var best: Float, bestID: Int32, tried: Int32 = -1, changed = false
+        let x: Double, y: Double
+        let ids: UnsafeMutablePointer<Int32>
+
+        @inline(__always)
+        init(_ gs: UnsafeMutablePointer<Float>, _ ids: UnsafeMutablePointer<Int32>, _ k: Int, x: Double, y: Double) {
+            best = gs[k]; bestID = ids[k]; self.ids = ids; self.x = x; self.y = y
+        }
+
+        /// Offers the edge of neighbour `from`: measured unless it is the cell's own or the
+        /// last one measured, taken when nearer (and within the cap).
+        @inline(__always)
+        mutating func offer<G: SegmentGauge>(_ from: Int, _ gauge: G, _ cap: Float) {
+            let c = ids[from]
+            if c < 0 || c == bestID || c == tried { return }
+            tried = c
+            let v = Float(gauge.gauge2(x, y, Int(truncatingIfNeeded: c)))
+            if v < best && v < cap { best = v; bestID = c; changed = true }
+        }
+
+        @inline(__always)
+        func store(_ gs: UnsafeMutablePointer<Float>, _ ids: UnsafeMutablePointer<Int32>, _ k: Int) {
+            if changed { gs[k] = best; ids[k] = bestID }
         }
     }
 

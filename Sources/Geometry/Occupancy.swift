@@ -54,6 +54,8 @@ public final class ShapeOccupancy: @unchecked Sendable {
     /// Per plane that ends a run, the cells an end beyond it may cover (signed distance on
     /// the plane below a slice + half a cell); every other cell is outside the end.
     private(set) var capCells: [[Int32]] = []
+    /// Per interval, the arcs of its band cells (`arcs`).
+    private(set) var intervalArcs: [[(before: Arc, after: Arc)]] = []
 
     /// A cell's meridian profile beyond an end plane (`roundedProfile`): the circle
     /// (centre t, centre depth, radius) or, with a NaN centre, the chord of slope −radius;
@@ -101,6 +103,7 @@ public final class ShapeOccupancy: @unchecked Sendable {
         if endCap == .interpolated {
             let f = Self.interpolationFields(shape, lattice: lattice, contiguous: contiguous, sliceSpacing: sliceSpacing)
             (signedDistance, nearest, intervalBands, capCells) = (f.distance, f.nearest, f.bands, f.capCells)
+            intervalArcs = Self.arcs(f.distance, planes: planes, contiguous: contiguous, bands: f.bands)
             roundedProfiles = planes.indices.map { p in
                 // A run's first plane faces below, its last above; a lone plane has no profile.
                 let below = p == 0 || !contiguous[p - 1], above = !contiguous[p]
@@ -115,25 +118,36 @@ public final class ShapeOccupancy: @unchecked Sendable {
 
     /// The signed distances of the planes (`PlaneField.signedDistanceAndNearest`), their
     /// nearest points (run ends only), and the band lists (`intervalBands`, `capCells`).
-    /// Every cell is measured: a band of one interval may read a neighbouring plane far from
-    /// that plane's boundary (a steep side, a shelf), and on real and lobulated targets
-    /// such cells are too many to measure one by one.
+    /// A plane is measured on the cells where it is read: within a slice and three cells of
+    /// the contours of the planes two either side of it in its run (a band of one interval
+    /// may read a neighbouring plane far from that plane's boundary, on a steep side or a
+    /// shelf, but never beyond the contours of the interval's own planes); elsewhere it is
+    /// outside, far (+1e6), which is all the band lists need there.
     private static func interpolationFields(_ shape: PlanarShape, lattice: CellLattice, contiguous: [Bool], sliceSpacing: Double)
         -> (distance: [[Float]], nearest: [(u: [Float], v: [Float])], bands: [[Int32]], capCells: [[Int32]]) {
         let planes = shape.planes
+        // Nearest boundary points are used only beyond the ends of runs of planes.
+        let endsRun = planes.indices.map { p in p == 0 || !contiguous[p - 1] || !contiguous[p] }
+        // Plane p is read only within reach of the contours of planes p − 2 … p + 2 of its run
+        // (the bands of the four intervals that read it, the ends' samples, their caps).
+        let reach = sliceSpacing + 3 * lattice.h
+        let windows: [CellWindow?] = planes.indices.map { p in
+            var a = p, b = p
+            while a > p - 2 && a > 0 && contiguous[a - 1] { a -= 1 }
+            while b < p + 2 && contiguous[b] { b += 1 }
+            return CellWindow.around(planes[a...b].flatMap(\.polygons), lattice: lattice, reachMM: reach)
+        }
         var fields = [(distance: [Float], nearestU: [Float], nearestV: [Float])](repeating: ([], [], []), count: planes.count)
         fields.withUnsafeMutableBufferPointer { out in
             let o = out
             Parallel.forEachChunk(planes.count) { _, range in
-                for p in range { o[p] = PlaneField.signedDistanceAndNearest(planes[p].polygons, lattice: lattice) }
+                for p in range {
+                    o[p] = PlaneField.signedDistanceAndNearest(planes[p].polygons, lattice: lattice, nearest: endsRun[p], window: windows[p])
+                }
             }
         }
         let distance = fields.map(\.distance)
-        // Nearest boundary points are used only beyond the ends of runs of planes.
-        let nearest: [(u: [Float], v: [Float])] = fields.indices.map { p in
-            let endsRun = p == 0 || !contiguous[p - 1] || !contiguous[p]
-            return endsRun ? (fields[p].nearestU, fields[p].nearestV) : ([], [])
-        }
+        let nearest: [(u: [Float], v: [Float])] = fields.map { ($0.nearestU, $0.nearestV) }
         let (bands, capCells) = Self.bands(distance, planes: planes.map(\.w), contiguous: contiguous, cellMM: lattice.h, sliceSpacing: sliceSpacing)
         return (distance, nearest, bands, capCells)
     }
@@ -222,26 +236,72 @@ public final class ShapeOccupancy: @unchecked Sendable {
             fill(out, band) { i in (1 - t) * sd0[i] + t * sd1[i] }
             return
         }
-        let wb = before.map { planes[$0].w } ?? 0, wa = after.map { planes[$0].w } ?? 0
-        let sdB = before.map { signedDistance[$0] }, sdA = after.map { signedDistance[$0] }
-        let slack = 0.125 * len
-        fill(out, band) { i in
+        let slack = 0.125 * len, invH = Float(1 / lattice.h)
+        let arcs = intervalArcs[p], hasB = before != nil, hasA = after != nil
+        for (n, c) in band.enumerated() {
+            let i = Int(c)
             let y0 = Double(sd0[i]), y1 = Double(sd1[i])
             let linear = (1 - s) * y0 + s * y1
             var wB = 0.0, wA = 0.0, vB = linear, vA = linear
-            if let sdB, let v = Self.arcValue(at: w, (wb, Double(sdB[i])), (w0, y0), (w1, y1), minimumRadius: len) {
-                vB = v; wB = 1 - s
-            }
-            if let sdA, let v = Self.arcValue(at: w, (w0, y0), (w1, y1), (wa, Double(sdA[i])), minimumRadius: len) {
-                vA = v; wA = s
-            }
+            if let v = arcs[n].before.value(at: w) { vB = v; wB = 1 - s }
+            if let v = arcs[n].after.value(at: w) { vA = v; wA = s }
             // Blend the available arcs; where only one side has one, it carries the whole interval.
             let v: Double
             if wB > 0 && wA > 0 { v = (wB * vB + wA * vA) / (wB + wA) }
-            else if sdB != nil && sdA != nil { v = (1 - s) * vB + s * vA }
-            else { v = sdB != nil ? vB : vA }
-            return Float(min(max(y0, y1) + slack, max(min(y0, y1) - slack, v)))
+            else if hasB && hasA { v = (1 - s) * vB + s * vA }
+            else { v = hasB ? vB : vA }
+            let sd = Float(min(max(y0, y1) + slack, max(min(y0, y1) - slack, v)))
+            out[i] = min(1, max(0, 0.5 - sd * invH))
         }
+    }
+
+    /// An arc of `arcValue`, fitted once: its centre, radius and branch (0: no arc).
+    struct Arc {
+        var xc = 0.0, yc = 0.0, rho = 0.0, branch = 0.0
+
+        init() {}
+
+        /// The circle through three points, when `arcValue` would take it.
+        init(_ a: (Double, Double), _ b: (Double, Double), _ c: (Double, Double), minimumRadius: Double) {
+            guard let (x, y, r) = ShapeOccupancy.circle(a, b, c), r >= minimumRadius, r < 1e6 else { return }
+            let sa = a.1 - y, sb = b.1 - y, sc = c.1 - y
+            guard (sa > 0 && sb > 0 && sc > 0) || (sa < 0 && sb < 0 && sc < 0) else { return }
+            (xc, yc, rho, branch) = (x, y, r, sb > 0 ? 1 : -1)
+        }
+
+        /// `arcValue` at w, bit for bit.
+        @inline(__always)
+        func value(at w: Double) -> Double? {
+            guard branch != 0 else { return nil }
+            let dx = w - xc
+            let r = rho * rho - dx * dx
+            guard r >= 0 else { return nil }
+            return yc + branch * r.squareRoot()
+        }
+    }
+
+    /// For the band cells of interval (p, p + 1), the arcs through planes p − 1, p, p + 1
+    /// and p, p + 1, p + 2 (`interpolate`): they do not depend on w, so every section of
+    /// the interval reads them instead of fitting them again.
+    static func arcs(_ sd: [[Float]], planes: [PlanarShape.Plane], contiguous: [Bool], bands: [[Int32]]) -> [[(before: Arc, after: Arc)]] {
+        var out = [[(before: Arc, after: Arc)]](repeating: [], count: planes.count)
+        out.withUnsafeMutableBufferPointer { o in
+            let ob = o
+            Parallel.forEachChunk(planes.count) { _, range in
+                for p in range where contiguous[p] {
+                    let w0 = planes[p].w, w1 = planes[p + 1].w, len = w1 - w0
+                    let before: Int? = p > 0 && contiguous[p - 1] ? p - 1 : nil
+                    let after: Int? = p + 2 < planes.count && contiguous[p + 1] ? p + 2 : nil
+                    ob[p] = bands[p].map { c in
+                        let i = Int(c), y0 = Double(sd[p][i]), y1 = Double(sd[p + 1][i])
+                        let b = before.map { Arc((planes[$0].w, Double(sd[$0][i])), (w0, y0), (w1, y1), minimumRadius: len) } ?? Arc()
+                        let a = after.map { Arc((w0, y0), (w1, y1), (planes[$0].w, Double(sd[$0][i])), minimumRadius: len) } ?? Arc()
+                        return (b, a)
+                    }
+                }
+            }
+        }
+        return out
     }
 
     /// The band lists of `intervalBands` and `capCells` from the planes' signed distances.

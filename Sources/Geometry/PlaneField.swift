@@ -187,22 +187,26 @@ extension PlaneField {
         signedDistanceAndNearest(polygons, lattice: lattice).distance
     }
 
-    /// `signedDistance`, with the nearest boundary point of each cell (NaN where there is no boundary).
-    public static func signedDistanceAndNearest(_ polygons: [[SIMD2<Double>]], lattice: CellLattice)
-        -> (distance: [Float], nearestU: [Float], nearestV: [Float]) {
+    /// `signedDistance`, with the nearest boundary point of each cell (NaN where there is no
+    /// boundary; both arrays empty unless `nearest`). With a `window` (which must hold every
+    /// polygon), only its cells are measured; the others, outside every polygon, get +1e6.
+    public static func signedDistanceAndNearest(_ polygons: [[SIMD2<Double>]], lattice: CellLattice, nearest: Bool = true,
+                                                window: CellWindow? = nil) -> (distance: [Float], nearestU: [Float], nearestV: [Float]) {
         let inside = insideMask(polygons, lattice: lattice)
         let edges = EdgeTable(polygons)
-        let near = NearestSegments(edges: edges, lattice: lattice, window: CellWindow(lattice))
+        let win = window ?? CellWindow(lattice)
+        let near = NearestSegments(edges: edges, lattice: lattice, window: win)
         let n = lattice.count, h = lattice.h
-        var nu = [Float](repeating: .nan, count: n), nv = nu
-        let out = [Float](unsafeUninitializedCapacity: n) { ob, count in
+        var nu = [Float](repeating: .nan, count: nearest ? n : 0), nv = nu
+        var out = [Float](repeating: 1e6, count: n)
+        out.withUnsafeMutableBufferPointer { ob in
             nu.withUnsafeMutableBufferPointer { ub in nv.withUnsafeMutableBufferPointer { vb in
             edges.edges.withUnsafeBufferPointer { eb in near.edge.withUnsafeBufferPointer { ids in inside.withUnsafeBufferPointer { ins in
-                for j in 0..<lattice.nv {
-                    let y = lattice.v0 + (Double(j) + 0.5) * h
-                    for i in 0..<lattice.nu {
-                        let k = j * lattice.nu + i
-                        let e = Int(ids[k])
+                for wj in 0..<win.nj {
+                    let j = win.j0 + wj, y = lattice.v0 + (Double(j) + 0.5) * h
+                    for wi in 0..<win.ni {
+                        let i = win.i0 + wi, k = j * lattice.nu + i
+                        let e = Int(ids[wj * win.ni + wi])
                         guard e >= 0 else { ob[k] = ins[k] != 0 ? -1e6 : 1e6; continue }
                         // The nearest point of the edge (as EdgeTable.nearestPoint), and the distance to it.
                         let x = lattice.u0 + (Double(i) + 0.5) * h, g = eb[e]
@@ -211,13 +215,11 @@ extension PlaneField {
                         let qx = g.ax + t * g.ex, qy = g.ay + t * g.ey
                         let d = ((x - qx) * (x - qx) + (y - qy) * (y - qy)).squareRoot()
                         ob[k] = Float(ins[k] != 0 ? -d : d)
-                        ub[k] = Float(qx)
-                        vb[k] = Float(qy)
+                        if nearest { ub[k] = Float(qx); vb[k] = Float(qy) }
                     }
                 }
             } } }
             } }
-            count = n
         }
         return (out, nu, nv)
     }

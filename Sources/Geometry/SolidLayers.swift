@@ -95,8 +95,14 @@ public final class InterpolatedSlabs: @unchecked Sendable {
 
     /// The coverage of the cross-section at w (nil where the solid is empty).
     private func section(_ w: Double) -> [Float]? {
-        var buf = [Float](repeating: 0, count: occupancy.lattice.count)
-        let present = buf.withUnsafeMutableBufferPointer { occupancy.coverage(at: w, into: $0) }
+        let n = occupancy.lattice.count
+        var present = false
+        // `coverage` writes every cell when it returns true.
+        let buf = [Float](unsafeUninitializedCapacity: n) { b, count in
+            present = occupancy.coverage(at: w, into: b)
+            if !present { b.initialize(repeating: 0) }
+            count = n
+        }
         return present ? buf : nil
     }
 
