@@ -28,61 +28,46 @@ public enum ContourTracer {
         func centre(_ i: Int, _ j: Int) -> SIMD2<Double> {
             SIMD2(lattice.u0 + (Double(i) + 0.5) * h, lattice.v0 + (Double(j) + 0.5) * h)
         }
-        // Edge k of square (i, j), counter-clockwise from its corner c0 = (i, j):
-        // e0 c0–c1, e1 c1–c2, e2 c2–c3, e3 c3–c0 (c1 = (i+1, j), c2 = (i+1, j+1), c3 = (i, j+1)).
-        @inline(__always) func edgeID(_ k: Int, _ i: Int, _ j: Int) -> Int {
-            switch k {
-            case 0: return hEdge(i, j)
-            case 1: return vEdge(i + 1, j)
-            case 2: return hEdge(i, j + 1)
-            default: return vEdge(i, j)
-            }
-        }
-        @inline(__always) func corner(_ k: Int, _ i: Int, _ j: Int) -> (Int, Int) {
-            switch k {
-            case 0: return (i, j)
-            case 1: return (i + 1, j)
-            case 2: return (i + 1, j + 1)
-            default: return (i, j + 1)
-            }
-        }
-        func crossing(_ k: Int, _ i: Int, _ j: Int) -> Int {
-            let id = edgeID(k, i, j)
-            if point[id] != nil { return id }
-            let (i0, j0) = corner(k, i, j), (i1, j1) = corner((k + 1) % 4, i, j)
+        func crossing(_ id: Int, _ i0: Int, _ j0: Int, _ i1: Int, _ j1: Int) {
+            if point[id] != nil { return }
             let a = Double(value(i0, j0)), b = Double(value(i1, j1))
             let t = a / (a - b)
             point[id] = centre(i0, j0) + (centre(i1, j1) - centre(i0, j0)) * min(1, max(0, t))
-            return id
-        }
-        @inline(__always) func link(_ from: Int, _ to: Int, _ i: Int, _ j: Int) {
-            let a = crossing(from, i, j), b = crossing(to, i, j)
-            next[a] = b
         }
         // Only squares touching a sign change matter: scan rows.
         for j in -1..<nv {
             for i in -1..<nu {
                 let f0 = value(i, j), f1 = value(i + 1, j), f2 = value(i + 1, j + 1), f3 = value(i, j + 1)
-                let mask = (f0 < 0 ? 1 : 0) | (f1 < 0 ? 2 : 0) | (f2 < 0 ? 4 : 0) | (f3 < 0 ? 8 : 0)
+                let c0 = f0 < 0, c1 = f1 < 0, c2 = f2 < 0, c3 = f3 < 0
+                let mask = (c0 ? 1 : 0) | (c1 ? 2 : 0) | (c2 ? 4 : 0) | (c3 ? 8 : 0)
                 if mask == 0 || mask == 15 { continue }
-                @inline(__always) func inside(_ k: Int) -> Bool { mask & (1 << k) != 0 }
+                // Edges of the square, counter-clockwise: e0 c0–c1, e1 c1–c2, e2 c2–c3, e3 c3–c0.
+                let ids = [hEdge(i, j), vEdge(i + 1, j), hEdge(i, j + 1), vEdge(i, j)]
+                let ends: [(Int, Int, Int, Int)] = [(i, j, i + 1, j), (i + 1, j, i + 1, j + 1), (i + 1, j + 1, i, j + 1), (i, j + 1, i, j)]
+                let inside = [c0, c1, c2, c3]
+                var segments: [(Int, Int)] = []  // (from edge, to edge)
                 if mask == 5 || mask == 10 {
                     let centreInside = (f0 + f1 + f2 + f3) < 0
                     if centreInside {
                         // Each outside corner k is cut off: segment e(k−1) → e(k).
-                        for k in 0..<4 where !inside(k) { link((k + 3) % 4, k, i, j) }
+                        for k in 0..<4 where !inside[k] { segments.append(((k + 3) % 4, k)) }
                     } else {
                         // Each inside corner k is isolated: segment e(k) → e(k−1).
-                        for k in 0..<4 where inside(k) { link(k, (k + 3) % 4, i, j) }
+                        for k in 0..<4 where inside[k] { segments.append((k, (k + 3) % 4)) }
                     }
                 } else {
                     // One run of inside corners: from the exit edge after its last corner to the
                     // entry edge before its first.
                     var first = 0
-                    while !(inside(first) && !inside((first + 3) % 4)) { first += 1 }
+                    while !(inside[first] && !inside[(first + 3) % 4]) { first += 1 }
                     var last = first
-                    while inside((last + 1) % 4) { last = (last + 1) % 4 }
-                    link(last, (first + 3) % 4, i, j)
+                    while inside[(last + 1) % 4] { last = (last + 1) % 4 }
+                    segments.append((last, (first + 3) % 4))
+                }
+                for (from, to) in segments {
+                    crossing(ids[from], ends[from].0, ends[from].1, ends[from].2, ends[from].3)
+                    crossing(ids[to], ends[to].0, ends[to].1, ends[to].2, ends[to].3)
+                    next[ids[from]] = ids[to]
                 }
             }
         }
@@ -120,9 +105,18 @@ public enum ContourTracer {
         // Node (i, j), i in -1...nu, j in -1...nv, at (j + 1) * pu + (i + 1); one byte of padding.
         var signs = [UInt8](repeating: 0, count: pu * pv + 8)
         signs.withUnsafeMutableBufferPointer { sb in
+            let out = sb.baseAddress!, input = field.baseAddress!
             for j in 0..<nv {
-                let row = (j + 1) * pu + 1, src = j * nu
-                for i in 0..<nu { sb[row + i] = field[src + i] < 0 ? 1 : 0 }
+                let row = out + (j + 1) * pu + 1, src = input + j * nu
+                // Eight at a time: 1 where the field is negative (NaN compares false: outside).
+                var i = 0
+                while i + 8 <= nu {
+                    let v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self)
+                    let b = SIMD8<UInt8>(truncatingIfNeeded: SIMD8<Int32>(repeating: 0).replacing(with: 1, where: v .< 0))
+                    UnsafeMutableRawPointer(row + i).storeBytes(of: b, as: SIMD8<UInt8>.self)
+                    i += 8
+                }
+                while i < nu { row[i] = src[i] < 0 ? 1 : 0; i += 1 }
             }
         }
         var segments = SegmentList()

@@ -82,12 +82,18 @@ final class ExpansionNode: FieldNode, @unchecked Sendable {
         let reach = grow ? radii.maxInPlaneMM + 3 * lattice.h : lattice.h
         let limit = self.limit
         var made = [SlabField?](repeating: nil, count: solid.count)
+        let windows = solid.map { CellWindow.around($0.polygons, lattice: lattice, reachMM: reach) }
+        let largest = windows.reduce(0) { max($0, $1?.count ?? 0) }
         made.withUnsafeMutableBufferPointer { out in
             let o = out
             Parallel.forEachChunk(solid.count) { _, range in
+                // One set of buffers per chunk, reused slab after slab (no fresh pages per slab).
+                let scratch = SlabScratch(capacity: largest)
+                defer { scratch.deallocate() }
                 for p in range {
-                    o[p] = Self.slabField(solid[p].polygons, lattice: lattice, reachMM: reach, radii: euclidean ? nil : radii,
-                                          scale: euclidean ? invR2 : 1, limit: limit, grow: grow)
+                    guard let window = windows[p] else { continue }
+                    o[p] = Self.slabField(solid[p].polygons, lattice: lattice, window: window, radii: euclidean ? nil : radii,
+                                          scale: euclidean ? invR2 : 1, limit: limit, grow: grow, scratch: scratch)
                 }
             }
         }
@@ -96,29 +102,36 @@ final class ExpansionNode: FieldNode, @unchecked Sendable {
         return f
     }
 
-    /// G_p on the window of one slab's polygons (growth: gauge² outside, 0 inside;
+    /// Buffers for one slab's field at a time.
+    struct SlabScratch {
+        let edge: UnsafeMutableBufferPointer<Int32>, gauge2: UnsafeMutableBufferPointer<Float>
+        init(capacity: Int) {
+            edge = .allocate(capacity: max(1, capacity))
+            gauge2 = .allocate(capacity: max(1, capacity))
+        }
+        func deallocate() { edge.deallocate(); gauge2.deallocate() }
+    }
+
+    /// G_p on `window` for one slab's polygons (growth: gauge² outside, 0 inside;
     /// contraction: gauge² inside, 0 outside); `scale` turns mm² into gauge² for a
     /// Euclidean in-plane metric.
-    private static func slabField(_ polygons: [[SIMD2<Double>]], lattice: CellLattice, reachMM: Double, radii: FrameRadii?,
-                                  scale: Float, limit: Float, grow: Bool) -> SlabField? {
-        guard let window = CellWindow.around(polygons, lattice: lattice, reachMM: reachMM) else { return nil }
-        let mask = PlaneField.insideMask(polygons, lattice: lattice)
-        // Values at or beyond the envelope's limit are left out there: not handed on.
-        let near = NearestSegments(edges: EdgeTable(polygons), lattice: lattice, window: window, radii: radii,
-                                   side: grow ? .outside : .inside, inside: mask, maximumGauge2: limit / scale)
-        let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: window.count)
-        var inside = [UInt8](repeating: 0, count: grow ? 0 : window.count)
-        mask.withUnsafeBufferPointer { m in near.gauge2.withUnsafeBufferPointer { g2 in inside.withUnsafeMutableBufferPointer { ins in
-            for j in 0..<window.nj {
-                let src = (window.j0 + j) * lattice.nu + window.i0
-                for i in 0..<window.ni {
-                    let k = j * window.ni + i, isInside = m[src + i] != 0
-                    values[k] = isInside == grow ? 0 : g2[k] * scale
-                    if !grow { ins[k] = isInside ? 1 : 0 }
-                }
-            }
-        } } }
-        return SlabField(window: window, values: values, inside: inside)
+    private static func slabField(_ polygons: [[SIMD2<Double>]], lattice: CellLattice, window: CellWindow, radii: FrameRadii?,
+                                  scale: Float, limit: Float, grow: Bool, scratch: SlabScratch) -> SlabField {
+        // The inside test on the window's cells only.
+        let mask = PlaneField.insideMask(polygons, lattice: lattice.restricted(to: window))
+        let n = window.count
+        mask.withUnsafeBufferPointer { m in
+            // Values at or beyond the envelope's limit are left out there: not handed on.
+            NearestSegments.compute(edges: EdgeTable(polygons), lattice: lattice, window: window, radii: radii,
+                                    side: grow ? .outside : .inside, inside: m.baseAddress!, stride: window.ni,
+                                    maximumGauge2: limit / scale, edge: scratch.edge, gauge2: scratch.gauge2)
+        }
+        let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
+        let g2 = scratch.gauge2
+        mask.withUnsafeBufferPointer { m in
+            for k in 0..<n { values[k] = (m[k] != 0) == grow ? 0 : g2[k] * scale }
+        }
+        return SlabField(window: window, values: values, inside: grow ? [] : mask)
     }
 
     override func prepare() {

@@ -180,38 +180,51 @@ public struct NearestSegments: Sendable {
     public init(edges: EdgeTable, lattice: CellLattice, window: CellWindow, radii: FrameRadii? = nil,
                 side: Side = .both, inside: [UInt8]? = nil, maximumGauge2: Float = .infinity) {
         self.window = window
+        precondition(side == .both || inside?.count == lattice.count, "a side needs the inside mask")
         var id = [Int32](repeating: -1, count: window.count)
         var g = [Float](repeating: .infinity, count: window.count)
-        precondition(side == .both || inside?.count == lattice.count, "a side needs the inside mask")
-        edges.edges.withUnsafeBufferPointer { eb in
+        (inside ?? []).withUnsafeBufferPointer { mb in
+            let mask = side == .both ? nil : mb.baseAddress.map { $0 + window.j0 * lattice.nu + window.i0 }
             id.withUnsafeMutableBufferPointer { idb in g.withUnsafeMutableBufferPointer { gb in
-                guard let e = eb.baseAddress else { return }
-                if let radii {
-                    let ru = (max(radii.uPlus, 1e-3), max(radii.uMinus, 1e-3)), rv = (max(radii.vPlus, 1e-3), max(radii.vMinus, 1e-3))
-                    Self.run(QuadrantSegmentGauge(edges: e, ru: ru, rv: rv), count: edges.count, lattice: lattice, window: window,
-                             side: side, inside: inside, cap: maximumGauge2, id: idb, g: gb)
-                } else {
-                    Self.run(EuclideanSegmentGauge(edges: e), count: edges.count, lattice: lattice, window: window,
-                             side: side, inside: inside, cap: maximumGauge2, id: idb, g: gb)
-                }
+                Self.compute(edges: edges, lattice: lattice, window: window, radii: radii, side: side, inside: mask, stride: lattice.nu,
+                             maximumGauge2: maximumGauge2, edge: idb, gauge2: gb)
             } }
         }
         edge = id
         gauge2 = g
     }
 
-    private static func run<G: SegmentGauge>(_ gauge: G, count: Int, lattice: CellLattice, window: CellWindow, side: Side, inside: [UInt8]?,
-                                            cap: Float, id: UnsafeMutableBufferPointer<Int32>, g: UnsafeMutableBufferPointer<Float>) {
-        guard count > 0, window.count > 0 else { return }
-        seedBand(gauge, count: count, lattice: lattice, window: window, id: id, g: g)
-        let skip: UInt8 = side == .outside ? 1 : 0   // inside-mask value of the cells not swept
-        if side == .both {
-            sweep(gauge, lattice: lattice, window: window, filter: AllCells(), cap: cap, id: id, g: g)
-        } else {
-            inside!.withUnsafeBufferPointer { mb in
-                let filter = MaskedCells(mask: mb.baseAddress! + window.j0 * lattice.nu + window.i0, stride: lattice.nu, skip: skip)
-                sweep(gauge, lattice: lattice, window: window, filter: filter, cap: cap, id: id, g: g)
+    /// The kernel of `init`, into caller-provided storage (at least `window.count` each,
+    /// overwritten), so a caller measuring many polygons reuses its buffers. `inside`
+    /// points at the inside mask's value for the window's first cell, rows `stride` apart.
+    public static func compute(edges: EdgeTable, lattice: CellLattice, window: CellWindow, radii: FrameRadii? = nil,
+                               side: Side = .both, inside: UnsafePointer<UInt8>? = nil, stride: Int = 0, maximumGauge2: Float = .infinity,
+                               edge id: UnsafeMutableBufferPointer<Int32>, gauge2 g: UnsafeMutableBufferPointer<Float>) {
+        precondition(side == .both || inside != nil, "a side needs the inside mask")
+        precondition(id.count >= window.count && g.count >= window.count, "buffers smaller than the window")
+        _ = id.initialize(from: repeatElement(-1, count: window.count))
+        _ = g.initialize(from: repeatElement(.infinity, count: window.count))
+        edges.edges.withUnsafeBufferPointer { eb in
+            guard let e = eb.baseAddress, window.count > 0 else { return }
+            let filter = side == .both ? nil : MaskedCells(mask: inside!, stride: stride, skip: side == .outside ? 1 : 0)
+            if let radii {
+                let ru = (max(radii.uPlus, 1e-3), max(radii.uMinus, 1e-3)), rv = (max(radii.vPlus, 1e-3), max(radii.vMinus, 1e-3))
+                run(QuadrantSegmentGauge(edges: e, ru: ru, rv: rv), count: edges.count, lattice: lattice, window: window,
+                    filter: filter, cap: maximumGauge2, id: id, g: g)
+            } else {
+                run(EuclideanSegmentGauge(edges: e), count: edges.count, lattice: lattice, window: window,
+                    filter: filter, cap: maximumGauge2, id: id, g: g)
             }
+        }
+    }
+
+    private static func run<G: SegmentGauge>(_ gauge: G, count: Int, lattice: CellLattice, window: CellWindow, filter: MaskedCells?,
+                                            cap: Float, id: UnsafeMutableBufferPointer<Int32>, g: UnsafeMutableBufferPointer<Float>) {
+        seedBand(gauge, count: count, lattice: lattice, window: window, id: id, g: g)
+        if let filter {
+            sweep(gauge, lattice: lattice, window: window, filter: filter, cap: cap, id: id, g: g)
+        } else {
+            sweep(gauge, lattice: lattice, window: window, filter: AllCells(), cap: cap, id: id, g: g)
         }
     }
 

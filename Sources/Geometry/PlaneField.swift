@@ -201,24 +201,26 @@ extension PlaneField {
         var out = [Float](repeating: 1e6, count: n)
         out.withUnsafeMutableBufferPointer { ob in
             nu.withUnsafeMutableBufferPointer { ub in nv.withUnsafeMutableBufferPointer { vb in
-            edges.edges.withUnsafeBufferPointer { eb in near.edge.withUnsafeBufferPointer { ids in inside.withUnsafeBufferPointer { ins in
+            edges.edges.withUnsafeBufferPointer { eb in near.edge.withUnsafeBufferPointer { ids in
+            near.gauge2.withUnsafeBufferPointer { g2 in inside.withUnsafeBufferPointer { ins in
                 for wj in 0..<win.nj {
                     let j = win.j0 + wj, y = lattice.v0 + (Double(j) + 0.5) * h
                     for wi in 0..<win.ni {
-                        let i = win.i0 + wi, k = j * lattice.nu + i
-                        let e = Int(ids[wj * win.ni + wi])
+                        let i = win.i0 + wi, k = j * lattice.nu + i, w = wj * win.ni + wi
+                        let e = Int(ids[w])
                         guard e >= 0 else { ob[k] = ins[k] != 0 ? -1e6 : 1e6; continue }
-                        // The nearest point of the edge (as EdgeTable.nearestPoint), and the distance to it.
+                        let d = Float(Double(g2[w]).squareRoot())
+                        ob[k] = ins[k] != 0 ? -d : d
+                        guard nearest else { continue }
+                        // The nearest point of the edge (as EdgeTable.nearestPoint).
                         let x = lattice.u0 + (Double(i) + 0.5) * h, g = eb[e]
                         var t = ((x - g.ax) * g.ex + (y - g.ay) * g.ey) * g.invLength2
                         t = t < 0 ? 0 : (t > 1 ? 1 : t)
-                        let qx = g.ax + t * g.ex, qy = g.ay + t * g.ey
-                        let d = ((x - qx) * (x - qx) + (y - qy) * (y - qy)).squareRoot()
-                        ob[k] = Float(ins[k] != 0 ? -d : d)
-                        if nearest { ub[k] = Float(qx); vb[k] = Float(qy) }
+                        ub[k] = Float(g.ax + t * g.ex)
+                        vb[k] = Float(g.ay + t * g.ey)
                     }
                 }
-            } } }
+            } } } }
             } }
         }
         return (out, nu, nv)

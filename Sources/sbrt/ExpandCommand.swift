@@ -141,7 +141,6 @@ extension SBRT {
             let resolved = try study.resolve(path!, needs: [.structureSet, .images])
             let ss = resolved.structureSet!
             let images = resolved.images!
-            var outputs = OutputFiles()
             let newName = name!
             if ss.roi(named: newName) != nil { throw SBRTError(.invalidRequest, "an ROI named \"\(newName)\" already exists in \(ss.path); choose another --name") }
             let expr = try buildExpression(known: ss.rois.map(\.name))
@@ -168,11 +167,21 @@ extension SBRT {
             let prismCC = zip(shape.planeAreas, layers).reduce(0) { $0 + $1.0 * ($1.1.hi - $1.1.lo) } / 1000
             let interpolatedCC = shape.volumeMM3(endCap: .interpolated, sliceSpacing: images.grid.spacing.z) / 1000
             lap("volumes of the result")
-            let contourCount = result.planes.reduce(0) { $0 + $1.polygons.count }
-            let pointCount = result.planes.reduce(0) { $0 + $1.polygons.reduce(0) { $0 + $1.count } }
             let kind = type ?? StructureSetWriter.interpretedType(forName: newName)
             let desc = "sbrt \(SBRT.version): \(expr.description), \(endCap.rawValue) source"
+            try writeOutputs(result, name: newName, kind: kind, description: desc, structureSet: ss, images: images, frame: frame)
+            lap("writing")
+            let contourCount = result.planes.reduce(0) { $0 + $1.polygons.count }
+            let pointCount = result.planes.reduce(0) { $0 + $1.polygons.reduce(0) { $0 + $1.count } }
+            print("\(newName) = \(expr.description) (\(endCap.rawValue) source): \(String(format: "%.3f", interpolatedCC)) cc interpolated between its contours, \(String(format: "%.3f", prismCC)) cc as a prism stack; \(result.planes.count) planes, \(contourCount) contours, \(pointCount) points, type \(kind)")
+            if let out { print("wrote \(out) (\(ss.rois.count) input ROIs + \(newName))") }
+            if let nrrd { print("wrote \(nrrd)") }
+        }
 
+        /// The new structure set (`--out`) and the mask (`--nrrd`).
+        func writeOutputs(_ result: MarginResult, name newName: String, kind: String, description desc: String,
+                          structureSet ss: StructureSet, images: ImageSeries, frame: PlaneFrame) throws {
+            var outputs = OutputFiles()
             if let out {
                 var contours: [(points: [Vec3], sliceUID: String)] = []
                 for p in result.planes {
@@ -189,10 +198,6 @@ extension SBRT {
             }
             if let nrrd { outputs.add(mask(result, images: images, frame: frame, description: desc), to: nrrd) }
             try outputs.commit()
-            lap("writing")
-            print("\(newName) = \(expr.description) (\(endCap.rawValue) source): \(String(format: "%.3f", interpolatedCC)) cc interpolated between its contours, \(String(format: "%.3f", prismCC)) cc as a prism stack; \(result.planes.count) planes, \(contourCount) contours, \(pointCount) points, type \(kind)")
-            if let out { print("wrote \(out) (\(ss.rois.count) input ROIs + \(newName))") }
-            if let nrrd { print("wrote \(nrrd)") }
         }
 
         func buildExpression(known: [String]) throws -> MarginExpression {
