@@ -24,7 +24,7 @@ struct MarginKernelBench {
         let caseDir = IrregularCase.folder(besides: dir)
         try IrregularCase.generate(into: caseDir)
         let folder = try StudyFolder.load(caseDir)
-        guard let ss = folder.structureSets.first, let ct = folder.ctSeries.first,
+        guard let ss = folder.structureSets.first, let ct = folder.imageSeries.first,
               let roi = ss.rois.first(where: { $0.name == "GTV" }) else { throw BenchError("\(caseDir): no CT, structure set or GTV") }
         let frame = PlaneFrame(grid: ct.grid)
         let gtv = PlanarShape(roi: roi, frame: frame)
