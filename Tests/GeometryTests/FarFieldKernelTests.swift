@@ -45,7 +45,10 @@ final class FarFieldKernelTests: XCTestCase {
                         }
                     }
                     // The nearest edge is handed on to all but a few cells, which keep one a
-                    // few micrometres (in gauge units ×1e-3) further.
+                    // few micrometres (in gauge units ×1e-3) further; along the quadrant
+                    // gauge's polygons the refinement finds it everywhere (without it: 6–8
+                    // cells per case here).
+                    if radii != nil { XCTAssertEqual(equal, counted, "trial \(trial), \(side)") }
                     XCTAssertGreaterThan(Double(equal), 0.99 * Double(counted), "trial \(trial), \(String(describing: radii)), \(side)")
                     XCTAssertLessThan(worst, radii == nil ? 0.06 * Float(lattice.h) : 0.03, "trial \(trial), \(String(describing: radii)), \(side)")
                 }
