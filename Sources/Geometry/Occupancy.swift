@@ -312,21 +312,33 @@ public final class ShapeOccupancy: @unchecked Sendable {
         var intervals = [[Int32]](repeating: [], count: sd.count)
         var caps = [[Int32]](repeating: [], count: sd.count)
         let eps = 1e-3 * h
-        for p in sd.indices {
-            if contiguous[p] {
-                let reach = 0.5 * h + 0.125 * (w[p + 1] - w[p]) + eps
-                let a = sd[p], b = sd[p + 1]
-                intervals[p] = (0..<n).compactMap { i in
-                    let lo = Double(min(a[i], b[i])), hi = Double(max(a[i], b[i]))
-                    return lo < reach && hi > -reach ? Int32(truncatingIfNeeded: i) : nil
+        intervals.withUnsafeMutableBufferPointer { ib in caps.withUnsafeMutableBufferPointer { cb in
+            let ivs = ib, cps = cb
+            Parallel.forEachChunk(sd.count) { _, range in
+                for p in range {
+                    if contiguous[p] {
+                        let reach = 0.5 * h + 0.125 * (w[p + 1] - w[p]) + eps
+                        ivs[p] = sd[p].withUnsafeBufferPointer { a in sd[p + 1].withUnsafeBufferPointer { b in
+                            var out: [Int32] = []
+                            for i in 0..<n {
+                                let lo = Double(min(a[i], b[i])), hi = Double(max(a[i], b[i]))
+                                if lo < reach && hi > -reach { out.append(Int32(truncatingIfNeeded: i)) }
+                            }
+                            return out
+                        } }
+                    }
+                    let endsRun = p == 0 || !contiguous[p - 1] || !contiguous[p]
+                    if endsRun {
+                        let limit = Float(sliceSpacing + 0.5 * h + eps)
+                        cps[p] = sd[p].withUnsafeBufferPointer { a in
+                            var out: [Int32] = []
+                            for i in 0..<n where a[i] < limit { out.append(Int32(truncatingIfNeeded: i)) }
+                            return out
+                        }
+                    }
                 }
             }
-            let endsRun = p == 0 || !contiguous[p - 1] || !contiguous[p]
-            if endsRun {
-                let limit = Float(sliceSpacing + 0.5 * h + eps)
-                caps[p] = (0..<n).compactMap { i in sd[p][i] < limit ? Int32(truncatingIfNeeded: i) : nil }
-            }
-        }
+        } }
         return (intervals, caps)
     }
 

@@ -60,12 +60,13 @@ enum SlabEnvelope {
                     let g = s.values + (covers ? wj * s.window.ni - s.window.i0 : 0)
                     for (q, tau) in reach[p] {
                         let f = out + q * n + j * nu
-                        for i in i0..<i1 { f[i] = min(f[i], g[i] + tau) }
+                        // `x < y ? x : y` (not `min`, which orders NaNs) vectorises to minps.
+                        for i in i0..<i1 { let x = g[i] + tau; f[i] = x < f[i] ? x : f[i] }
                         // Beyond the window: the slab's outside value (+∞ for growth: nothing).
                         if outsideValue.isFinite {
                             let v = outsideValue + tau
-                            for i in 0..<i0 { f[i] = min(f[i], v) }
-                            for i in i1..<nu { f[i] = min(f[i], v) }
+                            for i in 0..<i0 { f[i] = v < f[i] ? v : f[i] }
+                            for i in i1..<nu { f[i] = v < f[i] ? v : f[i] }
                         }
                     }
                 }
