@@ -218,7 +218,9 @@ public final class ShapeOccupancy: @unchecked Sendable {
     /// chord where it is sharper than the interval is long or turns between its points
     /// (a kink, not a curved surface), and the result stays within an eighth of the
     /// interval of the chord's end values.
-    private func interpolate(_ out: UnsafeMutableBufferPointer<Float>, from p: Int, at w: Double) {
+    /// With `bandOnly`, only the band's cells are written (`deepCells` counts the others
+    /// that are 1).
+    private func interpolate(_ out: UnsafeMutableBufferPointer<Float>, from p: Int, at w: Double, bandOnly: Bool = false) {
         let planes = shape.planes
         let w0 = planes[p].w, w1 = planes[p + 1].w
         let len = w1 - w0
@@ -228,8 +230,10 @@ public final class ShapeOccupancy: @unchecked Sendable {
         let after: Int? = p + 2 < planes.count && contiguousWithNext[p + 1] ? p + 2 : nil
         // Cells off the band are 1 (inside on both planes by more than the slack and half a
         // cell) or 0; the band's cells are overwritten below.
-        let deep = Float(-0.5 * lattice.h - 0.125 * len)
-        for i in 0..<out.count { out[i] = max(sd0[i], sd1[i]) <= deep ? 1 : 0 }
+        if !bandOnly {
+            let deep = deepLevel(len)
+            for i in 0..<out.count { out[i] = max(sd0[i], sd1[i]) <= deep ? 1 : 0 }
+        }
         let band = intervalBands[p]
         guard before != nil || after != nil else {
             let t = Float(s)
@@ -253,6 +257,21 @@ public final class ShapeOccupancy: @unchecked Sendable {
             let sd = Float(min(max(y0, y1) + slack, max(min(y0, y1) - slack, v)))
             out[i] = min(1, max(0, 0.5 - sd * invH))
         }
+    }
+
+    /// The signed distance at or below which a cell off the band of an interval `len` long
+    /// is inside throughout it (`interpolate`).
+    @inline(__always)
+    private func deepLevel(_ len: Double) -> Float { Float(-0.5 * lattice.h - 0.125 * len) }
+
+    /// The cells off interval p's band that `interpolate` sets to 1 (they do not depend on w).
+    func deepCells(_ p: Int) -> Int {
+        let sd0 = signedDistance[p], sd1 = signedDistance[p + 1]
+        let deep = deepLevel(shape.planes[p + 1].w - shape.planes[p].w)
+        var count = 0
+        for i in sd0.indices where max(sd0[i], sd1[i]) <= deep { count += 1 }
+        for c in intervalBands[p] where max(sd0[Int(c)], sd1[Int(c)]) <= deep { count -= 1 }
+        return count
     }
 
     /// An arc of `arcValue`, fitted once: its centre, radius and branch (0: no arc).
@@ -549,19 +568,44 @@ extension ShapeOccupancy {
     /// Volume (mm³) of the solid: every breakpoint interval cut into sub-slices of at most
     /// `maximumStepMM` and each sub-slice's coverage at its centre summed (exact for prism
     /// stacks, whose cross-sections are constant between breakpoints).
+    ///
+    /// Between two contiguous planes of an interpolated shape only the interval's band is
+    /// evaluated: the other cells are 0 or 1 throughout it, counted once per interval
+    /// (`deepCells`). Cost: O(lattice cells × intervals + band cells × sub-slices), not
+    /// O(lattice cells × sub-slices).
     public func volumeMM3(maximumStepMM: Double = 0.25) -> Double {
         let slices = Self.subSlices(breakpoints, maximumStepMM: endCap == .interpolated ? maximumStepMM : .infinity)
         let cell = lattice.h * lattice.h
+        let planes = shape.planes
+        // The interval holding each sub-slice (nil: a cap or a prism slab, measured whole).
+        let interval: [Int?] = slices.map { slice in
+            guard endCap == .interpolated else { return nil }
+            return planes.indices.first { p in contiguousWithNext[p] && slice.w >= planes[p].w && slice.w < planes[p + 1].w }
+        }
+        var deep = [Int](repeating: 0, count: planes.count)
+        deep.withUnsafeMutableBufferPointer { d in
+            let db = d
+            let used = Set(interval.compactMap { $0 }).sorted()
+            Parallel.forEach(used.count) { k in db[used[k]] = deepCells(used[k]) }
+        }
         var parts = [Double](repeating: 0, count: slices.count)
         parts.withUnsafeMutableBufferPointer { out in
             let o = out
-            DispatchQueue.concurrentPerform(iterations: slices.count) { n in
+            Parallel.forEachChunk(slices.count) { _, range in
                 let buf = UnsafeMutableBufferPointer<Float>.allocate(capacity: lattice.count)
                 defer { buf.deallocate() }
-                guard coverage(at: slices[n].w, into: buf) else { return }
-                var sum = 0.0
-                for c in buf { sum += Double(c) }
-                o[n] = sum * cell * slices[n].dz
+                for n in range {
+                    var sum = 0.0
+                    if let p = interval[n] {
+                        interpolate(buf, from: p, at: slices[n].w, bandOnly: true)
+                        sum = Double(deep[p])
+                        for c in intervalBands[p] { sum += Double(buf[Int(c)]) }
+                    } else {
+                        guard coverage(at: slices[n].w, into: buf) else { continue }
+                        for c in buf { sum += Double(c) }
+                    }
+                    o[n] = sum * cell * slices[n].dz
+                }
             }
         }
         return parts.reduce(0, +)
