@@ -92,34 +92,15 @@ enum IrregularCase {
         let fm = FileManager.default
         let complete = (dir as NSString).appendingPathComponent(".complete")
         if fm.fileExists(atPath: complete) { return }
-        if fm.fileExists(atPath: dir) {
-            let entries = try fm.contentsOfDirectory(atPath: dir)
-            guard entries.isEmpty || fm.fileExists(atPath: (dir as NSString).appendingPathComponent(".sbrt-bench-partial")) else {
-                throw BenchError("\(dir) is not empty and was not made by sbrt-bench; choose another folder")
-            }
-            for e in entries { try fm.removeItem(atPath: (dir as NSString).appendingPathComponent(e)) }
-        } else {
-            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        }
-        try Data().write(to: URL(fileURLWithPath: (dir as NSString).appendingPathComponent(".sbrt-bench-partial")))
+        try CaseGenerator.prepareFolder(dir)
         var ctx = CaseGenerator.Context()
         ctx.patientID = "SBRT-BENCH-002"
         ctx.patientName = "Bench^Irregular^Lung"
         let sopUIDs = (0..<nz).map { _ in UID.generate() }
         var names = NameSource(seed: 0x5B27_BE7C_0002)
         let ctNames = (0..<nz).map { _ in names.next() }
-        var failures = [Error?](repeating: nil, count: nz)
-        failures.withUnsafeMutableBufferPointer { f in
-            let fails = f
-            DispatchQueue.concurrentPerform(iterations: nz) { k in
-                do {
-                    try DICOMWriter.write(ctSlice(k, ctx, sopUIDs[k]), to: (dir as NSString).appendingPathComponent(ctNames[k]))
-                } catch {
-                    fails[k] = error
-                }
-            }
-        }
-        if let e = failures.compactMap({ $0 }).first { throw e }
+        let ctxCopy = ctx
+        try CaseGenerator.writeConcurrently(nz, names: ctNames, in: dir) { k in ctSlice(k, ctxCopy, sopUIDs[k]) }
         let (ss, gtvPoints) = structureSet(ctx, sopUIDs)
         try DICOMWriter.write(ss, to: (dir as NSString).appendingPathComponent(names.next()))
         try fm.removeItem(atPath: (dir as NSString).appendingPathComponent(".sbrt-bench-partial"))
@@ -161,18 +142,7 @@ enum IrregularCase {
         ds.set(.imageOrientationPatient, decimals: [1, 0, 0, 0, 1, 0])
         ds.set(.frameOfReferenceUID, .UI, ctx.frameOfReferenceUID)
         ds.set(.positionReferenceIndicator, .LO, "")
-        ds.set(.samplesPerPixel, .US, binary: [UInt16(1)])
-        ds.set(.photometricInterpretation, .CS, "MONOCHROME2")
-        ds.set(.rows, .US, binary: [UInt16(ny)])
-        ds.set(.columns, .US, binary: [UInt16(nx)])
-        ds.set(.pixelSpacing, decimals: [pixel, pixel])
-        ds.set(.bitsAllocated, .US, binary: [UInt16(16)])
-        ds.set(.bitsStored, .US, binary: [UInt16(16)])
-        ds.set(.highBit, .US, binary: [UInt16(15)])
-        ds.set(.pixelRepresentation, .US, binary: [UInt16(1)])
-        ds.set(.rescaleIntercept, decimals: [-1024])
-        ds.set(.rescaleSlope, decimals: [1])
-        ds.set(.rescaleType, .LO, "HU")
+        CaseGenerator.ctPixelModule(&ds, rows: ny, columns: nx, pixelMM: pixel)
         var px = [Int16](repeating: 0, count: nx * ny)
         for j in 0..<ny {
             let y = originY + Double(j) * pixel

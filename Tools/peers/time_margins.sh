@@ -21,6 +21,7 @@ ROI=${2:-GTV}
 OUT=${3:-$(mktemp -d /tmp/sbrt-peers-margins.XXXX)}
 mkdir -p "$OUT"
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib_timing.sh"
 SBRT=${SBRT:-$HERE/../../.build/release/sbrt}
 PY=${PY:-python3}
 RUNS=${RUNS:-5}
@@ -54,16 +55,8 @@ done
 CMD[sbrt_ring_0_20]="$SBRT expand $DIR --from $ROI --ring 0:20 --name X_ring --out $OUT/sbrt_ring.dcm > $OUT/sbrt_ring_0_20.txt"
 CMD[plastimatch_ring_0_20]=$(pm "ring_0_20" "--range 0.0001,20")
 ORDER="$ORDER sbrt_ring_0_20 plastimatch_ring_0_20"
-for k in $ORDER; do echo "$k: ${CMD[$k]}"; done > "$OUT/commands.txt"
 uptime > "$OUT/load.txt"
-args=()
-for k in $ORDER; do args+=(-n "$k" "${CMD[$k]}"); done
-hyperfine --runs "$RUNS" --warmup 1 --export-json "$OUT/hyperfine.json" --output=null "${args[@]}" > "$OUT/hyperfine.txt" 2>&1
-for k in $ORDER; do
-  for i in $(seq "$RUNS"); do
-    /usr/bin/time -f "%M %e" -o "$OUT/mem_$k.$i" bash -c "${CMD[$k]}" > /dev/null 2>&1
-  done
-done
+time_commands
 uptime >> "$OUT/load.txt"
 # Volumes: sbrt's own report; plastimatch's mask as voxels × voxel volume.
 for k in $ORDER; do

@@ -25,6 +25,7 @@ DIR=$(realpath "$1")
 OUT=${2:-$(mktemp -d /tmp/sbrt-peers-time.XXXX)}
 mkdir -p "$OUT"
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib_timing.sh"
 SBRT=${SBRT:-$HERE/../../.build/release/sbrt}
 SBRT_BENCH=${SBRT_BENCH:-$(dirname "$SBRT")/sbrt-bench}
 PY=${PY:-python3}
@@ -77,16 +78,8 @@ for job in $JOBS; do
   *) echo "unknown job $job (dvh, composite, margins)" >&2; exit 2 ;;
   esac
 done
-for k in $ORDER; do echo "$k: ${CMD[$k]}"; done > "$OUT/commands.txt"
 { nproc; grep -m1 "model name" /proc/cpuinfo; plastimatch --version 2>&1 | head -1; hyperfine --version; uptime; } > "$OUT/machine.txt"
-args=()
-for k in $ORDER; do args+=(-n "$k" "${CMD[$k]}"); done
-hyperfine --runs "$RUNS" --warmup 1 --export-json "$OUT/hyperfine.json" --output=null "${args[@]}" > "$OUT/hyperfine.txt" 2>&1
-for k in $ORDER; do
-  for i in $(seq "$RUNS"); do
-    /usr/bin/time -f "%M %e" -o "$OUT/mem_$k.$i" bash -c "${CMD[$k]}" > /dev/null 2>&1
-  done
-done
+time_commands
 uptime >> "$OUT/machine.txt"
 $PY - "$OUT" $ORDER <<'P'
 import json, statistics, sys, glob
