@@ -101,8 +101,28 @@ public enum DecimalString {
     }
 
     /// Formats `v` as a DS value of at most 16 characters (PS3.5 Table 6.2-1), with as
-    /// many significant digits as fit.
+    /// many significant digits as fit: C's `%.<p>g` for the largest precision p ≤ 16 whose
+    /// text fits and reads back finite.
+    ///
+    /// For 1e-5 ≤ |v| < 1e15 the digits are computed here, exactly: |v| = m·2^e is scaled
+    /// to the integer part of m·2^e·10^s in 128-bit arithmetic and rounded half to even,
+    /// as glibc's printf rounds (`formatReference`, which asks printf, is the twin and
+    /// the tests compare them on random and tie values). Other values go to printf.
     public static func format(_ v: Double) -> String {
+        if v == 0 { return "0" }
+        if v == v.rounded() && abs(v) < 1e15 {
+            return String(Int64(v))
+        }
+        let a = abs(v)
+        guard a >= 1e-5 && a < 1e15 else { return formatReference(v) }
+        for precision in stride(from: 16, through: 1, by: -1) {
+            if let s = generalFormat(v, precision: precision, maximumLength: 16) { return s }
+        }
+        return formatReference(v)
+    }
+
+    /// `format` through printf (`%.<p>g`): the reference for the digits computed here.
+    public static func formatReference(_ v: Double) -> String {
         if v == 0 { return "0" }
         if v == v.rounded() && abs(v) < 1e15 {
             return String(Int64(v))
@@ -114,5 +134,79 @@ public enum DecimalString {
             if s.utf8.count <= 16, Double(s)?.isFinite ?? false { return s }
         }
         return String(format: "%.6g", v)
+    }
+
+    /// C's `%.<p>g` of a finite v with 1e-5 ≤ |v| < 1e15 and 1 ≤ p ≤ 16, when it has at
+    /// most `maximumLength` characters (nil otherwise: the text is not built).
+    static func generalFormat(_ v: Double, precision p: Int, maximumLength: Int = .max) -> String? {
+        let a = abs(v)
+        // The p significant digits round(a · 10^(p − 1 − X)), half to even, exactly, with X
+        // the decimal exponent of the result: from an estimate, until there are p digits
+        // (a carry, 9.99… to 10.0…, moves X up by one).
+        let low = UInt128Pow10(p - 1), high = UInt128Pow10(p)
+        var x = Int((a.exponent * 30103) / 100_000)   // ≈ log10(2^exponent)
+        var scaled = scaledRounded(a, p - 1 - x)
+        var tries = 0
+        while scaled < low || scaled >= high {
+            tries += 1
+            guard tries < 6 else {
+                let s = String(format: "%.\(p)g", v)
+                return s.utf8.count <= maximumLength ? s : nil
+            }
+            x += scaled < low ? -1 : 1
+            scaled = scaledRounded(a, p - 1 - x)
+        }
+        // The digits without their trailing zeros (%g drops them).
+        var digits = UInt64(scaled), kept = p
+        while kept > 1 && digits % 10 == 0 { digits /= 10; kept -= 1 }
+        let scientific = x < -4 || x >= p
+        let sign = v < 0 ? 1 : 0
+        let length: Int
+        if scientific {
+            length = sign + kept + (kept > 1 ? 1 : 0) + 2 + (abs(x) < 10 ? 2 : String(abs(x)).utf8.count)
+        } else if x >= 0 {
+            length = sign + max(kept, x + 1) + (kept > x + 1 ? 1 : 0)
+        } else {
+            length = sign + 2 + (-x - 1) + kept
+        }
+        guard length <= maximumLength else { return nil }
+        var d = [UInt8](repeating: 0, count: kept)
+        for k in stride(from: kept - 1, through: 0, by: -1) { d[k] = UInt8(48 + digits % 10); digits /= 10 }
+        var out: [UInt8] = []
+        out.reserveCapacity(length)
+        if sign == 1 { out.append(45) }                         // "-"
+        if scientific {
+            out.append(d[0])
+            if kept > 1 { out.append(46); out += d[1...] }       // "."
+            out += Array((x < 0 ? "e-" : "e+").utf8)
+            if abs(x) < 10 { out.append(48) }
+            out += Array(String(abs(x)).utf8)
+        } else if x >= 0 {
+            for k in 0...x { out.append(k < kept ? d[k] : 48) }
+            if kept > x + 1 { out.append(46); out += d[(x + 1)...] }
+        } else {
+            out += [48, 46]                                       // "0."
+            out += [UInt8](repeating: 48, count: -x - 1)
+            out += d
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func UInt128Pow10(_ k: Int) -> UInt128 {
+        var r: UInt128 = 1
+        for _ in 0..<k { r &*= 10 }
+        return r
+    }
+
+    /// round(a · 10^s) for a = m·2^e, rounded half to even, in 128-bit integers (callers keep
+    /// m·2^max(e, 0)·10^max(s, 0) below 2^127: |a| in [1e-5, 1e15), s ≤ 21).
+    private static func scaledRounded(_ a: Double, _ s: Int) -> UInt128 {
+        let m = UInt128(a.significandBitPattern | (1 << 52)), e = Int(a.exponent) - 52
+        var num = m, den: UInt128 = 1
+        if e >= 0 { num <<= UInt128(e) } else { den <<= UInt128(-e) }
+        if s >= 0 { num &*= UInt128Pow10(s) } else { den &*= UInt128Pow10(-s) }
+        let q = num / den, r = num % den
+        let twice = r << 1
+        return twice > den || (twice == den && q & 1 == 1) ? q + 1 : q
     }
 }

@@ -1,5 +1,7 @@
 import Base
 import Dispatch
+import Foundation
+import VoxelKit
 
 /// Shortest-path (geodesic) distances on a 3D grid of nodes, around blocked nodes.
 ///
@@ -111,8 +113,10 @@ final class GeodesicNode: FieldNode, @unchecked Sendable {
     let size: SIMD3<Int>
     let w0: Double
     let hg: Double
-    /// D / D₀ per node; +∞ where unreachable.
-    var ratio: [Double] = []
+    /// D / D₀ per node; +∞ where unreachable. Computed on first use (`prepare`).
+    private var ratio: [Double] = []
+    private var ratioReady = false
+    private let lock = NSLock()
 
     init(euclid: ExpansionNode, source: FieldNode, marginMM: Double, barriers: [FieldNode], lattice: CellLattice,
          wRange: (Double, Double), cellMM: Double) {
@@ -127,34 +131,47 @@ final class GeodesicNode: FieldNode, @unchecked Sendable {
         let nc = max(0, Checked.clamped(((wRange.1 - wRange.0) / hg).rounded(.up))) + 1
         size = SIMD3(na, nb, nc)
         super.init(lattice: lattice)
-        computeRatio()
     }
 
-    func computeRatio() {
+    override func prepare() {
+        euclid.prepare()
+        for b in barriers { b.prepare() }
+        source.prepare()
+        lock.lock()
+        defer { lock.unlock() }
+        if !ratioReady { computeRatio(); ratioReady = true }
+    }
+
+    private func computeRatio() {
         let na = size.x, nb = size.y, nc = size.z
         let plane = na * nb
         var dE = [Double](repeating: .infinity, count: plane * nc)
         var blocked = [Bool](repeating: false, count: plane * nc)
         let m = marginMM
         let lat = lattice
-        dE.withUnsafeMutableBufferPointer { dBuf in
-            blocked.withUnsafeMutableBufferPointer { bBuf in
-                let db = dBuf, bb = bBuf
-                DispatchQueue.concurrentPerform(iterations: nc) { c in
-                    let w = self.w0 + Double(c) * self.hg
-                    let phi = UnsafeMutableBufferPointer<Float>.allocate(capacity: lat.count)
-                    defer { phi.deallocate() }
-                    self.euclid.phi(w, phi)
+        // The node planes in batches: the Euclidean distance (one pass of the slab envelope
+        // per batch) and the barriers, sampled at the nodes.
+        let batch = max(4, 8_000_000 / max(1, lat.count))
+        for start in Swift.stride(from: 0, to: nc, by: batch) {
+            let cs = Array(start..<min(nc, start + batch))
+            let ws = cs.map { self.w0 + Double($0) * self.hg }
+            let phi = PlaneBuffers(planes: cs.count, cells: lat.count)
+            euclid.phi(batch: ws, phi.planes)
+            dE.withUnsafeMutableBufferPointer { db in
+                for (n, c) in cs.enumerated() {
                     for b in 0..<nb { for a in 0..<na {
-                        let i = (b * self.stride) * lat.nu + a * self.stride
-                        db[c * plane + b * na + a] = Double(phi[i]) + m
+                        db[c * plane + b * na + a] = Double(phi.planes[n][(b * stride) * lat.nu + a * stride]) + m
                     } }
-                    for barrier in self.barriers {
-                        barrier.phi(w, phi)
-                        // A node is blocked when it lies a quarter cell or more inside a barrier:
-                        // the open/blocked boundary then falls, on average, on the barrier's surface.
-                        let depth = Float(-0.25 * self.hg)
-                        for b in 0..<nb { for a in 0..<na where phi[(b * self.stride) * lat.nu + a * self.stride] < depth {
+                }
+            }
+            for barrier in barriers {
+                barrier.phi(batch: ws, phi.planes)
+                // A node is blocked when it lies a quarter cell or more inside a barrier:
+                // the open/blocked boundary then falls, on average, on the barrier's surface.
+                let depth = Float(-0.25 * hg)
+                blocked.withUnsafeMutableBufferPointer { bb in
+                    for (n, c) in cs.enumerated() {
+                        for b in 0..<nb { for a in 0..<na where phi.planes[n][(b * stride) * lat.nu + a * stride] < depth {
                             bb[c * plane + b * na + a] = true
                         } }
                     }
@@ -169,8 +186,10 @@ final class GeodesicNode: FieldNode, @unchecked Sendable {
         var runs = [[Double]](repeating: [], count: 2)
         runs.withUnsafeMutableBufferPointer { r in
             let rb = r
-            DispatchQueue.concurrentPerform(iterations: 2) { n in
-                rb[n] = GeodesicDistance.dijkstra(seeds: seeds, blocked: masks[n], size: self.size, spacingMM: self.hg, limitMM: limit)
+            Parallel.forEachChunk(2) { _, range in
+                for n in range {
+                    rb[n] = GeodesicDistance.dijkstra(seeds: seeds, blocked: masks[n], size: self.size, spacingMM: self.hg, limitMM: limit)
+                }
             }
         }
         ratio = zip(runs[0], runs[1]).map { d, d0 in
@@ -195,8 +214,23 @@ final class GeodesicNode: FieldNode, @unchecked Sendable {
     }
 
     override func phi(_ w: Double, _ out: UnsafeMutableBufferPointer<Float>) {
-        let n = out.count
+        prepare()
         euclid.phi(w, out)
+        finish(w, out)
+    }
+
+    override func phi(batch ws: [Double], _ outs: [UnsafeMutableBufferPointer<Float>]) {
+        prepare()
+        euclid.phi(batch: ws, outs)
+        Parallel.forEachChunk(ws.count) { _, range in
+            for q in range { self.finish(ws[q], outs[q]) }
+        }
+    }
+
+    /// From the Euclidean level function in `out` to this node's: the distance scaled by
+    /// the detour ratio, minus the barriers, plus the source.
+    private func finish(_ w: Double, _ out: UnsafeMutableBufferPointer<Float>) {
+        let n = out.count
         let c = (w - w0) / hg
         let m = marginMM
         for j in 0..<lattice.nv { for i in 0..<lattice.nu {

@@ -43,6 +43,9 @@ public struct MarginResult: Sendable {
     public var lattice: CellLattice
     /// Planes holding contours, in increasing w.
     public var planes: [Plane]
+    /// Wall time of the engine's stages, seconds, in order: building the nodes (the source
+    /// solids' slabs), the slab fields, the level functions on the output planes, tracing.
+    public var timings: [(stage: String, seconds: Double)] = []
 
     /// The result as a planar shape in `frame`.
     public func shape(name: String, frame: PlaneFrame) -> PlanarShape {
@@ -106,35 +109,19 @@ public final class MarginEngine: @unchecked Sendable {
             throw SBRTError(.tooLarge, String(format: "the result spans %.0f × %.0f mm over %.0f slabs; that needs more than %d lattice cells × slabs even at 5 mm cells", ext.hi.x - ext.lo.x, ext.hi.y - ext.lo.y, layersEstimate, 4 * options.maximumLayerCells))
         }
         let lattice = CellLattice(u0: ext.lo.x - 3 * h, v0: ext.lo.y - 3 * h, h: h, nu: nu + 7, nv: nv + 7)
+        var clock = StageClock()
         let root = try build(expression, lattice: lattice)
+        clock.lap("source solids (slabs)")
+        root.prepare()
+        clock.lap("slab fields")
         let indices = outputPlanes.indices.filter { outputPlanes[$0] >= ext.wLo - 1e-6 && outputPlanes[$0] <= ext.wHi + 1e-6 }
-        var results = [[[SIMD2<Double>]]](repeating: [], count: indices.count)
-        let tol = options.toleranceMM
-        results.withUnsafeMutableBufferPointer { out in
-            let o = out
-            DispatchQueue.concurrentPerform(iterations: indices.count) { n in
-                let w = self.outputPlanes[indices[n]]
-                let phi = UnsafeMutableBufferPointer<Float>.allocate(capacity: lattice.count)
-                defer { phi.deallocate() }
-                root.phi(w, phi)
-                // Ties: where a CT plane lies exactly on a flat face of the result (a flat end
-                // shrunk by exactly the distance to that plane), the level function is zero
-                // across the face up to rounding, and tracing it would give rounding-noise
-                // specks. A point counts as inside only if it is inside by at least 1 µm.
-                for i in 0..<phi.count { phi[i] += MarginEngine.tieMM }
-                // Specks below half a cell's area (a plane tangent to the result, where a
-                // pole pokes through by micrometres) are below the lattice's resolution: dropped.
-                let minimumArea = 0.5 * lattice.h * lattice.h
-                o[n] = ContourTracer.trace(UnsafeBufferPointer(phi), lattice: lattice, toleranceMM: tol)
-                    .filter { abs(PolygonCoverage.signedArea($0)) >= minimumArea }
-            }
-        }
+        let results = contours(of: root, at: indices.map { outputPlanes[$0] }, lattice: lattice, clock: &clock)
         var planes: [MarginResult.Plane] = []
         for (n, idx) in indices.enumerated() where !results[n].isEmpty {
             planes.append(MarginResult.Plane(index: idx, w: outputPlanes[idx], polygons: results[n]))
         }
         planes.sort { $0.w < $1.w }
-        return MarginResult(lattice: lattice, planes: planes)
+        return MarginResult(lattice: lattice, planes: planes, timings: clock.stages)
     }
 
     // MARK: Extents
@@ -203,10 +190,13 @@ public final class MarginEngine: @unchecked Sendable {
             let s = try shape(n)
             guard options.endCap == .interpolated else { return LeafNode(layers: layers(of: s), lattice: lattice) }
             let (spacing, layerMM, tol) = (sliceSpacing, options.interpolatedLayerMM, options.toleranceMM / 3)
-            func stack(_ bound: PlanarShape.SlabBound) -> [SolidLayer] {
-                s.interpolatedLayers(sliceSpacing: spacing, lattice: lattice, layerMM: layerMM, toleranceMM: tol, bound: bound)
-            }
-            return LeafNode(lattice: lattice, stacks: stack)
+            // The solid lies within a slice of its contours' bounds (its ends grow by at most a
+            // slice): built on that part of the lattice, with two empty cells around it, so the
+            // traced slabs are the same as on the whole lattice.
+            let part = s.bounds.flatMap { CellWindow.around(lo: $0.lo, hi: $0.hi, lattice: lattice, reachMM: spacing + 3 * lattice.h) }
+            let sub = part.map { lattice.restricted(to: $0) } ?? lattice
+            let occupancy = ShapeOccupancy(shape: s, lattice: sub, endCap: .interpolated, sliceSpacing: spacing)
+            return LeafNode(InterpolatedSlabs(occupancy, layerMM: layerMM, toleranceMM: tol), lattice: lattice)
         case .union(let a, let b):
             return BooleanNode(.union, try build(a, lattice: lattice), try build(b, lattice: lattice), engine: self, lattice: lattice)
         case .difference(let a, let b):
@@ -241,21 +231,96 @@ public final class MarginEngine: @unchecked Sendable {
             let m = node.isPiecewiseConstant ? 1 : max(1, Checked.int(((b - a) / options.layerMM).rounded(.up)) ?? 1)
             for k in 0..<m { pieces.append((a + (b - a) * Double(k) / Double(m), a + (b - a) * Double(k + 1) / Double(m))) }
         }
-        var out = [SolidLayer?](repeating: nil, count: pieces.count)
-        let tol = options.toleranceMM / 3
+        let polygons = traced(node, at: pieces.map { ($0.0 + $0.1) / 2 }, lattice: lattice, toleranceMM: options.toleranceMM / 3)
+        return zip(pieces, polygons).compactMap { piece, polys in polys.isEmpty ? nil : SolidLayer(lo: piece.0, hi: piece.1, polygons: polys) }
+    }
+
+    /// The contours of the result on planes `ws` (CT planes): the zero level of the root's
+    /// level function, offset by `tieMM`, without specks below half a cell.
+    func contours(of root: FieldNode, at ws: [Double], lattice: CellLattice, clock: inout StageClock) -> [[[SIMD2<Double>]]] {
+        // Ties: where a CT plane lies exactly on a flat face of the result (a flat end
+        // shrunk by exactly the distance to that plane), the level function is zero across
+        // the face up to rounding, and tracing it would give rounding-noise specks. A point
+        // counts as inside only if it is inside by at least 1 µm. Specks below half a cell's
+        // area (a plane tangent to the result, where a pole pokes through by micrometres)
+        // are below the lattice's resolution: dropped.
+        let minimumArea = 0.5 * lattice.h * lattice.h
+        return traced(root, at: ws, lattice: lattice, toleranceMM: options.toleranceMM, offset: MarginEngine.tieMM, clock: &clock)
+            .map { $0.filter { abs(PolygonCoverage.signedArea($0)) >= minimumArea } }
+    }
+
+    /// The zero level of `node`'s level function (+ `offset`) on each plane of `ws`: the
+    /// planes evaluated in batches (one pass of the slab envelope per batch, at most ~64 MB
+    /// of fields), traced in parallel.
+    func traced(_ node: FieldNode, at ws: [Double], lattice: CellLattice, toleranceMM tol: Double, offset: Float = 0) -> [[[SIMD2<Double>]]] {
+        var clock = StageClock()
+        return traced(node, at: ws, lattice: lattice, toleranceMM: tol, offset: offset, clock: &clock)
+    }
+
+    func traced(_ node: FieldNode, at ws: [Double], lattice: CellLattice, toleranceMM tol: Double, offset: Float,
+                clock: inout StageClock) -> [[[SIMD2<Double>]]] {
+        var out = [[[SIMD2<Double>]]](repeating: [], count: ws.count)
+        var levels = 0.0, tracing = 0.0
+        let batch = max(8, 16_000_000 / max(1, lattice.count))
         out.withUnsafeMutableBufferPointer { o in
             let ob = o
-            DispatchQueue.concurrentPerform(iterations: pieces.count) { n in
-                let (lo, hi) = pieces[n]
-                let phi = UnsafeMutableBufferPointer<Float>.allocate(capacity: lattice.count)
-                defer { phi.deallocate() }
-                node.phi((lo + hi) / 2, phi)
-                let polys = ContourTracer.trace(UnsafeBufferPointer(phi), lattice: lattice, toleranceMM: tol)
-                if !polys.isEmpty { ob[n] = SolidLayer(lo: lo, hi: hi, polygons: polys) }
+            for start in stride(from: 0, to: ws.count, by: batch) {
+                let part = Array(ws[start..<min(ws.count, start + batch)])
+                let buffers = PlaneBuffers(planes: part.count, cells: lattice.count)
+                var t = StageClock()
+                node.phi(batch: part, buffers.planes)
+                levels += t.lap()
+                Parallel.forEachChunk(part.count) { _, range in
+                    for n in range {
+                        let phi = buffers.planes[n]
+                        if offset != 0 { for i in 0..<phi.count { phi[i] += offset } }
+                        ob[start + n] = ContourTracer.trace(UnsafeBufferPointer(phi), lattice: lattice, toleranceMM: tol)
+                    }
+                }
+                tracing += t.lap()
             }
         }
-        return out.compactMap { $0 }
+        clock.record("level functions on the planes", levels)
+        clock.record("tracing", tracing)
+        return out
     }
+}
+
+/// Wall-clock laps of the engine's stages (`MarginResult.timings`).
+struct StageClock {
+    private var last = DispatchTime.now().uptimeNanoseconds
+    private(set) var stages: [(stage: String, seconds: Double)] = []
+
+    /// Seconds since the last lap (or since the clock was made).
+    @discardableResult
+    mutating func lap() -> Double {
+        let now = DispatchTime.now().uptimeNanoseconds
+        defer { last = now }
+        return Double(now - last) * 1e-9
+    }
+
+    mutating func lap(_ stage: String) { stages.append((stage, lap())) }
+
+    /// Records a stage timed elsewhere, and restarts the lap.
+    mutating func record(_ stage: String, _ seconds: Double) {
+        stages.append((stage, seconds))
+        lap()
+    }
+}
+
+/// Level functions of several planes in one allocation (plane-major).
+final class PlaneBuffers: @unchecked Sendable {
+    let storage: UnsafeMutableBufferPointer<Float>
+    /// One buffer of `cells` values per plane.
+    let planes: [UnsafeMutableBufferPointer<Float>]
+
+    init(planes count: Int, cells: Int) {
+        storage = .allocate(capacity: max(1, count * cells))
+        let base = storage.baseAddress!
+        planes = (0..<count).map { UnsafeMutableBufferPointer(start: base + $0 * cells, count: cells) }
+    }
+
+    deinit { storage.deallocate() }
 }
 
 /// A solid that can say its signed level function (mm, negative inside) on any plane.
@@ -264,6 +329,13 @@ class FieldNode: @unchecked Sendable {
     init(lattice: CellLattice) { self.lattice = lattice }
     /// Writes the level function at `w` into `out` (lattice.count values).
     func phi(_ w: Double, _ out: UnsafeMutableBufferPointer<Float>) { fatalError("abstract") }
+    /// Does the work that does not depend on the plane (slab fields), for all nodes below.
+    func prepare() {}
+    /// Writes the level functions at each of `ws` into the matching buffer of `outs`. Nodes
+    /// that measure distances along w (`ExpansionNode`) answer all planes in one pass.
+    func phi(batch ws: [Double], _ outs: [UnsafeMutableBufferPointer<Float>]) {
+        for (w, out) in zip(ws, outs) { phi(w, out) }
+    }
     /// The solid as slabs.
     func layers() -> [SolidLayer] { fatalError("abstract") }
     /// The solid as slabs for measuring distances from outside (growth) or from inside
@@ -337,16 +409,26 @@ final class LeafNode: FieldNode, @unchecked Sendable {
     private let make: (PlanarShape.SlabBound) -> [SolidLayer]
     private var stacks: [PlanarShape.SlabBound: [SolidLayer]] = [:]
     private var centreFields: LayerFields?
+    /// An interpolated solid: its own level function needs only the centre slabs holding
+    /// the planes asked for, each traced and measured on first use.
+    private let interpolated: InterpolatedSlabs?
+    private var slabFields: [Int: (inside: [UInt8], gauge2: [Float])] = [:]
     private let lock = NSLock()
 
-    init(lattice: CellLattice, stacks make: @escaping (PlanarShape.SlabBound) -> [SolidLayer]) {
+    init(lattice: CellLattice, stacks make: @escaping (PlanarShape.SlabBound) -> [SolidLayer], interpolated: InterpolatedSlabs? = nil) {
         self.make = make
+        self.interpolated = interpolated
         cap = Float(3 * lattice.h)
         super.init(lattice: lattice)
     }
 
     convenience init(layers: [SolidLayer], lattice: CellLattice) {
         self.init(lattice: lattice, stacks: { _ in layers })
+    }
+
+    /// The slabs of an interpolated solid.
+    convenience init(_ slabs: InterpolatedSlabs, lattice: CellLattice) {
+        self.init(lattice: lattice, stacks: { slabs.layers($0) }, interpolated: slabs)
     }
 
     private func stack(_ bound: PlanarShape.SlabBound) -> [SolidLayer] {
@@ -369,16 +451,39 @@ final class LeafNode: FieldNode, @unchecked Sendable {
         return f
     }
 
+    /// The inside mask and boundary gauge² of the centre slab holding w, if any.
+    private func centreField(_ w: Double) -> (inside: [UInt8], gauge2: [Float])? {
+        guard let slabs = interpolated else {
+            let fields = self.fields
+            return fields.layer(containing: w).map { fields.fields($0) }
+        }
+        guard let k = slabs.index(containing: w) else { return nil }
+        lock.lock()
+        if let f = slabFields[k] { lock.unlock(); return f }
+        lock.unlock()
+        let polygons = slabs.centrePolygons(k)
+        let f = (PlaneField.insideMask(polygons, lattice: lattice),
+                 PlaneField.boundaryGauge2(polygons, lattice: lattice, radii: FrameRadii(uniform: 1), reachMM: 3 * lattice.h))
+        lock.lock()
+        slabFields[k] = f
+        lock.unlock()
+        return f
+    }
+
     override func phi(_ w: Double, _ out: UnsafeMutableBufferPointer<Float>) {
-        let fields = self.fields
-        guard let q = fields.layer(containing: w) else {
+        guard let (inside, g2) = centreField(w) else {
             for i in 0..<out.count { out[i] = cap }
             return
         }
-        let (inside, g2) = fields.fields(q)
         for i in 0..<out.count {
             let d = min(g2[i].squareRoot(), cap)
             out[i] = inside[i] != 0 ? -d : d
+        }
+    }
+
+    override func phi(batch ws: [Double], _ outs: [UnsafeMutableBufferPointer<Float>]) {
+        Parallel.forEachChunk(ws.count) { _, range in
+            for q in range { self.phi(ws[q], outs[q]) }
         }
     }
 
@@ -404,18 +509,30 @@ final class BooleanNode: FieldNode, @unchecked Sendable {
         super.init(lattice: lattice)
     }
 
-    override func phi(_ w: Double, _ out: UnsafeMutableBufferPointer<Float>) {
-        a.phi(w, out)
-        let tmp = UnsafeMutableBufferPointer<Float>.allocate(capacity: out.count)
-        defer { tmp.deallocate() }
-        b.phi(w, tmp)
-        for i in 0..<out.count {
-            let x = out[i], y = tmp[i]
-            switch op {
-            case .union: out[i] = min(x, y)
-            case .intersection: out[i] = max(x, y)
-            case .difference: out[i] = max(x, -y)
-            case .symmetricDifference: out[i] = max(min(x, y), -max(x, y))
+    override func prepare() {
+        a.prepare()
+        b.prepare()
+    }
+
+    override func phi(_ w: Double, _ out: UnsafeMutableBufferPointer<Float>) { phi(batch: [w], [out]) }
+
+    override func phi(batch ws: [Double], _ outs: [UnsafeMutableBufferPointer<Float>]) {
+        a.phi(batch: ws, outs)
+        let tmp = PlaneBuffers(planes: ws.count, cells: lattice.count)
+        b.phi(batch: ws, tmp.planes)
+        let op = self.op
+        Parallel.forEachChunk(ws.count) { _, range in
+            for q in range {
+                let out = outs[q], other = tmp.planes[q]
+                for i in 0..<out.count {
+                    let x = out[i], y = other[i]
+                    switch op {
+                    case .union: out[i] = min(x, y)
+                    case .intersection: out[i] = max(x, y)
+                    case .difference: out[i] = max(x, -y)
+                    case .symmetricDifference: out[i] = max(min(x, y), -max(x, y))
+                    }
+                }
             }
         }
     }
@@ -426,96 +543,5 @@ final class BooleanNode: FieldNode, @unchecked Sendable {
         all = all.reduce(into: [Double]()) { acc, x in if acc.last.map({ x - $0 > 1e-9 }) ?? true { acc.append(x) } }
         return all
     }
-    override func layers() -> [SolidLayer] { cachedLayers }
-}
-
-/// Growth (x − y ∈ E for some y in S) or contraction (x + E ⊂ S) by an octant body E.
-final class ExpansionNode: FieldNode, @unchecked Sendable {
-    let inner: FieldNode
-    let radii: FrameRadii
-    let grow: Bool
-    let wRange: (Double, Double)
-    let fields: LayerFields
-    let solid: [SolidLayer]
-    /// w intervals outside the stack (for contraction).
-    let gaps: [(Double, Double)]
-    let scale: Double
-    unowned let engine: MarginEngine
-    private lazy var cachedLayers: [SolidLayer] = engine.sampledLayers(self, breakpoints: breakpoints, lattice: lattice)
-
-    init(inner: FieldNode, radii: FrameRadii, grow: Bool, lattice: CellLattice, wRange: (Double, Double), engine: MarginEngine) {
-        self.inner = inner
-        // A contraction measures y − x: the reflected body.
-        self.radii = grow ? radii : radii.reflected
-        self.grow = grow
-        self.wRange = wRange
-        self.engine = engine
-        solid = inner.layers(forGrowth: grow)
-        fields = LayerFields(layers: solid, lattice: lattice, radii: self.radii, reachMM: radii.maxInPlaneMM + 3 * lattice.h)
-        var gaps: [(Double, Double)] = [(-Double.infinity, solid.first?.lo ?? .infinity)]
-        for (p, q) in zip(solid, solid.dropFirst()) where q.lo > p.hi + 1e-9 { gaps.append((p.hi, q.lo)) }
-        gaps.append((solid.last?.hi ?? -.infinity, .infinity))
-        self.gaps = gaps
-        scale = max(radii.maxMM, 1e-3)
-        super.init(lattice: lattice)
-    }
-
-    @inline(__always) func wTerm(_ off: Double) -> Double {
-        if off == 0 { return 0 }
-        let r = off > 0 ? radii.wPlus : radii.wMinus
-        if r <= 0 { return .infinity }
-        return (off / r) * (off / r)
-    }
-
-    override func phi(_ w: Double, _ out: UnsafeMutableBufferPointer<Float>) {
-        let n = out.count
-        let reachW = max(radii.wPlus, radii.wMinus) * 1.3 + 2 * lattice.h
-        let near = fields.layers(near: w, within: reachW)
-        let f = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
-        defer { f.deallocate() }
-        f.initialize(repeating: .infinity)
-        if grow {
-            for q in near {
-                let t = wTerm(solid[q].offset(w))
-                if !(t < 4) { continue }
-                let (inside, g2) = fields.fields(q)
-                for i in 0..<n {
-                    let g = inside[i] != 0 ? t : Double(g2[i]) + t
-                    if g < f[i] { f[i] = g }
-                }
-            }
-            for i in 0..<n {
-                let v = f[i]
-                out[i] = v.isFinite ? Float((v.squareRoot() - 1) * scale) : Float(2 * scale)
-            }
-        } else {
-            guard let p = fields.layer(containing: w) else {
-                for i in 0..<n { out[i] = Float(scale) }
-                return
-            }
-            var floor = Double.infinity  // from w ranges outside the stack: the whole plane
-            for (a, b) in gaps {
-                let off = w < a ? w - a : (w > b ? w - b : 0)
-                floor = min(floor, wTerm(off))
-            }
-            for q in near {
-                let t = wTerm(solid[q].offset(w))
-                if !(t < floor) { continue }
-                let (inside, g2) = fields.fields(q)
-                for i in 0..<n {
-                    let g = inside[i] != 0 ? Double(g2[i]) + t : t
-                    if g < f[i] { f[i] = g }
-                }
-            }
-            let (insideP, _) = fields.fields(p)
-            for i in 0..<n {
-                if insideP[i] == 0 { out[i] = Float(scale); continue }
-                let v = min(f[i], floor)
-                out[i] = v.isFinite ? Float((1 - v.squareRoot()) * scale) : Float(-scale)
-            }
-        }
-    }
-
-    override var breakpoints: [Double] { [wRange.0, wRange.1] }
     override func layers() -> [SolidLayer] { cachedLayers }
 }

@@ -156,9 +156,18 @@ public enum StructureSetWriter {
 
             var rc = DataSet()
             rc.set(.roiDisplayColor, .IS, strings: [roi.color.x, roi.color.y, roi.color.z].map { String($0) })
-            let contours = roi.contours.enumerated().filter { $0.element.points.count >= 3 }.map { n, c in
-                contourItem(c.points, number: n + 1, image: c.sliceUID, sopClass: sopClass[c.sliceUID] ?? images.modality.sopClassUID)
+            // Contour items built in parallel (formatting the decimal strings is the work), in order.
+            var items = [DataSet?](repeating: nil, count: roi.contours.count)
+            items.withUnsafeMutableBufferPointer { out in
+                let o = out
+                Parallel.forEachChunk(roi.contours.count) { _, range in
+                    for n in range where roi.contours[n].points.count >= 3 {
+                        let c = roi.contours[n]
+                        o[n] = contourItem(c.points, number: n + 1, image: c.sliceUID, sopClass: sopClass[c.sliceUID] ?? images.modality.sopClassUID)
+                    }
+                }
             }
+            let contours = items.compactMap { $0 }
             // Contour Sequence is type 3 but needs at least one item when present (PS3.3 C.8.8.6).
             if !contours.isEmpty { rc.set(.contourSequence, items: contours) }
             rc.set(.referencedROINumber, integers: [number])

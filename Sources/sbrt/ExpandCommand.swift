@@ -81,6 +81,9 @@ extension SBRT {
         @Option(help: "Print the van Herk PTV margin 2.5Σ + 0.7σ for \"systematic=Σ,random=σ\" (mm).")
         var recipe: String?
 
+        @Flag(help: "Print timings of the stages to standard error.")
+        var timings = false
+
         func validate() throws {
             if let recipe { _ = try Self.recipe(recipe); return }
             guard path != nil else { throw ValidationError("give a DICOM folder (or --recipe)") }
@@ -130,11 +133,14 @@ extension SBRT {
 
         func run() throws {
             if let recipe { try printRecipe(recipe); return }
+            var stages: [(String, Double)] = []
+            var t0 = Date()
+            func lap(_ name: String) { stages.append((name, Date().timeIntervalSince(t0))); t0 = Date() }
+            defer { if timings { printTimings(stages) } }
             try OutputFiles.validate([out, nrrd].compactMap { $0 })
             let resolved = try study.resolve(path!, needs: [.structureSet, .images])
             let ss = resolved.structureSet!
             let images = resolved.images!
-            var outputs = OutputFiles()
             let newName = name!
             if ss.roi(named: newName) != nil { throw SBRTError(.invalidRequest, "an ROI named \"\(newName)\" already exists in \(ss.path); choose another --name") }
             let expr = try buildExpression(known: ss.rois.map(\.name))
@@ -147,8 +153,11 @@ extension SBRT {
             options.endCap = endCap
             options.cellMM = cell
             let engine = MarginEngine(frame: frame, sliceSpacing: images.grid.spacing.z, shapes: shapes, outputPlanes: planesW, options: options)
+            lap("loading")
             let result: MarginResult
             result = try engine.evaluate(expr)
+            stages += result.timings.map { ("  " + $0.stage, $0.seconds) }
+            lap("margin engine")
 
             guard !result.planes.isEmpty else {
                 throw SBRTError(.invalidRequest, "\(newName) = \(expr.description) (\(endCap.rawValue) source) is empty on every \(images.modality.displayName) slice; nothing written")
@@ -157,11 +166,22 @@ extension SBRT {
             let layers = shape.prismLayers(sliceSpacing: images.grid.spacing.z)
             let prismCC = zip(shape.planeAreas, layers).reduce(0) { $0 + $1.0 * ($1.1.hi - $1.1.lo) } / 1000
             let interpolatedCC = shape.volumeMM3(endCap: .interpolated, sliceSpacing: images.grid.spacing.z) / 1000
-            let contourCount = result.planes.reduce(0) { $0 + $1.polygons.count }
-            let pointCount = result.planes.reduce(0) { $0 + $1.polygons.reduce(0) { $0 + $1.count } }
+            lap("volumes of the result")
             let kind = type ?? StructureSetWriter.interpretedType(forName: newName)
             let desc = "sbrt \(SBRT.version): \(expr.description), \(endCap.rawValue) source"
+            try writeOutputs(result, name: newName, kind: kind, description: desc, structureSet: ss, images: images, frame: frame)
+            lap("writing")
+            let contourCount = result.planes.reduce(0) { $0 + $1.polygons.count }
+            let pointCount = result.planes.reduce(0) { $0 + $1.polygons.reduce(0) { $0 + $1.count } }
+            print("\(newName) = \(expr.description) (\(endCap.rawValue) source): \(String(format: "%.3f", interpolatedCC)) cc interpolated between its contours, \(String(format: "%.3f", prismCC)) cc as a prism stack; \(result.planes.count) planes, \(contourCount) contours, \(pointCount) points, type \(kind)")
+            if let out { print("wrote \(out) (\(ss.rois.count) input ROIs + \(newName))") }
+            if let nrrd { print("wrote \(nrrd)") }
+        }
 
+        /// The new structure set (`--out`) and the mask (`--nrrd`).
+        func writeOutputs(_ result: MarginResult, name newName: String, kind: String, description desc: String,
+                          structureSet ss: StructureSet, images: ImageSeries, frame: PlaneFrame) throws {
+            var outputs = OutputFiles()
             if let out {
                 var contours: [(points: [Vec3], sliceUID: String)] = []
                 for p in result.planes {
@@ -178,9 +198,6 @@ extension SBRT {
             }
             if let nrrd { outputs.add(mask(result, images: images, frame: frame, description: desc), to: nrrd) }
             try outputs.commit()
-            print("\(newName) = \(expr.description) (\(endCap.rawValue) source): \(String(format: "%.3f", interpolatedCC)) cc interpolated between its contours, \(String(format: "%.3f", prismCC)) cc as a prism stack; \(result.planes.count) planes, \(contourCount) contours, \(pointCount) points, type \(kind)")
-            if let out { print("wrote \(out) (\(ss.rois.count) input ROIs + \(newName))") }
-            if let nrrd { print("wrote \(nrrd)") }
         }
 
         func buildExpression(known: [String]) throws -> MarginExpression {
@@ -213,6 +230,12 @@ extension SBRT {
             }
             for m in e.marginsMM { try OptionRange.check(m, OptionRange.marginMM, "a margin of --expression", unit: "mm") }
             return e
+        }
+
+        func printTimings(_ stages: [(String, Double)]) {
+            for (name, s) in stages {
+                printError("timing: " + name.padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: "%8.1f ms", s * 1000))
+            }
         }
 
         func resolve(_ name: String, _ known: [String]) -> String {

@@ -156,4 +156,38 @@ final class DecimalStringTests: XCTestCase {
         XCTAssertEqual(back[1], 1e20)
         XCTAssertEqual(back[2], 2)
     }
+
+    // MARK: Formatting
+
+    /// The formatter's own digits against printf's (`formatReference`), text for text:
+    /// random magnitudes, values rounded to 0.1 µm as contours are written, exact binary
+    /// ties, neighbours of powers of ten, and the range edges.
+    func testFormatWritesWhatPrintfWrites() {
+        var state: UInt64 = 0x5EED
+        func next() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 11) / Double(1 << 53)
+        }
+        var values: [Double] = [1e-5, -1e-5, 0.1, 0.3, 0.125, 2.5, 1e14 + 0.5, 999_999_999_999_999.9, 1e15 - 0.125, 12345.67891]
+        for _ in 0..<20_000 {
+            let magnitude = pow(10, (next() * 20) - 5)
+            let v = (next() - 0.5) * 2 * magnitude
+            values.append(v)
+            values.append((v * 1e4).rounded() / 1e4)
+        }
+        for k in -5...14 {
+            let p = pow(10.0, Double(k))
+            values += [p, p.nextUp, p.nextDown, -p.nextDown]
+        }
+        for n in 1...40 { values.append(Double(n) / 8); values.append(Double(2 * n + 1) / 1024); values.append(Double(n) * 0.05) }
+        var mismatches = 0
+        for v in values where v.isFinite {
+            let fast = DecimalString.format(v), slow = DecimalString.formatReference(v)
+            if fast != slow {
+                mismatches += 1
+                if mismatches <= 5 { XCTFail("\(v): \(fast) ≠ printf \(slow)") }
+            }
+        }
+        XCTAssertEqual(mismatches, 0)
+    }
 }

@@ -157,5 +157,32 @@ final class InterpolatedSolidTests: XCTestCase {
         XCTAssertTrue(buf.withUnsafeMutableBufferPointer { occ.coverage(at: 6.9, into: $0) })
         XCTAssertGreaterThan(Double(buf.reduce(0, +)) * 0.25, 0.9 * Double.pi * 19 * 19, "the flat face itself, half a slice out")
     }
-}
 
+    /// `volumeMM3` evaluates only each interval's band between planes; its twin sums the
+    /// whole lattice's `coverage(at:)` at every sub-slice. A lobulated, concave stack with
+    /// a gap (two runs, caps at both ends of each) and an island on some planes.
+    func testBandOnlyVolumeEqualsTheFullLatticeSum() {
+        let lattice = CellLattice(u0: -30, v0: -30, h: 0.5, nu: 120, nv: 120)
+        let ws = [-12.0, -9, -6, -3, 0, 3, 12, 15, 18]
+        let planes = ws.map { w -> PlanarShape.Plane in
+            let t = w / 20
+            let body = (0..<160).map { k -> SIMD2<Double> in
+                let th = 2 * Double.pi * Double(k) / 160
+                let r = 14 * (1 - t * t) * (1 + 0.2 * cos(3 * th + t) - 0.3 * exp(-pow(th - 2, 2) / 0.1))
+                return SIMD2(r * cos(th), r * sin(th))
+            }
+            let island = abs(w) < 7 ? [Phantom.circle(3, centre: SIMD2(20, 18))] : []
+            return PlanarShape.Plane(w: w, polygons: [body] + island)
+        }
+        let shape = PlanarShape(name: "L", frame: .patient, planes: planes)
+        let occ = ShapeOccupancy(shape: shape, lattice: lattice, endCap: .interpolated, sliceSpacing: 3)
+        var reference = 0.0
+        var buf = [Float](repeating: 0, count: lattice.count)
+        for slice in ShapeOccupancy.subSlices(occ.breakpoints, maximumStepMM: 0.5) {
+            guard buf.withUnsafeMutableBufferPointer({ occ.coverage(at: slice.w, into: $0) }) else { continue }
+            reference += buf.reduce(0.0) { $0 + Double($1) } * 0.25 * slice.dz
+        }
+        XCTAssertGreaterThan(reference, 1000)
+        XCTAssertEqual(occ.volumeMM3(maximumStepMM: 0.5), reference, accuracy: 1e-9 * reference)
+    }
+}

@@ -81,20 +81,7 @@ enum CaseGenerator {
             print("sbrt-bench: \(dir) is already complete (remove \(complete) to regenerate)")
             return
         }
-        var isDir: ObjCBool = false
-        if fm.fileExists(atPath: dir, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw BenchError("\(dir) exists and is not a folder") }
-            let entries = try fm.contentsOfDirectory(atPath: dir)
-            if !entries.isEmpty {
-                guard fm.fileExists(atPath: partial) else {
-                    throw BenchError("\(dir) is not empty and was not made by sbrt-bench; choose another folder")
-                }
-                for e in entries { try fm.removeItem(atPath: (dir as NSString).appendingPathComponent(e)) }
-            }
-        } else {
-            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        }
-        try Data().write(to: URL(fileURLWithPath: partial))
+        try prepareFolder(dir)
 
         let t0 = now()
         let ctx = Context()
@@ -102,19 +89,7 @@ enum CaseGenerator {
         let ctNames = (0..<nz).map { _ in names.next() }
 
         // CT slices, written concurrently.
-        var failures = [Error?](repeating: nil, count: nz)
-        failures.withUnsafeMutableBufferPointer { f in
-            let fails = f
-            DispatchQueue.concurrentPerform(iterations: nz) { k in
-                do {
-                    let ds = ctSlice(k, ctx)
-                    try DICOMWriter.write(ds, to: (dir as NSString).appendingPathComponent(ctNames[k]))
-                } catch {
-                    fails[k] = error
-                }
-            }
-        }
-        if let e = failures.compactMap({ $0 }).first { throw e }
+        try writeConcurrently(nz, names: ctNames, in: dir) { k in ctSlice(k, ctx) }
         let t1 = now()
 
         try DICOMWriter.write(structureSet(ctx), to: (dir as NSString).appendingPathComponent(names.next()))
@@ -130,6 +105,61 @@ enum CaseGenerator {
     }
 
     // MARK: Common modules
+
+    /// Makes `dir` ready for a new case: creates it, or empties it when an earlier
+    /// generation left it partial; refuses a file or a non-empty folder sbrt-bench did not
+    /// make. Leaves the `.sbrt-bench-partial` marker, which the generator removes at the end.
+    static func prepareFolder(_ dir: String) throws {
+        let fm = FileManager.default
+        let partial = (dir as NSString).appendingPathComponent(".sbrt-bench-partial")
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: dir, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw BenchError("\(dir) exists and is not a folder") }
+            let entries = try fm.contentsOfDirectory(atPath: dir)
+            if !entries.isEmpty {
+                guard fm.fileExists(atPath: partial) else {
+                    throw BenchError("\(dir) is not empty and was not made by sbrt-bench; choose another folder")
+                }
+                for e in entries { try fm.removeItem(atPath: (dir as NSString).appendingPathComponent(e)) }
+            }
+        } else {
+            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+        try Data().write(to: URL(fileURLWithPath: partial))
+    }
+
+    /// Writes `count` data sets, `make(k)` as `names[k]` in `dir`, concurrently.
+    static func writeConcurrently(_ count: Int, names: [String], in dir: String, _ make: @escaping @Sendable (Int) -> DataSet) throws {
+        var failures = [Error?](repeating: nil, count: count)
+        failures.withUnsafeMutableBufferPointer { f in
+            let fails = f
+            DispatchQueue.concurrentPerform(iterations: count) { k in
+                do {
+                    try DICOMWriter.write(make(k), to: (dir as NSString).appendingPathComponent(names[k]))
+                } catch {
+                    fails[k] = error
+                }
+            }
+        }
+        if let e = failures.compactMap({ $0 }).first { throw e }
+    }
+
+    /// The Image Pixel and CT Image attributes of the generated CT slices: int16 signed,
+    /// one sample, Rescale Intercept −1024 (stored value = HU + 1024).
+    static func ctPixelModule(_ ds: inout DataSet, rows ny: Int, columns nx: Int, pixelMM pixel: Double) {
+        ds.set(.samplesPerPixel, .US, binary: [UInt16(1)])
+        ds.set(.photometricInterpretation, .CS, "MONOCHROME2")
+        ds.set(.rows, .US, binary: [UInt16(ny)])
+        ds.set(.columns, .US, binary: [UInt16(nx)])
+        ds.set(.pixelSpacing, decimals: [pixel, pixel])
+        ds.set(.bitsAllocated, .US, binary: [UInt16(16)])
+        ds.set(.bitsStored, .US, binary: [UInt16(16)])
+        ds.set(.highBit, .US, binary: [UInt16(15)])
+        ds.set(.pixelRepresentation, .US, binary: [UInt16(1)])
+        ds.set(.rescaleIntercept, decimals: [-1024])
+        ds.set(.rescaleSlope, decimals: [1])
+        ds.set(.rescaleType, .LO, "HU")
+    }
 
     static func patientStudy(_ ds: inout DataSet, _ ctx: Context) {
         ds.set(.specificCharacterSet, .CS, "ISO_IR 100")
@@ -174,20 +204,9 @@ enum CaseGenerator {
         ds.set(.frameOfReferenceUID, .UI, ctx.frameOfReferenceUID)
         ds.set(.positionReferenceIndicator, .LO, "")
         ds.set(.sliceLocation, decimals: [z])
-        ds.set(.samplesPerPixel, .US, binary: [UInt16(1)])
-        ds.set(.photometricInterpretation, .CS, "MONOCHROME2")
-        ds.set(.rows, .US, binary: [UInt16(ny)])
-        ds.set(.columns, .US, binary: [UInt16(nx)])
-        ds.set(.pixelSpacing, decimals: [pixel, pixel])
-        ds.set(.bitsAllocated, .US, binary: [UInt16(16)])
-        ds.set(.bitsStored, .US, binary: [UInt16(16)])
-        ds.set(.highBit, .US, binary: [UInt16(15)])
-        ds.set(.pixelRepresentation, .US, binary: [UInt16(1)])
+        ctPixelModule(&ds, rows: ny, columns: nx, pixelMM: pixel)
         ds.set(.windowCenter, decimals: [40])
         ds.set(.windowWidth, decimals: [400])
-        ds.set(.rescaleIntercept, decimals: [-1024])
-        ds.set(.rescaleSlope, decimals: [1])
-        ds.set(.rescaleType, .LO, "HU")
         ds.set(.pixelData, .OW, binary: ctPixels(k))
         return ds
     }

@@ -8,10 +8,10 @@ import Glibc
 
 /// `sbrt-bench run DIR [--runs N]`: times each loading stage in this process and the
 /// whole processes of `processJobs` (info, load, dvh, check, render, expand, composite
-/// with and without its report, gamma global and local), N times each after one
-/// unmeasured warm-up run (so the page cache is warm: these are warm-cache numbers), and
-/// prints medians, minima and maxima beside the budgets. Exits 1 when a median misses
-/// its budget.
+/// with and without its report, gamma global and local, and the margin jobs on
+/// DIR-irregular, `marginJobs`), N times each after one unmeasured warm-up run (so the
+/// page cache is warm: these are warm-cache numbers), and prints medians, minima and
+/// maxima beside the budgets. Exits 1 when a median misses its budget.
 struct Runner {
     var dir: String
     var runs: Int
@@ -161,7 +161,21 @@ struct Runner {
             ProcessJob(name: "sbrt gamma RD RD-shifted-1.02 --criteria 2%/1mm (global)", path: sbrt,
                        args: GammaPair.arguments(gammaPair, local: false), budget: 0.4),
             ProcessJob(name: "sbrt gamma … --criteria 2%/1mm --local", path: sbrt, args: GammaPair.arguments(gammaPair, local: true), budget: 0.4),
-        ]
+        ] + (try marginJobs(sbrt: sbrt, tmp: tmp))
+    }
+
+    /// `sbrt expand` on the irregular-target case (`IrregularCase`, DIR-irregular, made once)
+    /// with margins of 5, 10 and 20 mm and a 0:20 ring, default (interpolated) source, RT
+    /// Structure Set written; each with a whole-process budget of 0.25 s (issue 13: cost
+    /// O(cells), not edges × (reach / cell)²).
+    func marginJobs(sbrt: String, tmp: String) throws -> [ProcessJob] {
+        let irregular = IrregularCase.folder(besides: dir)
+        try IrregularCase.generate(into: irregular)
+        return [["--margin", "5"], ["--margin", "10"], ["--margin", "20"], ["--ring", "0:20"]].map { job in
+            ProcessJob(name: "sbrt expand IRREGULAR --from GTV \(job.joined(separator: " ")) --out RS", path: sbrt,
+                       args: ["expand", irregular, "--from", "GTV"] + job + ["--name", "X_bench", "--out", tmp + "/margin.dcm"],
+                       budget: 0.25)
+        }
     }
 
     func printTable(_ rows: [Row]) {

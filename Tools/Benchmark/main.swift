@@ -1,10 +1,12 @@
 // sbrt-bench: generates a large synthetic SBRT case with sbrt's own DICOM writer and
 // times the loading paths of the library and the CLI on it (release builds only).
 //
-//   sbrt-bench generate DIR          write the case once (skipped when DIR/.complete exists)
+//   sbrt-bench generate DIR          write the case once (skipped when DIR/.complete exists),
+//                                    and the irregular-target margin case DIR-irregular
 //   sbrt-bench run DIR [--runs N]    time each stage N times (default 5), print medians;
 //                                    includes `sbrt gamma` on the case's dose against a copy
 //                                    shifted 1.5 mm and scaled 1.02 (DIR-gamma/RD.dcm, made once)
+//                                    and the margin jobs on DIR-irregular
 //   sbrt-bench load DIR              scan + image volumes + dose volume + structures in one
 //                                    process; prints a summary and the peak RSS (the
 //                                    "load everything" path `run` times as a process)
@@ -16,6 +18,8 @@
 //   sbrt-bench batch DIR [--plans N] [--runs N] [--postgres URL]  `sbrt batch` on a cohort
 //                                    of N distinct plans (made once in DIR) against `sbrt dvh`
 //                                    plan by plan; --jobs 1 and 2; database size per plan
+//   sbrt-bench margin-kernels DIR [--runs N]  the margin engine's far-field kernels and
+//                                    stages on the irregular target (DIR-irregular)
 //
 // See docs/performance.md.
 
@@ -29,6 +33,7 @@ let usage = """
            sbrt-bench dvh DIR [--runs N]
            sbrt-bench gamma DIR [--runs N]
            sbrt-bench batch DIR [--plans N] [--runs N] [--postgres URL]
+           sbrt-bench margin-kernels DIR [--runs N]
 
     """
 
@@ -49,6 +54,7 @@ do {
     case "generate":
         guard args.count == 1 else { die("generate takes one folder\n" + usage) }
         try CaseGenerator.generate(into: args[0])
+        try IrregularCase.generate(into: IrregularCase.folder(besides: args[0]))
     case "run":
         var runs = 5
         var dir: String?
@@ -71,7 +77,7 @@ do {
         let rest = args.filter { $0 != "--checksum" }
         guard rest.count == 1 else { die("load takes one folder\n" + usage) }
         try LoadAll.run(rest[0], checksum: checksum)
-    case "composite", "dvh", "gamma":
+    case "composite", "dvh", "gamma", "margin-kernels":
         var runs = 5
         var rest = args
         if let i = rest.firstIndex(of: "--runs"), i + 1 < rest.count, let n = Int(rest[i + 1]), n > 0 {
@@ -82,6 +88,7 @@ do {
         switch command {
         case "dvh": try DVHBench(dir: rest[0], runs: runs).run()
         case "gamma": try GammaBench(dir: rest[0], runs: runs).run()
+        case "margin-kernels": try MarginKernelBench(dir: rest[0], runs: runs).run()
         default: try CompositeBench(dir: rest[0], runs: runs).run()
         }
     case "course2":

@@ -7,6 +7,9 @@
 #              (without and with its per-structure report) vs plastimatch's chain
 #              (convert both doses to images, resample the second onto the first, add,
 #              write the sum as DICOM RT Dose).
+#   margins:   sbrt expand (5, 10, 20 mm and a 0:20 ring) vs plastimatch's rasterise +
+#              dmap + threshold + write on the irregular-target case DIR-irregular
+#              (Tools/peers/time_margins.sh, its own table, first, in OUTDIR/margins).
 #
 #   Tools/peers/time_peers.sh DIR [OUTDIR]
 #
@@ -14,7 +17,7 @@
 # is made with `sbrt-bench course2 DIR` when missing.
 # Env: SBRT (default .build/release/sbrt), SBRT_BENCH (default: sbrt-bench next to SBRT),
 # PY (python with pydicom; dicompyler-core with pydicom<3 for its row; default python3),
-# RUNS (default 3), JOBS (default "dvh composite").
+# RUNS (default 3), JOBS (default "dvh composite margins").
 # Times: hyperfine --runs $RUNS --warmup 1 (median reported); memory: /usr/bin/time -f %M
 # over $RUNS runs (median, KB). The last column is the peer's median over sbrt's.
 set -euo pipefail
@@ -22,11 +25,17 @@ DIR=$(realpath "$1")
 OUT=${2:-$(mktemp -d /tmp/sbrt-peers-time.XXXX)}
 mkdir -p "$OUT"
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib_timing.sh"
 SBRT=${SBRT:-$HERE/../../.build/release/sbrt}
 SBRT_BENCH=${SBRT_BENCH:-$(dirname "$SBRT")/sbrt-bench}
 PY=${PY:-python3}
 RUNS=${RUNS:-3}
-JOBS=${JOBS:-dvh composite}
+JOBS=${JOBS:-dvh composite margins}
+case " $JOBS " in *" margins "*)
+  SBRT="$SBRT" PY="$PY" RUNS="$RUNS" "$HERE/time_margins.sh" "${DIR%/}-irregular" GTV "$OUT/margins"
+  JOBS=$(echo " $JOBS " | sed 's/ margins / /')
+  [ -n "${JOBS// /}" ] || exit 0 ;;
+esac
 find_modality() {
 $PY - "$1" "$2" <<'P'
 import os, sys, pydicom
@@ -66,19 +75,11 @@ for job in $JOBS; do
     CMD[plastimatch_add_write]="rm -rf $OUT/pm_sum && plastimatch convert --input $RD --output-dose-img $OUT/rd.nrrd --output-type float && plastimatch convert --input $C2 --output-dose-img $OUT/c2.nrrd --output-type float && plastimatch resample --input $OUT/c2.nrrd --fixed $OUT/rd.nrrd --output $OUT/c2r.nrrd && plastimatch add --output $OUT/sum.nrrd $OUT/rd.nrrd $OUT/c2r.nrrd && plastimatch convert --input-dose-img $OUT/sum.nrrd --output-dicom $OUT/pm_sum"
     ORDER="$ORDER sbrt_composite_no_report sbrt_composite_report plastimatch_add_write"
     ;;
-  *) echo "unknown job $job (dvh, composite)" >&2; exit 2 ;;
+  *) echo "unknown job $job (dvh, composite, margins)" >&2; exit 2 ;;
   esac
 done
-for k in $ORDER; do echo "$k: ${CMD[$k]}"; done > "$OUT/commands.txt"
 { nproc; grep -m1 "model name" /proc/cpuinfo; plastimatch --version 2>&1 | head -1; hyperfine --version; uptime; } > "$OUT/machine.txt"
-args=()
-for k in $ORDER; do args+=(-n "$k" "${CMD[$k]}"); done
-hyperfine --runs "$RUNS" --warmup 1 --export-json "$OUT/hyperfine.json" --output=null "${args[@]}" > "$OUT/hyperfine.txt" 2>&1
-for k in $ORDER; do
-  for i in $(seq "$RUNS"); do
-    /usr/bin/time -f "%M %e" -o "$OUT/mem_$k.$i" bash -c "${CMD[$k]}" > /dev/null 2>&1
-  done
-done
+time_commands
 uptime >> "$OUT/machine.txt"
 $PY - "$OUT" $ORDER <<'P'
 import json, statistics, sys, glob
