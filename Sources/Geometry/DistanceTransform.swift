@@ -1,4 +1,5 @@
-import Dispatch
+import VoxelKit
+
 /// Exact Euclidean distance transforms (Felzenszwalb & Huttenlocher, Theory of Computing
 /// 2012;8:415–428): separable 1D lower-envelope passes, linear time, anisotropic spacing.
 public enum DistanceTransform {
@@ -70,17 +71,13 @@ extension DistanceTransform {
         f.withUnsafeMutableBufferPointer { buf in
             let b = buf.baseAddress!
             func pass(lines: Int, count: Int, stride: Int, spacing: Double, start: @escaping (Int) -> Int) {
-                let workers = 16
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                Parallel.forEachChunk(lines) { _, range in
                     let scratch = UnsafeMutablePointer<Double>.allocate(capacity: count)
                     let v = UnsafeMutablePointer<Int>.allocate(capacity: count)
                     let z = UnsafeMutablePointer<Double>.allocate(capacity: count + 1)
                     defer { scratch.deallocate(); v.deallocate(); z.deallocate() }
-                    var line = lines * w / workers
-                    let end = lines * (w + 1) / workers
-                    while line < end {
+                    for line in range {
                         squaredPass(b + start(line), count: count, stride: stride, spacing: spacing, scratchF: scratch, v: v, z: z)
-                        line += 1
                     }
                 }
             }
