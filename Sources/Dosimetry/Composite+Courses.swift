@@ -141,7 +141,7 @@ extension Composite {
             throw SBRTError(.invalidRequest, "recovery discounts biologically effective dose; it cannot be applied to a physical sum")
         }
         if request.quantity == .physical && Set(courses.map(\.fractions)).count > 1 {
-            warnings.append("physical doses of courses with different fractionation (\(courses.map { "\($0.label) \($0.fractions) fx" }.joined(separator: ", "))) are summed as asked; such a sum is not biologically meaningful (domain.md §3.4)")
+            warnings.append("physical doses of courses with different fractionation (\(courses.map { "\($0.label) \($0.fractions) fx" }.joined(separator: ", "))) are summed as asked; such a sum is not biologically meaningful: convert each course with its own fractions (EQD2 or BED)")
         }
         if out.recoveries.contains(where: { if case .jonesGrant = $0 { return true } else { return false } }), request.toleranceBED == nil {
             throw SBRTError(.invalidRequest, "the Jones–Grant recovery model needs the tolerance BED (Gy) it is relative to")

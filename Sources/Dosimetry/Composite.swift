@@ -83,7 +83,7 @@ public struct CourseSpec: Sendable {
     }
 }
 
-/// A time-based recovery model (domain.md §3.5), applied to every course but the newest,
+/// A time-based recovery model, applied to every course but the newest,
 /// with t = the interval from the course's date to the newest course's date.
 public enum RecoveryModel: String, Sendable, CaseIterable, Codable {
     /// 25 % after 6 months, 50 % after 12 months (0 before 6 months).
@@ -183,7 +183,9 @@ public struct CompositeResult: Sendable {
     public var timings: [(String, Double)]
 }
 
-/// Builds voxel-wise cumulative BED/EQD2 composites of several courses (domain.md §3.4).
+/// Builds voxel-wise cumulative BED/EQD2 composites of several courses: each course
+/// converted with its own fractions, then summed (never physical doses of different
+/// fractionations).
 ///
 /// Pipeline: resolve each course with the study resolver (`ResolvedStudy`: PLAN, FRACTION
 /// and MULTI_PLAN doses are course totals, the BEAM doses of one plan are summed with the

@@ -54,7 +54,7 @@ public struct StructureClass: Sendable, Equatable, Codable {
     }
 }
 
-/// One evaluated rule of the re-irradiation evidence (domain.md §3.5–3.6).
+/// One evaluated rule of the re-irradiation evidence, with its publication.
 public struct CompositeFlag: Codable, Sendable, Equatable {
     /// Stable identifier, e.g. `chandy2020-cumulative-bed2`.
     public var rule: String
@@ -72,7 +72,8 @@ public struct CompositeFlag: Codable, Sendable, Equatable {
     public var exceeded: Bool
     public var message: String
     public var source: String
-    /// [V], [S] or [NV] as in domain.md, with what exactly has that status.
+    /// [V] (verified against the publication), [S] (from a peer implementation) or [NV]
+    /// (not verified), with what exactly has that status.
     public var status: String
 }
 

@@ -157,9 +157,9 @@ extension Composite {
             courses: registered.courseInfos, intervals: intervals, structures: entries, flags: flags,
             conventions: [
                 "each course read by the study resolver: PLAN, FRACTION (the whole fraction group) and MULTI_PLAN doses are course totals used as they are; the BEAM doses of one plan are summed; a per-session dose only when stated, then × the fractions (DICOM PS3.3 C.8.8.3)",
-                "each course converted voxel by voxel with its own number of fractions: d = D/n per voxel, never Rx/n (domain.md §3.1)",
+                "each course converted voxel by voxel with its own number of fractions: d = D/n per voxel, never Rx/n",
                 "BED = D(1 + d/(α/β)); EQD2 = BED/(1 + 2/(α/β))" + (request.linearAboveGy.map { "; LQ-L above d_T = \(num($0)) Gy: BED/fx = d_T(1 + d_T/(α/β)) + (d − d_T)(1 + 2d_T/(α/β)) (Astrahan 2008 [NV])" } ?? ""),
-                "cumulative = Σ_i (1 − r_i)·Q_i (domain.md §3.4); per-course numbers are without recovery",
+                "cumulative = Σ_i (1 − r_i)·Q_i; per-course numbers are without recovery",
                 "courses resampled onto the reference grid by trilinear interpolation (values within half a voxel of a source grid's outer centres take the nearest face; beyond, 0 Gy)",
                 "structure metrics from the DVH engine of sbrt dvh (prism end caps, trilinear dose, Dx by linear interpolation on the cumulative DVH); the cumulative map of the output quantity is the quantised map written to the RT Dose",
                 "flags are evaluated on plain sums (no recovery) at α/β = 2 Gy, as the rules were stated; cumulative limits on the sum of each course's maximum (BED₂ of its physical Dmax), as the published limits were built, with the voxel-wise cumulative maximum beside it",

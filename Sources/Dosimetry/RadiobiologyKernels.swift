@@ -16,11 +16,11 @@ public struct CompositeTerm: @unchecked Sendable {
     }
 }
 
-/// How much of a course's biological dose counts in the cumulative sum (domain.md §3.4–3.5).
+/// How much of a course's biological dose counts in the cumulative sum.
 public enum Recovery: Sendable, Equatable {
     /// No recovery: the course counts in full (the default).
     case none
-    /// A recovery fraction r: the course counts (1 − r) × its BED/EQD2 (domain.md §3.4 step 4).
+    /// A recovery fraction r: the course counts (1 − r) × its BED/EQD2.
     case fraction(Double)
     /// Jones & Grant 2014 (Clin Oncol, doi 10.1016/j.clon.2014.04.027) as implemented in
     /// DICOMautomaton (DecayDoseOverTime.cc, [S]):
@@ -75,7 +75,7 @@ public enum AlphaBetaField: @unchecked Sendable {
 ///
 /// `out[v] = Σ_c Q(D_c[v], n_c, α/β[v])`, with Q the quantity after each course's
 /// recovery: for linear recovery `(1 − r_c)·Q`, for Jones–Grant the effective BED
-/// converted to the quantity. d = D_c[v]/n_c per voxel (domain.md §3.1).
+/// converted to the quantity. d = D_c[v]/n_c per voxel (never the prescription per fraction).
 ///
 /// `sum` runs SIMD8 over contiguous memory, split across cores in contiguous chunks; each
 /// voxel is written by exactly one chunk, so the result does not depend on the thread
