@@ -7,6 +7,8 @@ numpy/scipy from the input RT Doses and compare it with sbrt's RT Dose, voxel by
 Cases (all on the fixtures, alpha/beta 3 Gy by default, no recovery):
   coincident   Fixtures/pelvis (5 fx, PLAN) + the same RT Dose as a 3-fraction course:
                same grid, no interpolation
+  uniform      the same, both courses given as the bare RT Dose file: no structure set,
+               one alpha/beta everywhere (sbrt's uniform-alpha/beta kernel path)
   resampled    Fixtures/reirradiation/prior (FRACTION: the course total, used as it is,
                10 fx, 3 mm grid) + pelvis: trilinear resampling onto the pelvis dose grid
   per-session  Fixtures/reirradiation/prior_session (FRACTION_SESSION, stated with
@@ -14,7 +16,7 @@ Cases (all on the fixtures, alpha/beta 3 Gy by default, no recovery):
   registered   Fixtures/reirradiation/moved (two BEAM doses summed, 3 fx, another frame of
                reference, Spatial Registration 5 degrees about z + shift) + pelvis
 
-In every case the pelvis structure set is the reference's: its SacralPlexus is named as
+In every other case the pelvis structure set is the reference's: its SacralPlexus is named as
 CNS, so its voxels take alpha/beta 2 Gy (docs/composite.md), recomputed here from the
 contours: a voxel centre is inside when it lies in the slab of a contour plane (half-way
 to the neighbouring planes, half a slice beyond the end planes of a run) and inside the
@@ -183,14 +185,19 @@ def main():
         # coincident
         ours = run(a.sbrt, ["--course", f"{rd_pel_path}:fractions=3:label=boost", "--course", pel], os.path.join(tmp, "a.dcm"))
         ok &= compare("coincident", ours, eqd2(d_pel, 3, ab) + eqd2(d_pel, 5, ab))
+        # uniform: the same two courses given as bare RT Dose files: no structure set, so no
+        # alpha/beta map (sbrt's uniform kernel path), alpha/beta 3 Gy everywhere
+        ours = run(a.sbrt, ["--course", f"{rd_pel_path}:fractions=3:label=boost", "--course", f"{rd_pel_path}:fractions=5"],
+                   os.path.join(tmp, "u.dcm"))
+        ok &= compare("uniform", ours, eqd2(d_pel, 3, 3.0) + eqd2(d_pel, 5, 3.0))
 
         # resampled: the FRACTION dose is the course total
         prior = find(os.path.join(FX, "reirradiation", "prior"), "RD.")[0]
         ds = pydicom.dcmread(prior)
         d_prior = resample(ds, dose(ds), ref_pts)
-        ours = run(a.sbrt, ["--course", os.path.join(FX, "reirradiation", "prior") + ":date=2025-03-02",
+        fraction = run(a.sbrt, ["--course", os.path.join(FX, "reirradiation", "prior") + ":date=2025-03-02",
                             "--course", pel + ":date=2026-01-15"], os.path.join(tmp, "b.dcm"))
-        ok &= compare("resampled", ours, eqd2(d_prior, 10, ab) + eqd2(d_pel, 5, ab))
+        ok &= compare("resampled", fraction, eqd2(d_prior, 10, ab) + eqd2(d_pel, 5, ab))
 
         # per-session: one session's dose, stated, x 10 fractions
         session = find(os.path.join(FX, "reirradiation", "prior_session"), "RD.")[0]
@@ -199,6 +206,8 @@ def main():
         ours = run(a.sbrt, ["--course", os.path.join(FX, "reirradiation", "prior_session") + ":date=2025-03-02:per-session",
                             "--course", pel + ":date=2026-01-15"], os.path.join(tmp, "s.dcm"))
         ok &= compare("per-session", ours, eqd2(d_session, 10, ab) + eqd2(d_pel, 5, ab))
+        same = float(np.abs(dose(ours) - dose(fraction)).max())
+        print(f"{'':12s} per-session x 10 against the FRACTION course total: max |diff| {same:.3e} Gy")
 
         # registered: two BEAM doses summed on their grid, then resampled through the SRO
         moved = os.path.join(FX, "reirradiation", "moved")

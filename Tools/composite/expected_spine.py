@@ -119,7 +119,7 @@ def structure_max(m, boxes):
     return upper
 
 
-# ------------------------------------------------------------------ radiobiology (domain formulas)
+# ------------------------------------------------------------------ radiobiology (LQ: Fowler, Br J Radiol 1989)
 def bed(D, n, ab):
     return D * (1 + D / (n * ab))
 
