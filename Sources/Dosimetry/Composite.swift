@@ -50,7 +50,7 @@ public struct CourseSpec: Sendable {
             let key = kv[0].lowercased(), value = kv.count > 1 ? kv[1] : ""
             switch key {
             case "fractions", "fx", "n":
-                guard let n = Int(value), (1...100).contains(n) else { throw SBRTError(.invalidRequest, "course \"\(text)\": fractions must be an integer from 1 to 100, got \"\(value)\"") }
+                guard let n = Int(value), InputLimits.fractions.contains(n) else { throw SBRTError(.invalidRequest, "course \"\(text)\": fractions must be a whole number within \(InputLimits.fractions.lowerBound)–\(InputLimits.fractions.upperBound), got \"\(value)\"") }
                 spec.fractions = n
             case "date":
                 guard CourseSpec.parseDate(value) != nil else { throw SBRTError(.invalidRequest, "course \"\(text)\": date must be YYYY-MM-DD, got \"\(value)\"") }

@@ -114,18 +114,13 @@ extension SBRT {
             _ = try parsedTransforms()
         }
 
-        /// One --course, with its fraction count within `InputLimits.fractions`; a parse
-        /// error gets the course syntax.
+        /// One --course (`CourseSpec.parse` checks its fraction count against
+        /// `InputLimits.fractions`); a parse error, with the course syntax, is a usage
+        /// error (exit 2) also when raised during option validation.
         static func course(_ text: String) throws -> CourseSpec {
-            let spec: CourseSpec
-            do { spec = try CourseSpec.parse(text) } catch var e as SBRTError {
-                e.message = "--course: " + e.message + hint(e)
-                throw e
+            do { return try CourseSpec.parse(text) } catch let e as SBRTError {
+                throw ValidationError("--course: " + e.message + hint(e))
             }
-            if let n = spec.fractions, !InputLimits.fractions.contains(n) {
-                throw ValidationError("--course \(text): fractions must be within \(InputLimits.fractions.lowerBound)–\(InputLimits.fractions.upperBound) (got \(n))")
-            }
-            return spec
         }
 
         /// The --transform options: [LABEL=]16 finite numbers, a plausible transform
