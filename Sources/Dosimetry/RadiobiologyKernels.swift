@@ -16,16 +16,22 @@ public struct CompositeTerm: @unchecked Sendable {
     }
 }
 
-/// How much of a course's biological dose counts in the cumulative sum (domain.md §3.4–3.5).
+/// How much of a course's biological dose counts in the cumulative sum.
 public enum Recovery: Sendable, Equatable {
     /// No recovery: the course counts in full (the default).
     case none
-    /// A recovery fraction r: the course counts (1 − r) × its BED/EQD2 (domain.md §3.4 step 4).
+    /// A recovery fraction r: the course counts (1 − r) × its BED/EQD2.
     case fraction(Double)
-    /// Jones & Grant 2014 as implemented in DICOMautomaton (domain.md §3.5, [S]):
+    /// Jones & Grant 2014 (Clin Oncol, doi 10.1016/j.clon.2014.04.027) as implemented in
+    /// DICOMautomaton (DecayDoseOverTime.cc, [S]):
     /// BED_eff = BED_tol·[1 − (1 − BED/BED_tol)^(1/(1+r))] for 0 < BED/BED_tol < 1,
-    /// unchanged otherwise; `r` from the interval (see `RecoveryModel`).
+    /// unchanged otherwise; `r` from the interval (see `RecoveryModel`). A spinal-cord
+    /// model on BED at α/β = 2 Gy: applied only at voxels whose α/β is 2 Gy, elsewhere the
+    /// course counts in full.
     case jonesGrant(toleranceBED: Double, r: Double)
+
+    /// The α/β (Gy) at which the Jones–Grant model applies (the cord's, as it was stated).
+    public static let jonesGrantAlphaBetaGy = 2.0
 
     /// The weight (1 − r) of a linear recovery, nil for the nonlinear model.
     public var linearWeight: Double? {
@@ -36,13 +42,14 @@ public enum Recovery: Sendable, Equatable {
         }
     }
 
-    /// The effective BED after recovery (Gy) of a voxel's BED.
+    /// The effective BED after recovery (Gy) of a voxel's BED at the voxel's α/β.
     @inlinable
-    public func effectiveBED(_ bed: Double) -> Double {
+    public func effectiveBED(_ bed: Double, alphaBeta: Double) -> Double {
         switch self {
         case .none: return bed
         case .fraction(let r): return (1 - r) * bed
         case .jonesGrant(let tol, let r):
+            guard abs(alphaBeta - Recovery.jonesGrantAlphaBetaGy) < 1e-6 else { return bed }
             let x = bed / tol
             guard x > 0, x < 1 else { return bed }
             return tol * (1 - Foundation.pow(1 - x, 1 / (1 + r)))
@@ -68,7 +75,7 @@ public enum AlphaBetaField: @unchecked Sendable {
 ///
 /// `out[v] = Σ_c Q(D_c[v], n_c, α/β[v])`, with Q the quantity after each course's
 /// recovery: for linear recovery `(1 − r_c)·Q`, for Jones–Grant the effective BED
-/// converted to the quantity. d = D_c[v]/n_c per voxel (domain.md §3.1).
+/// converted to the quantity. d = D_c[v]/n_c per voxel (never the prescription per fraction).
 ///
 /// `sum` runs SIMD8 over contiguous memory, split across cores in contiguous chunks; each
 /// voxel is written by exactly one chunk, so the result does not depend on the thread
@@ -129,7 +136,7 @@ public enum CompositeKernel {
                 case .physical:
                     acc += (t.recovery.linearWeight ?? 1) * d
                 case .bed, .eqd2:
-                    let bed = t.recovery.effectiveBED(Radiobiology.bed(totalGy: d, fractions: t.fractions, alphaBeta: a, linearAboveGy: dT))
+                    let bed = t.recovery.effectiveBED(Radiobiology.bed(totalGy: d, fractions: t.fractions, alphaBeta: a, linearAboveGy: dT), alphaBeta: a)
                     acc += quantity == .bed ? bed : Radiobiology.eqd2(fromBED: bed, alphaBeta: a)
                 }
             }

@@ -41,6 +41,11 @@ public struct StudyRequest: Sendable {
     /// (figures draw isodose lines when a dose is present). Off for commands that never
     /// read a dose (margins, the inventory).
     public var loadsDose = true
+    /// Choose the structure set and image series when present, even if they are not
+    /// needed. Off for a study read only for its dose (the earlier courses of a
+    /// re-irradiation composite), so that their structure sets and images are neither
+    /// read for nothing nor a reason to fail.
+    public var loadsStructures = true
 
     public init(needs: Set<Need> = [.dose, .structureSet]) {
         self.needs = needs
@@ -87,8 +92,12 @@ public struct ResolvedStudy: Sendable {
         r.resolvePrescription(request)
         let wantsDose = request.needs.contains(.dose) || request.loadsDose || !explicitDoses.isEmpty
         let doses = wantsDose ? try chooseDoses(folder, request, plan: r.plan, explicit: explicitDoses, choices: &r.choices, notes: &r.notes) : []
-        r.structureSet = try chooseStructureSet(folder, request, plan: r.plan, doseFoR: doses.first?.frameOfReferenceUID, choices: &r.choices)
-        r.images = try chooseImages(folder, request, structureSet: r.structureSet, choices: &r.choices)
+        if request.loadsStructures || request.needs.contains(.structureSet) {
+            r.structureSet = try chooseStructureSet(folder, request, plan: r.plan, doseFoR: doses.first?.frameOfReferenceUID, choices: &r.choices)
+        }
+        if request.loadsStructures || request.needs.contains(.images) {
+            r.images = try chooseImages(folder, request, structureSet: r.structureSet, choices: &r.choices)
+        }
         try r.checkFramesOfReference(doses)
         if !doses.isEmpty {
             r.dose = try StudyDose.build(doses, plan: r.plan, fractions: r.fractions, request: request)

@@ -15,19 +15,25 @@ extension SBRT {
                 Each course is converted voxel by voxel with its own number of fractions
                 (d = D/n per voxel), then the courses are summed on a reference grid (the
                 newest course's dose grid, or --grid ct). A course is an RT Dose file or a
-                folder: PATH[:fractions=N][:date=YYYY-MM-DD][:label=NAME]. Fractions come from
-                the course's RT Plan when present, else must be given. FRACTION doses are
-                multiplied by the fractions; BEAM doses of one plan are summed first.
+                folder: PATH[:fractions=N][:date=YYYY-MM-DD][:label=NAME][:plan=LABEL][:per-session].
+                Each course is read as every command reads a folder (docs/study.md): PLAN,
+                FRACTION (the whole fraction group) and MULTI_PLAN doses are course totals used
+                as they are; the BEAM doses of one plan are summed (a missing beam is an
+                error); a per-session dose (FRACTION_SESSION, BEAM_SESSION, CONTROL_POINT) is
+                refused unless stated with :per-session (or --per-session-dose for every
+                course), then multiplied by the fractions. Fractions come from the course's
+                RT Plan, else must be given.
 
                 α/β: --alpha-beta everywhere, --structure-alpha-beta inside structures (a voxel
-                whose centre is inside); where structures overlap the lowest α/β wins.
-                Recovery is off unless --recovery or --recovery-model is given, and then it is
-                named in every output.
+                whose centre is inside); structures named as CNS (cord, cauda equina,
+                brainstem, plexus, optic nerves…) take 2 Gy unless set; where structures
+                overlap the lowest α/β wins. Recovery is off unless --recovery or
+                --recovery-model is given, and then it is named in every output.
 
                 Example:
                   sbrt composite --course Fixtures/reirradiation/prior:date=2025-03-02 \\
                                  --course Fixtures/pelvis:date=2026-01-15 \\
-                                 --alpha-beta 3 --structure-alpha-beta "SacralPlexus=2,GTV=10" \\
+                                 --alpha-beta 3 --structure-alpha-beta "GTV=10" \\
                                  --out composite.dcm --report report.json
                 See docs/composite.md.
                 """
@@ -35,16 +41,21 @@ extension SBRT {
 
         enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }
 
-        @Option(name: .customLong("course"), help: "PATH[:fractions=N][:date=YYYY-MM-DD][:label=NAME]; repeat for each course.")
+        @Option(name: .customLong("course"), help: "PATH[:fractions=N][:date=YYYY-MM-DD][:label=NAME][:plan=LABEL][:per-session]; repeat for each course.")
         var courses: [String] = []
 
         @Option(help: "Folder with the structure set (and CT) on the reference frame of reference (default: the newest course's folder).")
         var structures: String?
 
+        @Option(name: .customLong("structure-set"), help: "An RT Structure Set file to use instead of the structures folder's choice.")
+        var structureSet: String?
+
+        @OptionGroup var perSession: PerSessionOption
+
         @Option(name: .customLong("alpha-beta"), help: "Default α/β in Gy.")
         var alphaBeta: Double = 3
 
-        @Option(name: .customLong("structure-alpha-beta"), help: "α/β inside structures, e.g. \"SpinalCord=2,GTV=10\".")
+        @Option(name: .customLong("structure-alpha-beta"), help: "α/β inside structures, e.g. \"SpinalCord=2,GTV=10\" (CNS structures default to 2).")
         var structureAlphaBeta: String?
 
         @Option(help: "eqd2 (default), bed or physical.")
@@ -56,7 +67,7 @@ extension SBRT {
         @Option(help: "Recovery fractions per course: \"prior=0.25\" (label or 1-based course number).")
         var recovery: String?
 
-        @Option(name: .customLong("recovery-model"), help: "Time-based recovery: simple, jones-grant, jones-grant-fitted.")
+        @Option(name: .customLong("recovery-model"), help: "Time-based recovery: simple, jones-grant, jones-grant-fitted (Jones–Grant: intervals of 1–3 years, α/β 2 Gy voxels).")
         var recoveryModel: RecoveryModel?
 
         @Option(name: .customLong("tolerance-bed"), help: "Tolerance BED (Gy) for the Jones–Grant model.")
@@ -103,13 +114,13 @@ extension SBRT {
             _ = try parsedTransforms()
         }
 
-        /// One --course, with its fraction count within `InputLimits.fractions`.
+        /// One --course (`CourseSpec.parse` checks its fraction count against
+        /// `InputLimits.fractions`); a parse error, with the course syntax, is a usage
+        /// error (exit 2) also when raised during option validation.
         static func course(_ text: String) throws -> CourseSpec {
-            let spec = try CourseSpec.parse(text)
-            if let n = spec.fractions, !InputLimits.fractions.contains(n) {
-                throw ValidationError("--course \(text): fractions must be within \(InputLimits.fractions.lowerBound)–\(InputLimits.fractions.upperBound) (got \(n))")
+            do { return try CourseSpec.parse(text) } catch let e as SBRTError {
+                throw ValidationError("--course: " + e.message + hint(e))
             }
-            return spec
         }
 
         /// The --transform options: [LABEL=]16 finite numbers, a plausible transform
@@ -138,6 +149,8 @@ extension SBRT {
             var request = CompositeRequest()
             request.courses = try courses.map(Self.course)
             request.structuresPath = structures
+            request.structureSetPath = structureSet
+            request.perSessionDose = perSession.perSessionDose
             request.defaultAlphaBeta = alphaBeta
             request.structureAlphaBeta = try OptionRange.pairs(structureAlphaBeta, OptionRange.alphaBetaGy, "--structure-alpha-beta", unit: "Gy")
             request.quantity = quantity
@@ -157,7 +170,13 @@ extension SBRT {
             // together at the end (all or none: docs/safety.md).
             try OutputFiles.validate([out, nrrd, report].compactMap { $0 })
             let t0 = Date()
-            let result = try Composite.run(try request())
+            let result: CompositeResult
+            do {
+                result = try Composite.run(try request())
+            } catch var e as SBRTError {
+                e.message += CompositeCommand.hint(e)
+                throw e
+            }
             let t1 = Date()
             var json = ""
             if report != nil || format == .json {
@@ -188,6 +207,34 @@ extension SBRT {
             }
             if format == .json { for w in result.report.warnings { printError("warning: \(w)") } }
         }
+
+        /// The option (or course option) that resolves a library error, in words.
+        static func hint(_ e: SBRTError) -> String {
+            let m = e.message
+            let rules: [(Bool, String)] = [
+                (m.hasPrefix("course \""), " (PATH[:fractions=N][:date=YYYY-MM-DD][:label=NAME][:plan=LABEL][:per-session])"),
+                (e.kind == .doseType && m.contains("one treatment session"), " (add :per-session to the course, or --per-session-dose for every course)"),
+                (e.kind == .doseType && m.contains("fraction count is unknown"), " (PATH:fractions=N)"),
+                (e.kind == .missingAttribute && m.contains("number of fractions is unknown"), " (PATH:fractions=N)"),
+                (e.kind == .ambiguous && m.contains("RT Plan"), " (PATH:plan=LABEL|UID)"),
+                (e.kind == .ambiguous && m.contains("Structure Set"), " (--structure-set FILE)"),
+                (e.kind == .ambiguous || e.kind == .noDose, " (give the RT Dose file as the course PATH)"),
+                (e.kind == .noStructureSet, " (--structures FOLDER, --structure-set FILE)"),
+                (e.kind == .frameOfReference && m.contains("registration is needed"), " (--transform LABEL=m00,m01,…,m33)"),
+                (m.contains("recovery fraction names"), " (--recovery)"),
+                (m.contains("a transform names"), " (--transform)"),
+                (m.contains("two courses are labelled"), " (PATH:label=NAME)"),
+                (m.contains("cannot be applied to a physical sum"), " (--quantity eqd2 or bed)"),
+                (m.contains("needs the tolerance BED"), " (--tolerance-bed GY)"),
+                (m.contains("needs the date of every course"), " (PATH:date=YYYY-MM-DD)"),
+                (m.contains("Jones–Grant recovery curves were fitted"), " (leave out --recovery-model, or give --recovery LABEL=FRACTION)"),
+                (m.contains("applies only where α/β is 2 Gy"), " (--structure-alpha-beta NAME=2 for the cord)"),
+                (e.kind == .structureNotFound && m.contains("to give an α/β"), " (--structure-alpha-beta)"),
+                (e.kind == .structureNotFound, " (--structure)"),
+                (e.kind == .noImages, " (--grid dose, or --structures FOLDER with the CT)"),
+            ]
+            return rules.first { $0.0 }?.1 ?? ""
+        }
     }
 }
 
@@ -198,44 +245,25 @@ enum CompositeFormatter {
         func line(_ t: String = "") { s += t + "\n" }
         let q = r.quantity == "physical" ? "physical dose" : r.quantity.uppercased()
         line("Composite \(q) (Gy) written to \(out)")
-        line("Model: \(r.model). α/β: \(num(r.alphaBeta.defaultGy)) Gy" + (r.alphaBeta.structures.isEmpty ? "" : ", " + r.alphaBeta.structures.map { "\($0.name) \(num($0.alphaBetaGy)) (\($0.voxelsWhereUsed) voxels)" }.joined(separator: ", ") + "; lowest wins on overlap"))
+        line("Model: \(r.model). α/β: \(num(r.alphaBeta.defaultGy)) Gy by default"
+             + (r.alphaBeta.structures.isEmpty ? "" : ", " + r.alphaBeta.structures.map { "\($0.name) \(num($0.alphaBetaGy)) (\(sourceText($0.source)), \($0.voxelsWhereUsed) voxels)" }.joined(separator: ", ") + "; lowest wins on overlap"))
         let recovery = r.recovery.description.hasPrefix("recovery ") ? String(r.recovery.description.dropFirst(9)) : r.recovery.description
         line("Recovery: \(r.recovery.applied ? recovery : "none (off by default)")")
         line("Reference grid: \(r.referenceGrid.source), \(r.referenceGrid.size.map(String.init).joined(separator: "×")) at \(r.referenceGrid.spacingMM.map { String(format: "%.2f", $0) }.joined(separator: "×")) mm")
         line()
         line("Courses:")
         for c in r.courses {
-            line("  \(c.label): \(c.fractions) fx (\(c.fractionsSource))\(c.date.map { ", \($0)" } ?? ""), \(c.summation), max \(String(format: "%.2f", c.maxPhysicalGy)) Gy, \(c.registration), coverage \(String(format: "%.1f", c.coveragePercent)) %, recovery \(c.recovery)")
+            line("  \(c.label): \(c.fractions) fx (\(c.fractionsSource))\(c.date.map { ", \($0)" } ?? ""), max \(String(format: "%.2f", c.maxPhysicalGy)) Gy, \(c.registration), coverage \(String(format: "%.1f", c.coveragePercent)) %, recovery \(c.recovery)")
+            line("    dose: \(c.doseSummary)")
         }
         for i in r.intervals { line("  interval \(i.from) → \(i.to): \(i.days) days (\(String(format: "%.1f", i.months)) months)") }
-        if !r.structures.isEmpty {
-            line()
-            let w = max(12, r.structures.map(\.name.count).max() ?? 12)
-            func pad(_ t: String, _ n: Int, right: Bool = true) -> String {
-                let f = String(repeating: " ", count: max(0, n - t.count))
-                return right ? f + t + " " : t + f + " "
-            }
-            func n(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "n/e" }
-            line(pad("Structure", w, right: false) + pad("α/β", 6) + pad("course", 10, right: false)
-                 + ["EQD2 Dmax", "D0.035cc", "D1cc", "Dmean", "BED Dmax", "D0.035cc", "D1cc", "Dmean"].map { pad($0, 10) }.joined())
-            for e in r.structures {
-                let ab = e.alphaBetaGy.map(num).joined(separator: "/")
-                var first = true
-                func row(_ label: String, _ a: CompositeReport.Metrics, _ b: CompositeReport.Metrics) {
-                    line(pad(first ? e.name : "", w, right: false) + pad(first ? ab : "", 6) + pad(label, 10, right: false)
-                         + [a.dmax, a.d0035cc, a.d1cc, a.dmean, b.dmax, b.d0035cc, b.d1cc, b.dmean].map { pad(n($0), 10) }.joined())
-                    first = false
-                }
-                for c in e.courses { row(c.label, c.eqd2, c.bed) }
-                row("cumulative", e.cumulativeEQD2, e.cumulativeBED)
-            }
-        }
+        if !r.structures.isEmpty { structureTable(r, line) }
         let raised = r.flags.filter(\.exceeded)
         line()
         if r.flags.isEmpty {
-            line("Flags: none evaluated (no CNS, cord or vertebra structure by name, and no dated courses).")
+            line("Flags: none evaluated (no organ, cord, thecal sac or vertebra structure, and no dated courses).")
         } else {
-            line("Flags: \(raised.count) raised of \(r.flags.count) evaluated (plain sums, α/β 2 Gy).")
+            line("Flags: \(raised.count) raised of \(r.flags.count) evaluated (plain sums, α/β 2 Gy; cumulative limits on the sum of the courses' maxima).")
             for f in raised {
                 line("  ! \(f.structure.map { $0 + ": " } ?? "")\(f.message)")
                 line("      \(f.source) — \(f.status)")
@@ -247,6 +275,50 @@ enum CompositeFormatter {
             for w in r.warnings { line("  \(w)") }
         }
         return s
+    }
+
+    /// Per structure and course: EQD2 and BED metrics, the α/β and its source; then BED₂
+    /// sums of maxima beside voxel-wise maxima.
+    static func structureTable(_ r: CompositeReport, _ line: (String) -> Void) {
+        line("")
+        let w = max(12, r.structures.map(\.name.count).max() ?? 12)
+        func pad(_ t: String, _ n: Int, right: Bool = true) -> String {
+            let f = String(repeating: " ", count: max(0, n - t.count))
+            return right ? f + t + " " : t + f + " "
+        }
+        func n(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "n/e" }
+        line(pad("Structure", w, right: false) + pad("α/β", 10) + pad("course", 10, right: false)
+             + ["EQD2 Dmax", "D0.035cc", "D1cc", "Dmean", "BED Dmax", "D0.035cc", "D1cc", "Dmean"].map { pad($0, 10) }.joined())
+        for e in r.structures {
+            let tag = e.alphaBetaSource == .globalDefault ? "" : e.alphaBetaSource == .cnsDefault ? " cns" : " user"
+            let ab = e.alphaBetaGy.map(num).joined(separator: "/") + tag
+            var first = true
+            func row(_ label: String, _ a: CompositeReport.Metrics, _ b: CompositeReport.Metrics) {
+                line(pad(first ? e.name : "", w, right: false) + pad(first ? ab : "", 10) + pad(label, 10, right: false)
+                     + [a.dmax, a.d0035cc, a.d1cc, a.dmean, b.dmax, b.d0035cc, b.d1cc, b.dmean].map { pad(n($0), 10) }.joined())
+                first = false
+            }
+            for c in e.courses { row(c.label, c.eqd2, c.bed) }
+            row("cumulative", e.cumulativeEQD2, e.cumulativeBED)
+        }
+        line("α/β: cns = CNS default (\(num(r.alphaBeta.cnsDefaultGy)) Gy), user = given; otherwise the default.")
+        let organs = r.structures.filter { $0.bed2 != nil }
+        guard !organs.isEmpty else { return }
+        line("")
+        line("BED₂ (α/β 2 Gy, no recovery), Gy₂: sum of the courses' maxima (the basis of published limits) | voxel-wise cumulative maximum")
+        for e in organs {
+            let b = e.bed2!
+            line("  " + pad(e.name, w, right: false) + String(format: "%9.1f | %9.1f", b.sumOfMaxima, b.voxelWiseMax)
+                 + "   (courses: " + b.courseMaxima.map { String(format: "%.1f", $0) }.joined(separator: " + ") + ")")
+        }
+    }
+
+    static func sourceText(_ s: AlphaBetaSource) -> String {
+        switch s {
+        case .user: return "given"
+        case .cnsDefault: return "CNS default"
+        case .globalDefault: return "default"
+        }
     }
 
     static func num(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(format: "%g", x) }

@@ -12,14 +12,13 @@ struct StudyOptions: ParsableArguments {
     @Option(name: .customLong("dose"), help: "An RT Dose file to use instead of the folder's choice; repeat to sum the BEAM doses of one plan.")
     var doses: [String] = []
 
-    @Flag(help: "Take a per-session dose (Dose Summation Type FRACTION_SESSION, BEAM_SESSION, CONTROL_POINT) as one fraction's dose and multiply it by the plan's fractions; every report says so.")
-    var perSessionDose = false
+    @OptionGroup var perSession: PerSessionOption
 
     func request(_ needs: Set<StudyRequest.Need>, rx: PrescriptionOptions? = nil, age: Double? = nil) -> StudyRequest {
         var r = selection.request(needs)
         r.loadsDose = true
         r.dosePaths = doses
-        r.perSessionDose = perSessionDose
+        r.perSessionDose = perSession.perSessionDose
         r.rxGy = rx?.rx
         r.fractions = rx?.fractions
         r.ageYears = age
@@ -59,6 +58,13 @@ struct StudyOptions: ParsableArguments {
             return ""
         }
     }
+}
+
+/// The statement that a per-session dose is one fraction's dose: one flag for every
+/// command that reads doses (`sbrt composite` also takes it per course).
+struct PerSessionOption: ParsableArguments {
+    @Flag(help: "Take a per-session dose (Dose Summation Type FRACTION_SESSION, BEAM_SESSION, CONTROL_POINT) as one fraction's dose and multiply it by the plan's fractions; every report says so.")
+    var perSessionDose = false
 }
 
 /// How a command that needs no dose picks the plan and structure set of a folder.

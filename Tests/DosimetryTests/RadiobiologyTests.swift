@@ -85,8 +85,13 @@ final class RadiobiologyTests: XCTestCase {
 
     func testJonesGrantRecoveryFollowsTheFormulaAndOnlyInsideItsRange() {
         let r = Recovery.jonesGrant(toleranceBED: 100, r: 2)
-        XCTAssertEqual(r.effectiveBED(50), 100 * (1 - pow(0.5, 1.0 / 3)), accuracy: 1e-12)
-        XCTAssertEqual(r.effectiveBED(120), 120)   // outside 0 < BED/BED_tol < 1: unchanged
+        XCTAssertEqual(r.effectiveBED(50, alphaBeta: 2), 100 * (1 - pow(0.5, 1.0 / 3)), accuracy: 1e-12)
+        XCTAssertEqual(r.effectiveBED(120, alphaBeta: 2), 120)   // outside 0 < BED/BED_tol < 1: unchanged
+        // A cord model at α/β 2 Gy: elsewhere the course counts in full (issue 11).
+        XCTAssertEqual(r.effectiveBED(50, alphaBeta: 3), 50)
+        XCTAssertEqual(Recovery.fraction(0.25).effectiveBED(40, alphaBeta: 3), 30, accuracy: 1e-12)
+        // The intervals its curves were fitted on: 1 to 3 years.
+        XCTAssertEqual(RecoveryModel.jonesGrantFittedDays, 365...1096)
         XCTAssertEqual(RecoveryModel.simple.recovery(intervalDays: 100, toleranceBED: nil), .none)
         XCTAssertEqual(RecoveryModel.simple.recovery(intervalDays: 200, toleranceBED: nil), .fraction(0.25))
         XCTAssertEqual(RecoveryModel.simple.recovery(intervalDays: 400, toleranceBED: nil), .fraction(0.5))
@@ -176,39 +181,90 @@ final class RadiobiologyTests: XCTestCase {
         XCTAssertTrue(StructureClass(name: "Brainstem").cns)
         XCTAssertFalse(StructureClass(name: "Brainstem").cord)
         XCTAssertFalse(StructureClass(name: "SpinalCord_PRV03").cns)
+        XCTAssertFalse(StructureClass(name: "SpinalCord_PRV03").organ)
         XCTAssertTrue(StructureClass(name: "T11").vertebra)
         XCTAssertTrue(StructureClass(name: "L3_VB").vertebra)
         XCTAssertTrue(StructureClass(name: "Vertebra_L1").vertebra)
         XCTAssertFalse(StructureClass(name: "Liver").vertebra)
-        XCTAssertFalse(StructureClass(name: "SacralPlexus").cns)
+        // Issue 11: the thecal sac is its own class (Sahgal 2012 scored it), not the cord.
+        XCTAssertTrue(StructureClass(name: "Thecal_Sac").thecalSac && StructureClass(name: "Thecal_Sac").cns)
+        XCTAssertFalse(StructureClass(name: "ThecalSac").cord)
+        // Issue 11: plexuses, optic apparatus and nerve roots are CNS (α/β 2 Gy by default);
+        // names are read through StructureName.key (laterality, case, punctuation).
+        for name in ["SacralPlexus", "BrachialPlex_L", "Lt Brachial Plexus", "LUMBOSACRAL-PLEXUS-RIGHT", "OpticNrv_R", "Optic Chiasm",
+                     "Cauda", "Hippocampus_L", "SpinalCanal", "Sacral_Nerve_Roots"] {
+            XCTAssertTrue(StructureClass(name: name).cns, name)
+        }
+        for name in ["Rectum", "Esophagus", "Lung_L", "Parotid_R", "Bladder"] { XCTAssertFalse(StructureClass(name: name).cns, name) }
+        // Organs: not targets, not the external contour, not non-anatomical types.
+        XCTAssertTrue(StructureClass(name: "Esophagus", interpretedType: "ORGAN").organ)
+        XCTAssertTrue(StructureClass(name: "Rectum").organ)
+        XCTAssertFalse(StructureClass(name: "GTV_T10", interpretedType: "ORGAN").organ)
+        XCTAssertFalse(StructureClass(name: "Boost", interpretedType: "PTV").organ)
+        XCTAssertTrue(StructureClass(name: "Boost", interpretedType: "PTV").target)
+        XCTAssertFalse(StructureClass(name: "BODY", interpretedType: "ORGAN").organ)
+        XCTAssertFalse(StructureClass(name: "Couch", interpretedType: "SUPPORT").organ)
     }
 
     func testFlagsFollowTheCitedThresholds() {
         let d1 = CourseSpec.parseDate("2025-03-02")!, d2 = CourseSpec.parseDate("2025-07-15")!
         let courses = [FlagCourseInput(label: "prior", fractions: 10, date: d1), FlagCourseInput(label: "sbrt", fractions: 3, date: d2)]
-        // Cord: 30 Gy/10 fx → BED₂ 75; SBRT 3 × 8 Gy → BED₂ 120 (> 98); cumulative 195 (> 135.5, ≤ 200).
+        // Cord: 30 Gy/10 fx → BED₂ 75; SBRT 3 × 8 Gy → BED₂ 120 (> 98); sum of maxima 195 (> 135.5, ≤ 200);
+        // the voxel-wise cumulative maximum (150) is reported beside it.
         let cord = FlagStructureInput(name: "SpinalCord", kind: StructureClass(name: "SpinalCord"),
-                                      courseBED2Max: [75, 120], cumulativeBED2Max: 195, coursePhysicalMax: [30, 24])
-        let vb = FlagStructureInput(name: "T11", kind: StructureClass(name: "T11"), courseBED2Max: [], cumulativeBED2Max: 0,
+                                      courseBED2Max: [75, 120], cumulativeBED2Max: 150, coursePhysicalMax: [30, 24])
+        let vb = FlagStructureInput(name: "T11", kind: StructureClass(name: "T11"), courseBED2Max: [30, 50], cumulativeBED2Max: 70,
                                     coursePhysicalMax: [30, 72])
         let flags = CompositeFlags.evaluate(structures: [cord, vb], courses: courses)
-        func flag(_ rule: String, _ course: String? = nil) -> CompositeFlag? { flags.first { $0.rule == rule && (course == nil || $0.course == course) } }
+        func flag(_ rule: String, _ course: String? = nil, _ structure: String = "SpinalCord") -> CompositeFlag? {
+            flags.first { $0.rule == rule && (course == nil || $0.course == course) && ($0.structure == nil || $0.structure == structure) }
+        }
         XCTAssertEqual(flag("interval-6-months")?.exceeded, true)           // 4.4 months
         XCTAssertEqual(flag("chandy2020-cumulative-bed2-200")?.exceeded, false)
+        XCTAssertEqual(flag("chandy2020-cumulative-bed2-200")?.value ?? 0, 195, accuracy: 1e-9)
+        XCTAssertEqual(flag("chandy2020-cumulative-bed2-200")?.voxelWiseValue ?? 0, 150, accuracy: 1e-9)
         XCTAssertTrue(flag("chandy2020-cumulative-bed2-200")!.status.contains("[NV]"))
         XCTAssertEqual(flag("nieder2006-cumulative-bed2")?.exceeded, true)
+        XCTAssertEqual(flag("nieder2006-cumulative-bed2")?.value ?? 0, 195, accuracy: 1e-9)
         XCTAssertEqual(flag("nieder2006-course-bed2", "prior")?.exceeded, false)
         XCTAssertEqual(flag("nieder2006-course-bed2", "sbrt")?.exceeded, true)
+        // No thecal sac evaluated: Sahgal's rules on the cord, said so.
         XCTAssertEqual(flag("sahgal2012-cumulative-nbed")?.value ?? 0, 97.5, accuracy: 1e-9)
+        XCTAssertEqual(flag("sahgal2012-cumulative-nbed")?.voxelWiseValue ?? 0, 75, accuracy: 1e-9)
+        XCTAssertTrue(flag("sahgal2012-cumulative-nbed")!.status.contains("no thecal sac"))
         XCTAssertEqual(flag("sahgal2012-sbrt-course-nbed")?.exceeded, true)    // 60 > 25
         XCTAssertEqual(flag("sahgal2012-sbrt-share")?.value ?? 0, 100 * 60 / 97.5, accuracy: 1e-9)
         XCTAssertEqual(flag("sahgal2012-interval")?.exceeded, true)         // < 5 months
-        XCTAssertEqual(flag("sahgal2013-vertebra-dose-per-fraction", "prior")?.exceeded, false)  // 3 Gy/fx
-        XCTAssertEqual(flag("sahgal2013-vertebra-dose-per-fraction", "sbrt")?.exceeded, true)    // 24 Gy/fx (≥)
+        XCTAssertEqual(flag("sahgal2013-vertebra-dose-per-fraction", "prior", "T11")?.exceeded, false)  // 3 Gy/fx
+        XCTAssertEqual(flag("sahgal2013-vertebra-dose-per-fraction", "sbrt", "T11")?.exceeded, true)    // 24 Gy/fx (≥)
         for f in flags where f.rule != "interval-unknown" {
             XCTAssertFalse(f.source.isEmpty, f.rule)
             XCTAssertTrue(f.status.contains("[V]") || f.status.contains("[NV]") || f.status.contains("[S]"), f.rule)
         }
+    }
+
+    /// Issue 11: Sahgal's limits on the thecal sac when one is evaluated (never on the cord
+    /// then), Nieder's on the cord; Chandy's cumulative BED₂ on every organ, not on targets.
+    func testEachRuleOnTheStructuresItWasDefinedOn() {
+        let courses = [FlagCourseInput(label: "prior", fractions: 10, date: nil), FlagCourseInput(label: "sbrt", fractions: 1, date: nil)]
+        func input(_ name: String, _ type: String?, _ maxima: [Double], _ voxelWise: Double) -> FlagStructureInput {
+            FlagStructureInput(name: name, kind: StructureClass(name: name, interpretedType: type), courseBED2Max: maxima,
+                               cumulativeBED2Max: voxelWise, coursePhysicalMax: [0, 0])
+        }
+        let flags = CompositeFlags.evaluate(structures: [input("SpinalCord", "ORGAN", [75, 71.5], 87), input("ThecalSac", "ORGAN", [91.8, 97.5], 189.3),
+                                                         input("Esophagus", "ORGAN", [175, 84], 259), input("PTV", "PTV", [175, 220], 395)],
+                                            courses: courses)
+        func on(_ rule: String) -> [String] { flags.filter { $0.rule == rule }.compactMap(\.structure) }
+        XCTAssertEqual(on("sahgal2012-cumulative-nbed"), ["ThecalSac"])
+        XCTAssertEqual(on("nieder2006-cumulative-bed2"), ["SpinalCord"])
+        XCTAssertEqual(on("chandy2020-cumulative-bed2-200"), ["SpinalCord", "ThecalSac", "Esophagus"])
+        let eso = flags.first { $0.rule == "chandy2020-cumulative-bed2-200" && $0.structure == "Esophagus" }!
+        XCTAssertTrue(eso.exceeded)
+        XCTAssertEqual(eso.value ?? 0, 259, accuracy: 1e-9)
+        let cord = flags.first { $0.rule == "nieder2006-cumulative-bed2" }!
+        XCTAssertTrue(cord.exceeded)                          // 146.5 summed > 135.5 …
+        XCTAssertEqual(cord.voxelWiseValue ?? 0, 87, accuracy: 1e-9)   // … though no voxel exceeds 87
+        XCTAssertTrue(flags.contains { $0.rule == "interval-unknown" })
     }
 
     func testCourseSpecParsesOptionsAndRejectsBadOnes() throws {
@@ -218,6 +274,12 @@ final class RadiobiologyTests: XCTestCase {
         XCTAssertEqual(s.date, "2025-03-02")
         XCTAssertEqual(s.label, "p")
         XCTAssertEqual(try CourseSpec.parse("current/").path, "current/")
+        let t = try CourseSpec.parse("prior:per-session:plan=PLAN_B")
+        XCTAssertEqual(t.path, "prior")
+        XCTAssertTrue(t.perSessionDose)
+        XCTAssertEqual(t.plan, "PLAN_B")
+        XCTAssertFalse(try CourseSpec.parse("prior").perSessionDose)
+        XCTAssertThrowsError(try CourseSpec.parse("x:per-session=yes"))
         XCTAssertThrowsError(try CourseSpec.parse("x:fractions=0"))
         XCTAssertThrowsError(try CourseSpec.parse("x:date=2025-02-30"))
         XCTAssertThrowsError(try CourseSpec.parse("x:color=red"))

@@ -4,13 +4,23 @@ numpy/scipy from the input RT Doses and compare it with sbrt's RT Dose, voxel by
 
     python3 Tools/composite/check_composite.py --sbrt .build/release/sbrt
 
-Cases (all on the fixtures, α/β 3 Gy everywhere, no recovery):
-  coincident  Fixtures/pelvis (5 fx, PLAN) + the same RT Dose as a 3-fraction course:
-              same grid, no interpolation
-  resampled   Fixtures/reirradiation/prior (FRACTION dose × 10 fx, 3 mm grid) + pelvis:
-              trilinear resampling onto the pelvis dose grid
-  registered  Fixtures/reirradiation/moved (two BEAM doses summed, 3 fx, another frame of
-              reference, Spatial Registration 5° about z + shift) + pelvis
+Cases (all on the fixtures, alpha/beta 3 Gy by default, no recovery):
+  coincident   Fixtures/pelvis (5 fx, PLAN) + the same RT Dose as a 3-fraction course:
+               same grid, no interpolation
+  uniform      the same, both courses given as the bare RT Dose file: no structure set,
+               one alpha/beta everywhere (sbrt's uniform-alpha/beta kernel path)
+  resampled    Fixtures/reirradiation/prior (FRACTION: the course total, used as it is,
+               10 fx, 3 mm grid) + pelvis: trilinear resampling onto the pelvis dose grid
+  per-session  Fixtures/reirradiation/prior_session (FRACTION_SESSION, stated with
+               :per-session: x 10) + pelvis: the same composite as `resampled`
+  registered   Fixtures/reirradiation/moved (two BEAM doses summed, 3 fx, another frame of
+               reference, Spatial Registration 5 degrees about z + shift) + pelvis
+
+In every other case the pelvis structure set is the reference's: its SacralPlexus is named as
+CNS, so its voxels take alpha/beta 2 Gy (docs/composite.md), recomputed here from the
+contours: a voxel centre is inside when it lies in the slab of a contour plane (half-way
+to the neighbouring planes, half a slice beyond the end planes of a run) and inside the
+plane's polygons by the even-odd rule.
 
 Independent of sbrt's code: pydicom reads the files; geometry from IPP/IOP/PixelSpacing/
 GFOV; trilinear interpolation by scipy.ndimage.map_coordinates (order 1) with the edge
@@ -70,8 +80,58 @@ def resample(src_ds, src_dose, points):
     return np.where(inside, vals, 0.0)
 
 
+def max_on_reference(course_rd, reference_rd):
+    """The largest value of a course's RT Dose resampled onto a reference RT Dose's grid
+    (same frame of reference): what sbrt composite reports as the course's maximum."""
+    ref = pydicom.dcmread(reference_rd)
+    ds = pydicom.dcmread(course_rd)
+    return float(resample(ds, dose(ds), centres(*geometry(ref))).max())
+
+
 def eqd2(D, n, ab):
     return D * (D / n + ab) / (2 + ab)
+
+
+CNS_WORDS = ("cord", "cauda", "thecal", "brain", "chiasm", "optic", "plex", "spinalcanal", "hippocamp", "nerveroot", "sacralnerve", "cns")
+
+
+def even_odd(px, py, poly):
+    inside = np.zeros(np.shape(px), bool)
+    x0, y0 = poly[:, 0], poly[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    for a, b, c, d in zip(x0, y0, x1, y1):
+        if b != d:
+            inside ^= ((b > py) != (d > py)) & (px < (c - a) * (py - b) / (d - b) + a)
+    return inside
+
+
+def alpha_beta_map(folder, points, default=3.0):
+    """alpha/beta per point: 2 Gy inside the CNS-named ROIs of the folder's structure set
+    (axial contours, prism slabs), the default elsewhere."""
+    rs = pydicom.dcmread(find(folder, "RS.")[0])
+    cts = [pydicom.dcmread(p) for p in find(folder, "CT")]
+    spacing = np.median(np.diff(sorted(float(c.ImagePositionPatient[2]) for c in cts)))
+    names = {r.ROINumber: r.ROIName for r in rs.StructureSetROISequence}
+    ab = np.full(points.shape[1], default)
+    for rc in rs.ROIContourSequence:
+        key = "".join(ch for ch in names[rc.ReferencedROINumber].lower() if ch.isalnum())
+        if "prv" in key or not any(w in key for w in CNS_WORDS):
+            continue
+        planes = {}
+        for c in rc.ContourSequence:
+            pts = np.array([float(v) for v in c.ContourData]).reshape(-1, 3)
+            planes.setdefault(round(pts[0, 2], 3), []).append(pts[:, :2])
+        zs = sorted(planes)
+        for n, z in enumerate(zs):
+            below = (z - zs[n - 1]) / 2 if n > 0 and z - zs[n - 1] <= 1.5 * spacing else spacing / 2
+            above = (zs[n + 1] - z) / 2 if n + 1 < len(zs) and zs[n + 1] - z <= 1.5 * spacing else spacing / 2
+            sel = (points[2] >= z - below) & (points[2] < z + above)
+            inside = np.zeros(sel.sum(), bool)
+            for poly in planes[z]:
+                inside ^= even_odd(points[0, sel], points[1, sel], poly)
+            idx = np.flatnonzero(sel)[inside]
+            ab[idx] = np.minimum(ab[idx], 2.0)
+    return ab
 
 
 def find(folder, prefix):
@@ -103,7 +163,7 @@ def compare(name, ours, expected):
     worst = float(diff.max())
     tol = 1e-3 + half_q
     ok = worst <= tol
-    print(f"{name:11s} voxels {got.size:7d}  max EQD2 {expected.max():8.3f} Gy  max |diff| {worst:.3e} Gy"
+    print(f"{name:12s} voxels {got.size:7d}  max EQD2 {expected.max():8.3f} Gy  max |diff| {worst:.3e} Gy"
           f"  (tolerance {tol:.3e})  {'PASS' if ok else 'FAIL'}")
     return ok
 
@@ -118,19 +178,36 @@ def main():
     ref_o, ref_m, ref_shape = geometry(rd_pel)
     ref_pts = centres(ref_o, ref_m, ref_shape)
     d_pel = dose(rd_pel).ravel()
+    ab = alpha_beta_map(pel, ref_pts)
+    print(f"alpha/beta 2 Gy (CNS default) at {int((ab == 2).sum())} of {ab.size} reference voxels")
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         # coincident
         ours = run(a.sbrt, ["--course", f"{rd_pel_path}:fractions=3:label=boost", "--course", pel], os.path.join(tmp, "a.dcm"))
-        ok &= compare("coincident", ours, eqd2(d_pel, 3, 3) + eqd2(d_pel, 5, 3))
+        ok &= compare("coincident", ours, eqd2(d_pel, 3, ab) + eqd2(d_pel, 5, ab))
+        # uniform: the same two courses given as bare RT Dose files: no structure set, so no
+        # alpha/beta map (sbrt's uniform kernel path), alpha/beta 3 Gy everywhere
+        ours = run(a.sbrt, ["--course", f"{rd_pel_path}:fractions=3:label=boost", "--course", f"{rd_pel_path}:fractions=5"],
+                   os.path.join(tmp, "u.dcm"))
+        ok &= compare("uniform", ours, eqd2(d_pel, 3, 3.0) + eqd2(d_pel, 5, 3.0))
 
-        # resampled: FRACTION dose x 10
+        # resampled: the FRACTION dose is the course total
         prior = find(os.path.join(FX, "reirradiation", "prior"), "RD.")[0]
         ds = pydicom.dcmread(prior)
-        d_prior = resample(ds, dose(ds) * 10, ref_pts)
-        ours = run(a.sbrt, ["--course", os.path.join(FX, "reirradiation", "prior") + ":date=2025-03-02",
+        d_prior = resample(ds, dose(ds), ref_pts)
+        fraction = run(a.sbrt, ["--course", os.path.join(FX, "reirradiation", "prior") + ":date=2025-03-02",
                             "--course", pel + ":date=2026-01-15"], os.path.join(tmp, "b.dcm"))
-        ok &= compare("resampled", ours, eqd2(d_prior, 10, 3) + eqd2(d_pel, 5, 3))
+        ok &= compare("resampled", fraction, eqd2(d_prior, 10, ab) + eqd2(d_pel, 5, ab))
+
+        # per-session: one session's dose, stated, x 10 fractions
+        session = find(os.path.join(FX, "reirradiation", "prior_session"), "RD.")[0]
+        ds = pydicom.dcmread(session)
+        d_session = resample(ds, dose(ds) * 10, ref_pts)
+        ours = run(a.sbrt, ["--course", os.path.join(FX, "reirradiation", "prior_session") + ":date=2025-03-02:per-session",
+                            "--course", pel + ":date=2026-01-15"], os.path.join(tmp, "s.dcm"))
+        ok &= compare("per-session", ours, eqd2(d_session, 10, ab) + eqd2(d_pel, 5, ab))
+        same = float(np.abs(dose(ours) - dose(fraction)).max())
+        print(f"{'':12s} per-session x 10 against the FRACTION course total: max |diff| {same:.3e} Gy")
 
         # registered: two BEAM doses summed on their grid, then resampled through the SRO
         moved = os.path.join(FX, "reirradiation", "moved")
@@ -141,7 +218,7 @@ def main():
         src_pts = (np.linalg.inv(m) @ pts_h)[:3]
         d_m = resample(beams[0], d_moved, src_pts)
         ours = run(a.sbrt, ["--course", moved + ":date=2025-09-01", "--course", pel + ":date=2026-01-15"], os.path.join(tmp, "c.dcm"))
-        ok &= compare("registered", ours, eqd2(d_m, 3, 3) + eqd2(d_pel, 5, 3))
+        ok &= compare("registered", ours, eqd2(d_m, 3, ab) + eqd2(d_pel, 5, ab))
     sys.exit(0 if ok else 1)
 
 
