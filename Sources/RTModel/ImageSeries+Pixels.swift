@@ -13,25 +13,7 @@ extension ImageSeries {
     /// - Throws: for compressed or short pixel data, naming the file.
     public func loadValues() throws -> Volume<Float> {
         let sliceSize = rows * columns
-        // Not zero-filled first: every slice writes all of its voxels (or the load throws
-        // and the array is dropped), and leaving the first touch of the fresh pages to the
-        // decoding threads spreads their page faults over the cores.
-        var failures = [Error?](repeating: nil, count: slices.count)
-        let decoded = [Float](unsafeUninitializedCapacity: slices.count * sliceSize) { out, initialized in
-            let dst = out
-            failures.withUnsafeMutableBufferPointer { fail in
-                let fails = fail
-                Parallel.forEach(slices.count) { k in
-                    do {
-                        try decodeSlice(k, into: UnsafeMutableBufferPointer(rebasing: dst[(k * sliceSize)..<((k + 1) * sliceSize)]))
-                    } catch {
-                        fails[k] = error
-                    }
-                }
-            }
-            initialized = slices.count * sliceSize
-        }
-        if let e = failures.first(where: { $0 != nil }) { throw e! }
+        let decoded = try decodeSlices(0..<slices.count)
         if isRegular { return Volume(grid: grid, voxels: decoded) }
         var voxels = [Float](repeating: 0, count: grid.count)
         for (m, plane) in lattice.enumerated() {
@@ -45,6 +27,45 @@ extension ImageSeries {
             }
         }
         return Volume(grid: grid, voxels: voxels)
+    }
+
+    /// Decodes only the images `planes` of a regular series: their values on the sub-grid
+    /// of those planes (same axes and spacing, origin at the first), for a figure that
+    /// draws only some of them. A series with missing planes, or a range covering every
+    /// image, is decoded whole (`loadValues()`).
+    /// - Complexity: O(voxels of the planes).
+    /// - Throws: as `loadValues()`.
+    public func loadValues(planes: Range<Int>) throws -> Volume<Float> {
+        let lo = Swift.max(0, planes.lowerBound), hi = Swift.min(slices.count, planes.upperBound)
+        guard isRegular, lo < hi, hi - lo < slices.count else { return try loadValues() }
+        let sub = Grid(size: SIMD3(grid.nx, grid.ny, hi - lo), origin: grid.position(0, 0, Double(lo)), spacing: grid.spacing,
+                       axisI: grid.axisI, axisJ: grid.axisJ, axisK: grid.axisK)
+        return Volume(grid: sub, voxels: try decodeSlices(lo..<hi))
+    }
+
+    /// The values of the images `range`, one after another, decoded concurrently.
+    func decodeSlices(_ range: Range<Int>) throws -> [Float] {
+        let sliceSize = rows * columns
+        // Not zero-filled first: every slice writes all of its voxels (or the load throws
+        // and the array is dropped), and leaving the first touch of the fresh pages to the
+        // decoding threads spreads their page faults over the cores.
+        var failures = [Error?](repeating: nil, count: range.count)
+        let decoded = [Float](unsafeUninitializedCapacity: range.count * sliceSize) { out, initialized in
+            let dst = out
+            failures.withUnsafeMutableBufferPointer { fail in
+                let fails = fail
+                Parallel.forEach(range.count) { n in
+                    do {
+                        try decodeSlice(range.lowerBound + n, into: UnsafeMutableBufferPointer(rebasing: dst[(n * sliceSize)..<((n + 1) * sliceSize)]))
+                    } catch {
+                        fails[n] = error
+                    }
+                }
+            }
+            initialized = range.count * sliceSize
+        }
+        if let e = failures.first(where: { $0 != nil }) { throw e! }
+        return decoded
     }
 
     /// The smallest and largest value of the series (in `values`' quantity).

@@ -26,9 +26,17 @@ public struct BackgroundImage: Sendable {
     /// Decodes `selection` and chooses its default window: the soft-tissue preset for CT;
     /// for MR and PET the 1st to 99th percentile of its values inside `body` (the
     /// EXTERNAL structure, on the planning grid), or of the whole series without one.
+    /// `planes`: only these images of a CT planning series are decoded (a figure that
+    /// draws axial slices within them); other series, and MR or PET whose window needs
+    /// every value, are decoded whole.
     /// - Throws: pixel read errors.
-    public static func load(_ selection: SelectedImages, planning: ImageSeries, body: PlanarShape?) throws -> BackgroundImage {
-        let values = try selection.series.loadValues()
+    public static func load(_ selection: SelectedImages, planning: ImageSeries, body: PlanarShape?,
+                            planes: Range<Int>? = nil) throws -> BackgroundImage {
+        let partial = planes.flatMap { p in
+            selection.series.modality == .ct && selection.seriesFromPlanning == nil
+                && selection.series.seriesInstanceUID == planning.seriesInstanceUID ? p : nil
+        }
+        let values = try partial.map { try selection.series.loadValues(planes: $0) } ?? selection.series.loadValues()
         var b = BackgroundImage(series: selection.series, values: values, seriesFromPlanning: selection.seriesFromPlanning,
                                 number: selection.number, registration: selection.registration,
                                 defaultWindow: .soft, defaultWindowSource: "soft-tissue preset")

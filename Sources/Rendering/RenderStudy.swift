@@ -35,7 +35,10 @@ public struct RenderStudy: Sendable {
     /// - Throws: `SBRTError` (`.noImages` when the study has no image series or `image`
     ///   names none, `.frameOfReference` when nothing registers it, `.doseType` for a dose
     ///   not in Gy, read errors of the image files).
-    public static func load(_ study: ResolvedStudy, image: String? = nil) throws -> RenderStudy {
+    ///
+    /// `planes`: decode only these images of a CT planning series (`BackgroundImage.load`),
+    /// for figures that draw axial slices within them (`planes(spanning:of:)`).
+    public static func load(_ study: ResolvedStudy, image: String? = nil, planes: Range<Int>? = nil) throws -> RenderStudy {
         guard let images = study.images, let planning = study.planningImages else {
             throw SBRTError(.noImages, "no image series for the structure set: a slice is drawn on its planning images", file: study.root)
         }
@@ -46,10 +49,33 @@ public struct RenderStudy: Sendable {
         let shapes = study.structureSet?.rois.map { PlanarShape(roi: $0, frame: frame) } ?? []
         let body = study.structureSet?.rois.firstIndex { ($0.interpretedType ?? "").uppercased() == "EXTERNAL" }.map { shapes[$0] }
         let selection = try image.map(study.selectImages) ?? planning
-        let background = try BackgroundImage.load(selection, planning: images, body: body)
+        let background = try BackgroundImage.load(selection, planning: images, body: body, planes: planes)
         return RenderStudy(images: images, background: background, structureSet: study.structureSet, frame: frame, shapes: shapes,
                            dose: study.dose?.primary, doseField: study.dose.map { DoseField($0.volume) }, plan: study.plan,
                            sliceSpacing: images.grid.spacing.z)
+    }
+
+    /// The images of `images` (indices along its normal) that the contours of `rois`
+    /// span, one more either side; nil when they have no points. Axial slices through or
+    /// framed on these structures lie within them.
+    public static func planes(spanning rois: [ROI], of images: ImageSeries) -> Range<Int>? {
+        var lo = Double.infinity, hi = -Double.infinity
+        for roi in rois {
+            for contour in roi.contours {
+                for p in contour.points {
+                    let k = images.grid.continuousIndex(of: p).z
+                    lo = min(lo, k)
+                    hi = max(hi, k)
+                }
+            }
+        }
+        guard lo.isFinite, hi.isFinite else { return nil }
+        // Clamped before the conversion: contour points are bounded where they enter, but
+        // an index is never made from an unchecked double.
+        let n = Double(images.grid.nz)
+        let first = Int(max(-1, min(n, lo)).rounded(.down)) - 1
+        let last = Int(max(-1, min(n, hi)).rounded(.up)) + 1
+        return max(0, first)..<min(images.grid.nz, last + 1)
     }
 
     /// A study from parts already in memory (tests, composites).

@@ -81,14 +81,18 @@ public enum HTMLReport {
     static func figures(_ c: Content) throws -> [(caption: String, dataURI: String)] {
         var figures: [(caption: String, dataURI: String)] = []
         do {
-            let study = try RenderStudy.load(c.study, image: c.image)
+            // The slices are axial, through and framed on the targets: only the images the
+            // targets span are decoded (a CT planning series; the others whole).
+            let targetROIs = (c.study.structureSet?.rois ?? []).filter { Self.isTarget($0) }
+            let planes = c.image == nil ? c.study.images.flatMap { RenderStudy.planes(spanning: targetROIs, of: $0) } : nil
+            let study = try RenderStudy.load(c.study, image: c.image, planes: planes)
             let indices = study.rois.indices.filter { (study.rois[$0].interpretedType ?? "").uppercased() != "EXTERNAL" && study.rois[$0].contours.contains(where: \.isClosedPlanar) }
             if study.doseField != nil, !indices.isEmpty {
                 let curves = try dvhCurves(c, rois: study.rois, indices: indices)
                 let plot = DVHPlot.render(curves, rxGy: c.check?.rxGy ?? c.eligibility?.rxGy ?? study.plan?.prescriptionGy, width: 900, height: 620)
                 figures.append(("Cumulative DVH of \(curves.map(\.name).joined(separator: ", "))", "data:image/png;base64," + (try PNGEncoder.encode(plot, compression: .fast)).base64EncodedString()))
             }
-            var targets = study.rois.indices.filter { ["PTV", "GTV"].contains((study.rois[$0].interpretedType ?? "").uppercased()) }
+            var targets = study.rois.indices.filter { Self.isTarget(study.rois[$0]) }
             if targets.isEmpty, let t = study.defaultTargetIndex { targets = [t] }
             for n in targets.prefix(6) where study.rois[n].contours.contains(where: \.isClosedPlanar) {
                 var req = SliceRequest()
@@ -105,6 +109,9 @@ public enum HTMLReport {
         }
         return figures
     }
+
+    /// A structure the report draws a slice through: of type PTV or GTV.
+    static func isTarget(_ roi: ROI) -> Bool { ["PTV", "GTV"].contains((roi.interpretedType ?? "").uppercased()) }
 
     static func head(_ c: Content) -> String {
         """

@@ -18,6 +18,32 @@ final class BackgroundImageTests: XCTestCase {
         return Vec3(v[0], v[1], v[2])
     }
 
+    /// A CT decoded only over the images a target spans (the HTML report's slices) draws
+    /// the slice through that target pixel for pixel as the whole CT does.
+    func testPartialCTDrawsTheTargetSliceLikeTheWholeCT() throws {
+        let resolved = Studies.pelvisResolved
+        let images = try XCTUnwrap(resolved.images)
+        let ptv = try XCTUnwrap(resolved.structureSet?.rois.first { $0.name == "PTV" })
+        let planes = try XCTUnwrap(RenderStudy.planes(spanning: [ptv], of: images))
+        XCTAssertLessThan(planes.count, images.grid.nz)
+        let partial = try RenderStudy.load(resolved, planes: planes)
+        XCTAssertEqual(partial.background.values.grid.nz, planes.count)
+        XCTAssertEqual(partial.background.values.voxels.count, planes.count * images.grid.nx * images.grid.ny)
+        var request = SliceRequest()
+        request.position = .through("PTV")
+        request.zoomTo = "PTV"
+        request.paddingMM = 40
+        request.widthPx = 320
+        let whole = try SliceRenderer.render(Studies.pelvis, request)
+        let part = try SliceRenderer.render(partial, request)
+        XCTAssertEqual(part.caption, whole.caption)
+        XCTAssertEqual(part.panel.pixels, whole.panel.pixels)
+        // Every voxel decoded equals the whole CT's on the same plane.
+        let whole3D = Studies.pelvis.background.values
+        let offset = planes.lowerBound * images.grid.nx * images.grid.ny
+        XCTAssertEqual(Array(whole3D.voxels[offset..<(offset + partial.background.values.voxels.count)]), partial.background.values.voxels)
+    }
+
     /// The MR landmark ball (4 mm, signal 3000), drawn over the CT plan through the
     /// registration, lands where the registration's matrix puts it: M·q_L.
     func testRegisteredMRLandmarkLandsWhereTheTransformSays() throws {
