@@ -49,14 +49,20 @@ public enum MarchingSquares {
                     let b0 = inside(v0), b1 = inside(v1), b2 = inside(v2), b3 = inside(v3)
                     if b0 == b1 && b1 == b2 && b2 == b3 { continue }
                     let eBottom = 2 * o, eRight = 2 * (o + 1) + 1, eTop = 2 * (o + nx), eLeft = 2 * o + 1
-                    var crossing: [Int] = []
-                    if b0 != b1 { crossing.append(eBottom) }
-                    if b1 != b2 { crossing.append(eRight) }
-                    if b3 != b2 { crossing.append(eTop) }
-                    if b0 != b3 { crossing.append(eLeft) }
-                    if crossing.count == 2 {
-                        segA.append(crossing[0]); segB.append(crossing[1])
-                    } else if crossing.count == 4 {
+                    // The crossed edges in the order bottom, right, top, left (two or four;
+                    // kept in registers, no array per cell).
+                    var first = -1, second = -1, count = 0
+                    @inline(__always) func crossed(_ edge: Int) {
+                        if count == 0 { first = edge } else if count == 1 { second = edge }
+                        count += 1
+                    }
+                    if b0 != b1 { crossed(eBottom) }
+                    if b1 != b2 { crossed(eRight) }
+                    if b3 != b2 { crossed(eTop) }
+                    if b0 != b3 { crossed(eLeft) }
+                    if count == 2 {
+                        segA.append(first); segB.append(second)
+                    } else if count == 4 {
                         if inside((v0 + v1 + v2 + v3) / 4) == b0 {
                             segA.append(eBottom); segB.append(eRight)
                             segA.append(eTop); segB.append(eLeft)
