@@ -110,7 +110,7 @@ public enum PlanCheck {
         if !proto.prescriptions.isEmpty {
             rows.append(PrescriptionCheck.row(proto.prescriptions, rx: study.rx?.value, fractions: study.fractions?.value, age: study.age?.value))
         }
-        let (overall, incomplete) = verdict(rows, proto)
+        let (overall, incomplete) = verdict(rows, proto, constraints: constraints, fractions: study.fractions?.value)
         let report = CheckReport(
             protocolID: proto.id, protocolName: proto.name, protocolFile: proto.path, protocolSource: proto.provenance,
             included: proto.included, fractions: study.fractions?.value, fractionsSource: study.fractions?.source,
@@ -286,7 +286,10 @@ public enum PlanCheck {
     }
 
     /// The overall verdict and the reasons a review is incomplete.
-    static func verdict(_ rows: [CheckReport.Row], _ proto: ReviewProtocol) -> (Overall, [String]) {
+    /// `constraints`: the rows of the plan's fraction column, to say why an organ table
+    /// has no row (no column for `fractions`, or none of its organs in the plan).
+    static func verdict(_ rows: [CheckReport.Row], _ proto: ReviewProtocol, constraints: [Constraint] = [],
+                        fractions: Int? = nil) -> (Overall, [String]) {
         var reasons: [String] = []
         let evaluated = rows.filter { $0.verdict != .notEvaluable }
         if evaluated.isEmpty { reasons.append("no row could be evaluated") }
@@ -298,7 +301,15 @@ public enum PlanCheck {
         for t in proto.organTables {
             let organs = rows.filter { $0.table == t && !$0.target }
             if !organs.contains(where: { $0.verdict != .notEvaluable }) {
-                reasons.append("no organ-at-risk row of \(t) could be evaluated" + (organs.isEmpty ? " (none of its organs is in the plan)" : ""))
+                let why: String
+                if !organs.isEmpty {
+                    why = ""
+                } else if !constraints.contains(where: { $0.table == t }) {
+                    why = fractions.map { " (it has no rows for \($0) fractions)" } ?? " (it has no rows for an unknown fraction count)"
+                } else {
+                    why = " (none of its organs is in the plan)"
+                }
+                reasons.append("no organ-at-risk row of \(t) could be evaluated" + why)
             }
         }
         let worst = evaluated.map(\.verdict).max() ?? .perProtocol

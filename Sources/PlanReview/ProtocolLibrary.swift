@@ -80,6 +80,27 @@ public struct ProtocolLibrary: Sendable {
         throw SBRTError(.invalidProtocol, "no protocol \"\(nameOrPath)\" (shipped: \(known.joined(separator: ", ")); or give a file path ending in .toml)")
     }
 
+    /// A trial's eligibility rules: a shipped protocol with `[[eligibility]]` rows by id or
+    /// alias, or a protocol file by path.
+    /// - Throws: `SBRTError` (`.invalidProtocol`) naming the shipped protocols that have
+    ///   eligibility rules when the name is unknown or its protocol has none.
+    public func loadEligibility(_ nameOrPath: String) throws -> ReviewProtocol {
+        let shipped = ((try? list()) ?? []).filter { $0.eligibilityRules > 0 }
+            .map { e in (e.aliases.first.map { "\($0) (\(e.id))" } ?? e.id) }.joined(separator: ", ")
+        let proto: ReviewProtocol
+        do {
+            proto = try load(nameOrPath)
+        } catch let e as SBRTError where e.kind == .invalidProtocol && e.message.hasPrefix("no protocol ") {
+            throw SBRTError(.invalidProtocol, "no trial eligibility \"\(nameOrPath)\" (shipped: \(shipped); or a protocol file with [[eligibility]] rows)")
+        }
+        guard !proto.eligibility.isEmpty else {
+            let isShipped = !(nameOrPath.contains("/") || nameOrPath.hasSuffix(".toml"))
+            throw SBRTError(.invalidProtocol, "protocol \(proto.id) has no eligibility rules (shipped with them: \(shipped))",
+                            file: isShipped ? nil : proto.path)
+        }
+        return proto
+    }
+
     /// Reads a protocol file, resolving its includes among the shipped protocols.
     public func load(path: String, depth: Int = 0) throws -> ReviewProtocol {
         guard depth < 8 else { throw SBRTError(.invalidProtocol, "\(path): includes nested more than 8 deep (a cycle?)") }

@@ -93,7 +93,7 @@ extension SBRT {
             let library = shippedProtocols()
             let resolved = try study.resolve(path, needs: [.dose, .structureSet], rx: prescription, age: age)
             if let eligibility {
-                try checkEligibility(try library.load(eligibility), resolved)
+                try checkEligibility(try library.loadEligibility(eligibility), resolved)
                 return
             }
             let proto = try library.load(protocolName!)

@@ -28,8 +28,10 @@ enum DVHFormatter {
         let nameWidth = max(9, r.structures.map(\.name.count).max() ?? 9)
         var header = pad("Structure", nameWidth) + pad("Volume cc", 10, right: true) + pad("Dmin Gy", 8, right: true) + pad("Dmean Gy", 9, right: true) + pad("Dmax Gy", 8, right: true)
         let units = r.structures.first?.metrics.map { $0.unit } ?? []
-        let widths = zip(metricNames, units).map { max(8, ($0.0 + ($0.1.isEmpty ? "" : " " + $0.1)).count) }
-        for ((m, u), w) in zip(zip(metricNames, units), widths) { header += pad(m + (u.isEmpty ? "" : " " + u), w, right: true) }
+        // A metric that names its unit ("V100%[%]", "D2cc[Gy]") is not followed by it again.
+        func title(_ m: String, _ u: String) -> String { u.isEmpty || m.hasSuffix("[\(u)]") ? m : m + " " + u }
+        let widths = zip(metricNames, units).map { max(8, title($0.0, $0.1).count) }
+        for ((m, u), w) in zip(zip(metricNames, units), widths) { header += pad(title(m, u), w, right: true) }
         line(header)
         for s in r.structures {
             var row = pad(s.name, nameWidth) + pad(n(s.volumeCC, 3), 10, right: true) + pad(n(s.minGy), 8, right: true)

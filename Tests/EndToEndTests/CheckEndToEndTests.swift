@@ -35,6 +35,28 @@ final class CheckEndToEndTests: XCTestCase {
         XCTAssertEqual(try runSBRT(["check", fixture("pelvis")]).status, 2)
     }
 
+    /// What a user reads when a name or a fraction count does not fit: the eligibility
+    /// names that exist (not protocol ids, not an internal path), and why an included organ
+    /// table has no row.
+    func testMessagesNameTheValidChoicesAndTheRealReason() throws {
+        let unknown = try runSBRT(["check", fixture("pelvis"), "--eligibility", "foo"])
+        XCTAssertEqual(unknown.status, 2)
+        XCTAssertTrue(unknown.err.contains("no trial eligibility \"foo\" (shipped: pediatric-sarcoma-sbrt (nct01763970)"), unknown.err)
+        let none = try runSBRT(["check", fixture("pelvis"), "--eligibility", "tg101"])
+        XCTAssertEqual(none.status, 2)
+        XCTAssertTrue(none.err.contains("protocol tg101 has no eligibility rules (shipped with them: pediatric-sarcoma-sbrt"), none.err)
+        XCTAssertFalse(none.err.contains(".resources"), none.err)
+        let four = try runSBRT(["check", fixture("pelvis"), "--protocol", "nct01763970", "--fractions", "4"])
+        XCTAssertEqual(four.status, 1, four.out + four.err)
+        XCTAssertTrue(four.out.contains("no organ-at-risk row of tg101 could be evaluated (it has no rows for 4 fractions)"), four.out)
+        // A metric that names its unit is not followed by it again.
+        let dvh = try runSBRT(["dvh", fixture("pelvis"), "--metrics", "V100%[%],D2cc[Gy],D95%"])
+        XCTAssertEqual(dvh.status, 0, dvh.err)
+        XCTAssertTrue(dvh.out.contains("V100%[%]"), dvh.out)
+        XCTAssertFalse(dvh.out.contains("V100%[%] %"), dvh.out)
+        XCTAssertFalse(dvh.out.contains("D2cc[Gy] Gy"), dvh.out)
+    }
+
     func testEligibilityAndHTMLReport() throws {
         let html = NSTemporaryDirectory() + "sbrt-check-\(getpid()).html"
         defer { try? FileManager.default.removeItem(atPath: html) }
