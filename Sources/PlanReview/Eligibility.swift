@@ -13,6 +13,9 @@ public enum EligibilityOutcome: String, Codable, Sendable {
     case note = "note"
     /// A risk flag (vertebral compression fracture).
     case flag = "flag"
+    /// A note that does not apply to this plan (a BED above the note's bound, an age at
+    /// or above the reduced-dose bound).
+    case notApplicable = "not applicable"
     /// A rule sbrt could evaluate but lacks the input for (the age, the prescription).
     case notEvaluable = "not evaluable"
     /// A trial criterion that DICOM does not carry (histology, prior radiotherapy to
@@ -216,7 +219,8 @@ public enum Eligibility {
         let low = bed <= threshold + 1e-9
         let note = low ? (f.spinal ? "BED ≤ \(g(threshold)) Gy: for spinal sarcoma metastases better local control was reported above \(g(threshold)) Gy"
                                    : "BED ≤ \(g(threshold)) Gy: relevant if the lesion is a spinal metastasis") : nil
-        return rule(String(format: "BED%@ %.1f Gy", g(ab), bed), "note when ≤ \(g(threshold)) Gy (spinal metastases)", .note, note)
+        return rule(String(format: "BED%@ %.1f Gy", g(ab), bed), "note when ≤ \(g(threshold)) Gy (spinal metastases)",
+                    low ? .note : .notApplicable, note ?? "above \(g(threshold)) Gy: nothing to note")
     }
 
     /// Sahgal 2013's highest-risk group (≥ 24 Gy per fraction, `VertebralFractureRisk`):
@@ -238,7 +242,7 @@ public enum Eligibility {
         let below = p.number("below_age") ?? 10, dose = p.number("dose_gy") ?? 35, n = Int(p.number("fractions") ?? 5)
         let requirement = "age < \(g(below)): \(g(dose)) Gy / \(n) fx can be considered"
         guard let a = f.age else { return rule("age unknown", requirement, .notEvaluable, "the patient's age is unknown (not stated, and the plan has no Patient's Age)") }
-        guard a < below else { return rule("age \(g(a))", "applies under age \(g(below))", .eligible, "not applicable") }
+        guard a < below else { return rule("age \(g(a))", "applies under age \(g(below))", .notApplicable, "age \(g(a)) is not under \(g(below))") }
         let uses = f.rx.map { abs($0 - dose) < 0.005 } == true && f.fractions == n
         let plan = f.rx.map { "\(g($0)) Gy / \(f.fractions.map(String.init) ?? "?") fx" } ?? "unknown"
         return rule(plan, requirement, .note, uses ? "the plan uses the reduced \(g(dose)) Gy / \(n) fx, an accepted option under age \(g(below))"

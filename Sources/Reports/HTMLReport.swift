@@ -199,7 +199,7 @@ public enum HTMLReport {
         for l in e.lesions { h += "<tr><td>\(esc(l.name))</td><td class=\"num\">\(String(format: "%.2f cm", l.feretMM / 10))</td><td class=\"num\">\(String(format: "%.2f cc", l.volumeCC))</td></tr>\n" }
         h += "</table>\n<h2>Rules</h2>\n<table><tr><th>Rule</th><th>Plan</th><th>Requirement</th><th>Outcome</th><th>Mark</th><th>Source</th><th>Note</th></tr>\n"
         for x in e.rules {
-            let k: String = { switch x.outcome { case .eligible: return "ok"; case .notEligible: return "major"; case .flag: return "minor"; case .notEvaluable, .notChecked: return "open"; case .note: return "info" } }()
+            let k: String = { switch x.outcome { case .eligible: return "ok"; case .notEligible: return "major"; case .flag: return "minor"; case .notEvaluable, .notChecked: return "open"; case .note, .notApplicable: return "info" } }()
             h += "<tr class=\"\(k)\"><td>\(esc(x.rule))</td><td>\(esc(x.value))</td><td>\(esc(x.requirement))</td><td>\(esc(x.outcome.rawValue))</td><td>\(esc(x.mark))</td><td>\(esc(x.source))</td><td class=\"note\">\(esc(x.note ?? ""))</td></tr>\n"
         }
         h += "</table>\n"

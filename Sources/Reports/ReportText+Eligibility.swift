@@ -32,6 +32,8 @@ extension ReportText {
         case .doesNotMeet: s = "does not meet: " + names(.notEligible)
         case .incomplete: s = "incomplete: not evaluable: " + names(.notEvaluable)
         }
+        let flags = names(.flag)
+        if !flags.isEmpty { s += "; flag raised: " + flags + " (see its note)" }
         let unchecked = names(.notChecked)
         if !unchecked.isEmpty { s += "; not checked (not in the DICOM data): " + unchecked }
         return s

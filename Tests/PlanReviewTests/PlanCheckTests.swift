@@ -1,5 +1,6 @@
 import Dosimetry
 import PlanReview
+import Reports
 import RTModel
 import XCTest
 
@@ -121,5 +122,11 @@ final class PlanCheckTests: XCTestCase {
         XCTAssertEqual(rule2["age"]?.outcome, .notEligible)
         XCTAssertEqual(rule2["vertebral-fracture"]?.outcome, .flag)
         XCTAssertFalse(r2.eligible)
+        // Notes that do not apply say so: BED10 = 30 (1 + 30/10) = 120 Gy is above the
+        // 48 Gy note, age 41 is not under the reduced-dose bound of 10.
+        XCTAssertEqual(rule2["bed10"]?.value, "BED10 120.0 Gy")
+        XCTAssertEqual(rule2["bed10"]?.outcome, .notApplicable)
+        XCTAssertEqual(rule2["reduced-dose-age"]?.outcome, .notApplicable)
+        XCTAssertTrue(ReportText.eligibilityOverall(r2).contains("flag raised: vertebral-fracture"), ReportText.eligibilityOverall(r2))
     }
 }
