@@ -8,9 +8,11 @@ import Store
 /// `sbrt render --population`: the population DVH of a structure from a batch database.
 extension SBRT.RenderCommand {
     /// Colours of the bands, in group order: the colour-blind-safe qualitative palette of
-    /// Okabe & Ito ("Color Universal Design", 2008), without its yellow and black.
+    /// Okabe & Ito ("Color Universal Design", 2008), with a dark yellow for its yellow and
+    /// grey for its black. No two bands share a colour: beyond these eight groups, the
+    /// groups with the most plans are drawn and the others named on standard error.
     static let bandColours = [Colour(0, 114, 178), Colour(213, 94, 0), Colour(0, 158, 115), Colour(204, 121, 167),
-                              Colour(230, 159, 0), Colour(86, 180, 233)]
+                              Colour(230, 159, 0), Colour(86, 180, 233), Colour(190, 175, 40), Colour(110, 110, 110)]
 
     func validatePopulation() throws {
         guard population else { throw ValidationError("--db, --structure and --by go with --population") }
@@ -35,9 +37,17 @@ extension SBRT.RenderCommand {
         guard !rows.isEmpty else {
             throw SBRTError(.structureNotFound, "no stored plan has a structure named \"\(name)\"", file: store.location.description)
         }
-        let bands = try PopulationDVH.bands(rows, by: by)
+        let all = try PopulationDVH.bands(rows, by: by)
+        // The most plans first when some must be left out; the drawn ones keep their order.
+        let keep = Set(all.indices.sorted { all[$0].plans > all[$1].plans || (all[$0].plans == all[$1].plans && $0 < $1) }
+            .prefix(Self.bandColours.count))
+        let bands = all.indices.filter { keep.contains($0) }.map { all[$0] }
+        let left = all.indices.filter { !keep.contains($0) }.map { "\(all[$0].group) (n = \(all[$0].plans))" }
+        if !left.isEmpty {
+            printError("note: \(all.count) groups; the \(bands.count) with the most plans are drawn, each in its own colour; not drawn: \(left.joined(separator: ", "))")
+        }
         let drawn = bands.enumerated().map { n, b in
-            DVHBand(name: "\(by == .none ? name : b.group) (n = \(b.plans))", colour: Self.bandColours[n % Self.bandColours.count],
+            DVHBand(name: "\(by == .none ? name : b.group) (n = \(b.plans))", colour: Self.bandColours[n],
                     doseGy: b.doseGy, lowerPercent: b.q1Percent, medianPercent: b.medianPercent, upperPercent: b.q3Percent)
         }
         let w = size ?? 1000, h = Int((Double(size ?? 1000) * 0.72).rounded())
