@@ -51,7 +51,9 @@ extension ResolvedStudy {
     static func chooseImages(_ folder: StudyFolder, _ request: StudyRequest, structureSet: StructureSet?,
                              choices: inout [String]) throws -> ImageSeries? {
         let all = folder.imageSeries
-        func name(_ s: ImageSeries) -> String { "\(s.modality.displayName) \(s.seriesDescription ?? s.seriesInstanceUID) (\(s.slices.count) images)" }
+        func name(_ s: ImageSeries) -> String {
+            "\(s.modality.displayName) " + (s.seriesDescription.map { "\"\($0)\"" } ?? s.seriesInstanceUID) + " (\(s.slices.count) images)"
+        }
         if let ss = structureSet {
             if let s = all.first(where: { ss.referencedSeriesUIDs.contains($0.seriesInstanceUID) }) {
                 choices.append("images \(name(s)): the series the structure set references")

@@ -16,14 +16,13 @@ extension SBRT {
             commandName: "batch",
             abstract: "DVHs, metrics and verdicts of a cohort of plans into SQLite or PostgreSQL.",
             discussion: """
-                Finds every plan under the PATHs (any tree of patients, courses and
-                plans, or a text manifest of folders), computes each structure's
-                cumulative DVH, the metrics, the target indices and (with --protocol)
-                the verdicts, and writes each plan in one transaction. Plans already
-                stored with the same inputs and options are skipped (--rescan
-                recomputes them). A plan that cannot be reviewed is recorded in the
-                failures table with its kind; the run goes on and exits 1 at the end.
-                --shard K/N takes a deterministic share, for the N workers of a Slurm
+                Finds every plan under the PATHs (any tree of patients, courses and plans, or a
+                text manifest of folders), computes each structure's cumulative DVH, the
+                metrics, the target indices and (with --protocol) the verdicts, and writes each
+                plan in one transaction. Plans already stored with the same inputs and options
+                are skipped (--rescan recomputes them). A plan that cannot be reviewed is
+                recorded in the failures table with its kind; the run goes on and exits 1 at
+                the end. --shard K/N takes a deterministic share, for the N workers of a Slurm
                 array or a Kubernetes Indexed Job writing one PostgreSQL database.
 
                 Examples:
@@ -131,11 +130,10 @@ extension SBRT.BatchCommand {
             commandName: "export",
             abstract: "The metric values of a batch database as CSV or JSON.",
             discussion: """
-                CSV: plan_key, folder, patient_id, plan_label, structure, metric, value,
-                unit, note (RFC 4180 quoting). JSON (schema sbrt.batch-export/1): the
-                same rows under "metrics" and the recorded failures under "failures".
-                Rows are ordered by folder, plan key, structure and metric.
-                See docs/batch.md.
+                CSV: plan_key, folder, patient_id, plan_label, structure, metric, value, unit,
+                note (RFC 4180 quoting). JSON (schema sbrt.batch-export/1): the same rows under
+                "metrics" and the recorded failures under "failures". Rows are ordered by
+                folder, plan key, structure and metric. See docs/batch.md.
                 """
         )
 

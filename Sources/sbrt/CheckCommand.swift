@@ -13,14 +13,15 @@ extension SBRT {
             commandName: "check",
             abstract: "Check a plan against a protocol's dose–volume constraints, or a patient against a trial's eligibility rules.",
             discussion: """
-                Each row: constraint (TG-263 syntax), structure, value, limit, verdict (per protocol,
-                minor deviation, major deviation, or not evaluable with the reason), margin to the
-                limit (> 0 inside, < 0 beyond) and the row's source with its provenance mark ([V]
-                verified, [S] secondary, [NV] not verified, [R] stated by the review, [D] derived
-                here / sbrt's default). Structures are matched through TG-263 names and aliases
-                (case, spaces, laterality words, British spellings); --map adds your own. Targets
-                (GTV, PTV…) are checked per lesion. The folder is read as `sbrt info` shows
-                (docs/study.md); a per-session dose is refused unless --per-session-dose.
+                Each row: constraint (TG-263 syntax), structure, value, limit, verdict (per
+                protocol, minor deviation, major deviation, or not evaluable with the reason),
+                margin to the limit (> 0 inside, < 0 beyond) and the row's source with its
+                provenance mark ([V] verified, [S] secondary, [NV] not verified, [R] stated by
+                the review, [D] derived here / sbrt's default). Structures are matched through
+                TG-263 names and aliases (case, spaces, laterality words, British spellings);
+                --map adds your own. Targets (GTV, PTV…) are checked per lesion. The folder is
+                read as `sbrt info` shows (docs/study.md); a per-session dose is refused unless
+                --per-session-dose.
 
                 Exit 0 only for a complete review with every row per protocol; 1 for any
                 deviation or an incomplete review (a row not evaluable, a required structure
@@ -32,7 +33,8 @@ extension SBRT {
                   sbrt check Fixtures/pelvis --protocol nct01763970 --age 17 --html review.html
                   sbrt check DIR --protocol rtog0915 --map-structure "Lungs=Lung_L+Lung_R-GTV"
                   sbrt check DIR --protocol my-protocol.toml --json
-                  sbrt check Fixtures/pelvis --eligibility pediatric-sarcoma-sbrt --age 8 --lesions GTV
+                  sbrt check Fixtures/pelvis --eligibility pediatric-sarcoma-sbrt \\
+                      --age 8 --lesions GTV
                   sbrt protocols
                 See docs/check.md and docs/protocols.md.
                 """

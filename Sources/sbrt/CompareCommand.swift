@@ -11,23 +11,27 @@ extension SBRT {
             commandName: "compare",
             abstract: "DVH regression: compare two DVH exports (CSV/JSON from `sbrt dvh`) or two DICOM folders.",
             discussion: """
-                Per structure (matched by name): differences in volume, mean, D95%, D5% and max, and a
-                DVH agreement score (share of baseline curve points with a current point within the
-                dose and volume tolerances, after Ebert 2010). Exit 1 when any difference is beyond
-                tolerance, the agreement is below --min-agreement, or a baseline structure is missing;
-                0 otherwise; 2 on bad input. To catch a change of x %, use a tolerance below x %.
+                Per structure (matched by name): differences in volume, mean, D95%, D5% and
+                max, and a DVH agreement score (share of baseline curve points with a current
+                point within the dose and volume tolerances, after Ebert 2010). Exit 1 when any
+                difference is beyond tolerance, the agreement is below --min-agreement, or a
+                baseline structure is missing; 0 otherwise; 2 on bad input. To catch a change
+                of x %, use a tolerance below x %.
 
                 Examples:
                   sbrt dvh Fixtures/pelvis --format csv --step 0.1 --out baseline.csv
                   sbrt compare baseline.csv Fixtures/pelvis
-                  sbrt compare Fixtures/golden/dvh/pelvis.csv Fixtures/pelvis --dose-tolerance 0.1Gy
-                  sbrt compare old_plan/ new_plan/ --dose-tolerance 1% --volume-tolerance 1% --json
-                  sbrt compare Fixtures/pelvis Fixtures/gamma/pelvis_shifted --gamma 3%/2mm --gamma-min-pass 95
+                  sbrt compare Fixtures/golden/dvh/pelvis.csv Fixtures/pelvis \\
+                      --dose-tolerance 0.1Gy
+                  sbrt compare old_plan/ new_plan/ --dose-tolerance 1% \\
+                      --volume-tolerance 1% --json
+                  sbrt compare Fixtures/pelvis Fixtures/gamma/pelvis_shifted \\
+                      --gamma 3%/2mm --gamma-min-pass 95
 
-                With --gamma (two DICOM folders or RT Dose files) the 3D gamma of CURRENT's dose against
-                BASELINE's (global, normalised to the baseline maximum, as `sbrt gamma`) is reported beside
-                the DVH comparison; --gamma-min-pass makes a lower pass rate fail (exit 1).
-                See docs/compare.md and docs/gamma.md.
+                With --gamma (two DICOM folders or RT Dose files) the 3D gamma of CURRENT's
+                dose against BASELINE's (global, normalised to the baseline maximum, as `sbrt
+                gamma`) is reported beside the DVH comparison; --gamma-min-pass makes a lower
+                pass rate fail (exit 1). See docs/compare.md and docs/gamma.md.
                 """
         )
 

@@ -12,17 +12,17 @@ extension SBRT {
             commandName: "composite",
             abstract: "Voxel-wise cumulative EQD2/BED composite of several courses (re-irradiation).",
             discussion: """
-                Each course is converted voxel by voxel with its own number of fractions
-                (d = D/n per voxel), then the courses are summed on a reference grid (the
-                newest course's dose grid, or --grid ct). A course is an RT Dose file or a
-                folder: PATH[:fractions=N][:date=YYYY-MM-DD][:label=NAME][:plan=LABEL][:per-session].
+                Each course is converted voxel by voxel with its own number of fractions (d =
+                D/n per voxel), then the courses are summed on a reference grid (the newest
+                course's dose grid, or --grid ct). A course is an RT Dose file or a folder:
+                PATH[:fractions=N][:date=YYYY-MM-DD][:label=NAME][:plan=LABEL][:per-session].
                 Each course is read as every command reads a folder (docs/study.md): PLAN,
                 FRACTION (the whole fraction group) and MULTI_PLAN doses are course totals used
                 as they are; the BEAM doses of one plan are summed (a missing beam is an
                 error); a per-session dose (FRACTION_SESSION, BEAM_SESSION, CONTROL_POINT) is
                 refused unless stated with :per-session (or --per-session-dose for every
-                course), then multiplied by the fractions. Fractions come from the course's
-                RT Plan, else must be given.
+                course), then multiplied by the fractions. Fractions come from the course's RT
+                Plan, else must be given.
 
                 α/β: --alpha-beta everywhere, --structure-alpha-beta inside structures (a voxel
                 whose centre is inside); structures named as CNS (cord, cauda equina,

@@ -11,22 +11,23 @@ extension SBRT {
             commandName: "dvh",
             abstract: "Dose–volume histograms, metrics and plan indices of the structures of a plan.",
             discussion: """
-                Structures are ROI names or expressions: union A+B, difference A-B, intersection
-                A&B, symmetric difference A^B, parentheses; names are case-insensitive, quote
-                names with spaces or operators ("Lung L"). Without --structure: every ROI with
-                contours.
+                Structures are ROI names or expressions: union A+B, difference A-B,
+                intersection A&B, symmetric difference A^B, parentheses; names are
+                case-insensitive, quote names with spaces or operators ("Lung L"). Without
+                --structure: every ROI with contours.
 
-                Metrics (TG-263): D95%, D0.035cc, Dmin, Dmean, Dmax ([Gy] or [%] of Rx);
-                V20Gy, V100% ([cc] or [%] of the structure); CV13.5Gy (volume below);
-                HI (ICRU 83), CI (RTOG), PCI (Paddick), GI (Paddick), R50, R100, D2cm (% of Rx):
-                for targets only (ROIs of type GTV, CTV, PTV, or named with --target), each with
-                the isodose volume connected to it (several lesions: per lesion).
-                Rx comes from --rx or the plan's Target Prescription Dose, never guessed.
-                The folder is read as `sbrt info` shows (docs/study.md).
+                Metrics (TG-263): D95%, D0.035cc, Dmin, Dmean, Dmax ([Gy] or [%] of Rx); V20Gy,
+                V100% ([cc] or [%] of the structure); CV13.5Gy (volume below); HI (ICRU 83), CI
+                (RTOG), PCI (Paddick), GI (Paddick), R50, R100, D2cm (% of Rx): for targets
+                only (ROIs of type GTV, CTV, PTV, or named with --target), each with the
+                isodose volume connected to it (several lesions: per lesion). Rx comes from
+                --rx or the plan's Target Prescription Dose, never guessed. The folder is read
+                as `sbrt info` shows (docs/study.md).
 
                 Examples:
                   sbrt dvh Fixtures/pelvis
-                  sbrt dvh Fixtures/pelvis --structure PTV --structure "PTV-GTV" --metrics "D95%,D2%,HI,CI,GI,R50"
+                  sbrt dvh Fixtures/pelvis --structure PTV --structure "PTV-GTV" \\
+                      --metrics "D95%,D2%,HI,CI,GI,R50"
                   sbrt dvh Fixtures/pelvis --format csv --out dvh.csv
                   sbrt dvh Fixtures/pelvis --compare-embedded
                   sbrt dvh DIR --structure "PTV_eval" --target PTV_eval --metrics "CI,R50,D2cm"

@@ -13,18 +13,22 @@ extension SBRT {
             abstract: "Grow, shrink, crop and combine structures exactly in 3D, and write them as a new RT Structure Set.",
             discussion: """
                 Margins are measured exactly from the structure's surface, and the result is
-                contoured on every slice of the planning images (CT, MR or PET). The surface is the one the contours describe:
-                interpolated between slices with rounded ends (default), or the planning
-                systems' prism stack (--end-cap prism). Directions
-                are the patient's: R, L, A, P, S, I. The output keeps every input ROI and appends
-                the new one.
+                contoured on every slice of the planning images (CT, MR or PET). The surface is
+                the one the contours describe: interpolated between slices with rounded ends
+                (default), or the planning systems' prism stack (--end-cap prism). Directions
+                are the patient's: R, L, A, P, S, I. The output keeps every input ROI and
+                appends the new one.
 
                 Examples:
-                  sbrt expand DIR --from GTV --margin 5 --name CTV --crop-to BONE --out rtss.dcm
-                  sbrt expand DIR --from CTV --margin-directions 3,3,3,5,5,5 --name PTV --out rtss.dcm
-                  sbrt expand DIR --from GTV --margin 10 --barrier "Lung_L,Bowel" --name CTV --out rtss.dcm
+                  sbrt expand DIR --from GTV --margin 5 --name CTV --crop-to BONE \\
+                      --out rtss.dcm
+                  sbrt expand DIR --from CTV --margin-directions 3,3,3,5,5,5 --name PTV \\
+                      --out rtss.dcm
+                  sbrt expand DIR --from GTV --margin 10 --barrier "Lung_L,Bowel" \\
+                      --name CTV --out rtss.dcm
                   sbrt expand DIR --from PTV --ring 0:20 --name Ring20 --out rtss.dcm
-                  sbrt expand DIR --expression "PTV-(SpinalCord+2)" --name PTV_eval --out rtss.dcm
+                  sbrt expand DIR --expression "PTV-(SpinalCord+2)" --name PTV_eval \\
+                      --out rtss.dcm
                   sbrt expand --recipe systematic=1.5,random=2.0
                 See docs/expand.md.
                 """

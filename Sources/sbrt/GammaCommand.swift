@@ -12,18 +12,19 @@ extension SBRT {
             commandName: "gamma",
             abstract: "3D gamma index between two doses (Low et al. 1998): pass rate, statistics, map, picture.",
             discussion: """
-                REF and EVAL are RT Dose files or plan folders on one frame of reference (any grids,
-                spacings, orientations). Every reference voxel centre with dose ≥ --threshold (% of the
-                normalisation dose) is evaluated; its γ is the exact minimum over the trilinear
-                interpolation of EVAL, within the search tolerance. Global gamma takes ΔD as % of the
-                normalisation dose (the reference maximum, the plan's prescription, or a dose in Gy);
-                local gamma as % of each point's reference dose. γ ≤ 1 passes. Exit 1 when --min-pass
-                is given and not reached.
+                REF and EVAL are RT Dose files or plan folders on one frame of reference (any
+                grids, spacings, orientations). Every reference voxel centre with dose ≥
+                --threshold (% of the normalisation dose) is evaluated; its γ is the exact
+                minimum over the trilinear interpolation of EVAL, within the search tolerance.
+                Global gamma takes ΔD as % of the normalisation dose (the reference maximum,
+                the plan's prescription, or a dose in Gy); local gamma as % of each point's
+                reference dose. γ ≤ 1 passes. Exit 1 when --min-pass is given and not reached.
 
                 Examples:
                   sbrt gamma Fixtures/pelvis Fixtures/gamma/pelvis_shifted --criteria 3%/2mm
                   sbrt gamma ref.dcm eval.dcm --criteria 2%/1mm --local --threshold 10% --json
-                  sbrt gamma Fixtures/pelvis Fixtures/gamma/pelvis_shifted --structure PTV --png gamma.png --nrrd gamma.nrrd
+                  sbrt gamma Fixtures/pelvis Fixtures/gamma/pelvis_shifted \\
+                      --structure PTV --png gamma.png --nrrd gamma.nrrd
                 See docs/gamma.md.
                 """
         )

@@ -9,9 +9,8 @@ extension SBRT {
             commandName: "info",
             abstract: "Inventory of a folder of DICOM files: image series (CT, MR, PET), structure sets, dose grids, plans, registrations, ignored objects, warnings.",
             discussion: """
-                Searches the folder recursively; any file names, other files mixed in.
-                Example: sbrt info Fixtures/pelvis --json
-                JSON schema: docs/info.md (sbrt.info/2).
+                Searches the folder recursively; any file names, other files mixed in. Example:
+                sbrt info Fixtures/pelvis --json JSON schema: docs/info.md (sbrt.info/2).
                 """
         )
 

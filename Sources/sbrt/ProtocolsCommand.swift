@@ -10,8 +10,8 @@ extension SBRT {
             commandName: "protocols",
             abstract: "List the shipped protocols (constraint sets for `sbrt check`).",
             discussion: """
-                Protocols are text files (a TOML subset with comments); copy one, edit it and pass
-                it with `sbrt check DIR --protocol my.toml`. See docs/protocols.md.
+                Protocols are text files (a TOML subset with comments); copy one, edit it and
+                pass it with `sbrt check DIR --protocol my.toml`. See docs/protocols.md.
 
                 Examples:
                   sbrt protocols

@@ -13,22 +13,26 @@ extension SBRT {
             commandName: "render",
             abstract: "PNG figures: image slices (CT, MR, PET) with isodose lines and structures, DVH plots, and both side by side.",
             discussion: """
-                A slice shows the planning images (CT, MR or PET; bilinear, windowed), isodose lines
-                (levels in % of Rx or in Gy, coloured hot red at Rx to blue at low dose), structure
-                outlines in their ROI colours, a legend, orientation letters from the images' direction
-                cosines, a scale bar and a caption without patient identifiers. Rx comes from --rx or
-                the plan; % levels without one are an error. --image N draws another series of the
-                folder (numbered as `sbrt info` lists them) under the same lines, resampled onto the
-                slice: one on the same frame of reference or joined by a Spatial Registration.
+                A slice shows the planning images (CT, MR or PET; bilinear, windowed), isodose
+                lines (levels in % of Rx or in Gy, coloured hot red at Rx to blue at low dose),
+                structure outlines in their ROI colours, a legend, orientation letters from the
+                images' direction cosines, a scale bar and a caption without patient
+                identifiers. Rx comes from --rx or the plan; % levels without one are an error.
+                --image N draws another series of the folder (numbered as `sbrt info` lists
+                them) under the same lines, resampled onto the slice: one on the same frame of
+                reference or joined by a Spatial Registration.
 
                 Examples:
                   sbrt render Fixtures/pelvis --figure --out figure1.png
-                  sbrt render Fixtures/pelvis --out slice.png --through PTV --isodose 105,100,90,80,50,30
-                  sbrt render Fixtures/pelvis --out sag.png --view sagittal --window bone --colorwash
+                  sbrt render Fixtures/pelvis --out slice.png --through PTV \\
+                      --isodose 105,100,90,80,50,30
+                  sbrt render Fixtures/pelvis --out sag.png --view sagittal \\
+                      --window bone --colorwash
                   sbrt render Fixtures/pelvis --dvh --out dvh.png --svg dvh.svg
                   sbrt render Fixtures/pelvis --through PTV --all-slices --out-dir slices/
                   sbrt render Fixtures/registered_mr --out mr.png --image 2 --through PTV
-                  sbrt render --population --db cohort.sqlite --structure PTV --by site --out band.png
+                  sbrt render --population --db cohort.sqlite --structure PTV --by site \\
+                      --out band.png
                 See docs/render.md.
                 """
         )

@@ -13,12 +13,11 @@ struct SBRT: ParsableCommand {
         commandName: "sbrt",
         abstract: "Offline review of stereotactic radiotherapy (SBRT/SRS) plans from DICOM.",
         discussion: """
-            Exit codes: 0 success, 1 a check failed (a deviation, or a review that could not be
-            completed), 2 bad input or usage.
-            Example: sbrt info Fixtures/pelvis
+            Exit codes: 0 success, 1 a check failed (a deviation, or a review that could
+            not be completed), 2 bad input or usage. Example: sbrt info Fixtures/pelvis
 
-            sbrt is a research and QA tool, not a medical device: the treatment planning system's
-            numbers are authoritative for treatment.
+            sbrt is a research and QA tool, not a medical device: the treatment planning
+            system's numbers are authoritative for treatment.
             """,
         version: version,
         subcommands: [Info.self, DVHCommand.self, CompositeCommand.self, RenderCommand.self, ExpandCommand.self, CheckCommand.self, CompareCommand.self, GammaCommand.self, ProtocolsCommand.self, BatchCommand.self]

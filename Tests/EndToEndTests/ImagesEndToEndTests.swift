@@ -21,7 +21,7 @@ final class ImagesEndToEndTests: XCTestCase {
             "40 images, 128×112×40 voxels at 3.00×3.00×2.50 mm, HFS (Patient Position HFS)",
             "MR signal 0 … ", "(no units)",
             "planning images of structure set \"SBRT_PELV_MR\"",
-            "images MR T1 TSE Planung (40 images): the series the structure set references",
+            "images MR \"T1 TSE Planung\" (40 images): the series the structure set references",
         ] {
             XCTAssertTrue(r.out.contains(expected), "missing: \(expected)\n\(r.out)")
         }

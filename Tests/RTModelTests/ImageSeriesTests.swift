@@ -20,7 +20,7 @@ final class ImageSeriesTests: XCTestCase {
         XCTAssertEqual(mr.slices.count, 40)
         XCTAssertTrue(mr.slices.allSatisfy { $0.sopClassUID == SOPClass.mrImage })
         XCTAssertEqual(mr.grid.size, SIMD3(128, 112, 40))
-        XCTAssertTrue(study.choices.contains("images MR T1 TSE Planung (40 images): the series the structure set references"), "\(study.choices)")
+        XCTAssertTrue(study.choices.contains("images MR \"T1 TSE Planung\" (40 images): the series the structure set references"), "\(study.choices)")
         XCTAssertTrue(study.folder.warnings.isEmpty || !study.folder.warnings.contains { $0.kind == "structure-set-without-ct" })
         let values = try mr.loadValues()
         let probes = exp.array("probes")
