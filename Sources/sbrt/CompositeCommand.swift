@@ -317,6 +317,7 @@ enum CompositeFormatter {
             row("cumulative", e.cumulativeEQD2, e.cumulativeBED, partial.isEmpty ? "" : "  partial (without the dose outside \(partial.joined(separator: ", "))'s grid)")
         }
         line("α/β: cns = CNS default (\(num(r.alphaBeta.cnsDefaultGy)) Gy), user = given; otherwise the default.")
+        line("EQD2/BED Dmax: the maximum of the voxel-wise EQD2/BED map in the structure (interpolated between voxels); the flags' BED₂ is the BED of the course's physical Dmax, which can be lower (BED is convex in dose).")
         let organs = r.structures.filter { $0.bed2 != nil }
         guard !organs.isEmpty else { return }
         line("")
