@@ -110,6 +110,9 @@ extension Composite {
         var onReference: [[Float]]
         var courseInfos: [CompositeReport.CourseInfo]
         var recoveries: [Recovery]
+        /// Per course, where it does not cover the whole reference grid: its coverage map
+        /// (`CourseCoverage`); nil for a course that covers every voxel.
+        var coverage: [CourseCoverage?] = []
     }
 
     /// Registers every course to the reference frame and resamples it onto the reference
@@ -123,10 +126,12 @@ extension Composite {
             if let t = transform, !t.isRigid() {
                 warnings.append("course \(c.label): the transform is not rigid (its 3×3 part is not a rotation); applied as an affine map")
             }
-            let r = Resampler.resample(c.dose.volume, onto: reference.grid, sourceFromTarget: transform?.inverse)
+            // NaN marks the voxels outside the course's grid; `CourseCoverage` maps them and sets them to 0.
+            var r = Resampler.resample(c.dose.volume, onto: reference.grid, sourceFromTarget: transform?.inverse, outside: .nan)
             if r.coverage < 0.9995 {
-                warnings.append(String(format: "course %@ covers %.1f %% of the reference grid; outside it the course contributes 0 Gy", c.label, 100 * r.coverage))
+                warnings.append(String(format: "course %@ covers %.1f %% of the reference grid; outside it the course contributes 0 Gy, and a flag on a structure partly outside it is not evaluable unless the dose at its edge is negligible", c.label, 100 * r.coverage))
             }
+            out.coverage.append(r.outsideCount > 0 ? CourseCoverage(&r.volume) : nil)
             out.onReference.append(r.volume.voxels)
             let (rec, recText) = try courseRecovery(request, c, index: i, refIndex: refIndex, newest: courses[refIndex], &warnings)
             out.recoveries.append(rec)

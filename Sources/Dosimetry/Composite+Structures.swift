@@ -100,9 +100,14 @@ extension Composite {
     /// α/β = 2 without recovery (the flags' voxel-wise maximum).
     struct ReportFields {
         var fields: [DoseField] = []
+        /// The `CourseCoverage` maps (covered, edge) of the courses that have one, in pairs.
+        var coverageFields: [DoseField] = []
+        /// Per course: the index of its covered map in `coverageFields` (its edge map next), or nil.
+        var coverageSlot: [Int?] = []
         let courses: Int
 
-        init(_ request: CompositeRequest, _ maps: DoseMaps, written volume: Volume<Float>, recoveries: [Recovery], bed2: Bool) {
+        init(_ request: CompositeRequest, _ maps: DoseMaps, written volume: Volume<Float>, recoveries: [Recovery],
+             coverage: [CourseCoverage?], bed2: Bool) {
             let n = maps.courses.count, all = Array(0..<n), none = [Recovery](repeating: .none, count: n)
             func field(_ v: [Float]) -> DoseField { DoseField(Volume(grid: volume.grid, voxels: v)) }
             courses = n
@@ -114,6 +119,11 @@ extension Composite {
             fields.append(request.quantity == .eqd2 ? DoseField(volume) : field(maps.compute(.eqd2, all, recoveries)))
             fields.append(request.quantity == .bed ? DoseField(volume) : field(maps.compute(.bed, all, recoveries)))
             if bed2 { fields.append(field(maps.compute(.bed, all, none, alphaBeta: 2))) }
+            for c in coverage {
+                guard let c else { coverageSlot.append(nil); continue }
+                coverageSlot.append(coverageFields.count)
+                coverageFields += [field(c.covered), field(c.edge)]
+            }
         }
 
         func physical(_ i: Int) -> Int { 3 * i }
@@ -122,8 +132,21 @@ extension Composite {
         var cumulativeEQD2: Int { 3 * courses }
         var cumulativeBED: Int { 3 * courses + 1 }
         var cumulativeBED2: Int { 3 * courses + 2 }
-        /// The maps a structure needs: all but the α/β = 2 one unless the flags need it.
-        func needed(bed2: Bool) -> [DoseField] { bed2 ? fields : Array(fields[0..<(3 * courses + 2)]) }
+        /// The maps a structure needs: all but the α/β = 2 one unless the flags need it,
+        /// then the coverage maps.
+        func needed(bed2: Bool) -> [DoseField] { (bed2 ? fields : Array(fields[0..<(3 * courses + 2)])) + coverageFields }
+
+        /// Course `i`'s coverage of a structure from its DVHs of `needed(bed2:)`: the
+        /// fraction outside the course's grid and the course's dose at that grid's
+        /// boundary inside the structure (Gy; nil when no sample lies there).
+        func coverage(_ i: Int, _ dvhs: [DVH], bed2: Bool) -> (outside: Double, boundaryGy: Double?) {
+            let physical = dvhs[self.physical(i)]
+            guard let slot = coverageSlot[i] else { return (physical.outsideFraction, physical.boundaryMaxGy) }
+            let base = (bed2 ? fields.count : 3 * courses + 2) + slot
+            let outside = min(1, max(0, 1 - dvhs[base].meanGy))
+            let atReferenceEdge = physical.outsideFraction > GridCoverageRule.outsideFraction ? physical.boundaryMaxGy : nil
+            return (outside, max(dvhs[base + 1].maxGy, atReferenceEdge ?? 0))
+        }
     }
 
     /// The structures to report: those named, or every ROI with closed contours but the EXTERNAL one.
@@ -144,11 +167,11 @@ extension Composite {
     /// over all of them (`DVHEngine.dvhs`), the α/β its voxel centres carry and why, and the
     /// flag inputs of organs, CNS and vertebra structures.
     static func structureReport(_ request: CompositeRequest, _ courses: [LoadedCourse], _ structures: StructureContext, maps: DoseMaps,
-                                written volume: Volume<Float>, recoveries: [Recovery], alphaBeta: AlphaBetaPlan,
+                                written volume: Volume<Float>, recoveries: [Recovery], coverage: [CourseCoverage?], alphaBeta: AlphaBetaPlan,
                                 _ clock: inout StageClock) throws -> ([CompositeReport.StructureEntry], [FlagStructureInput]) {
         let wanted = try reportStructures(request, structures.structureSet!)
         let classes = wanted.map { StructureClass(name: $0.name, interpretedType: $0.interpretedType) }
-        let f = ReportFields(request, maps, written: volume, recoveries: recoveries, bed2: classes.contains { $0.organ || $0.cns })
+        let f = ReportFields(request, maps, written: volume, recoveries: recoveries, coverage: coverage, bed2: classes.contains { $0.organ || $0.cns })
         clock.lap("report dose maps")
         let engine = DVHEngine(frame: structures.frame, sliceSpacing: structures.sliceSpacing, shapes: structures.shapes,
                                dose: f.fields[0], options: request.dvhOptions)
@@ -158,10 +181,14 @@ extension Composite {
             let bed2 = cls.organ || cls.cns
             let dvhs = try engine.dvhs(.roi(roi.name), name: roi.name, doses: f.needed(bed2: bed2))
             let physicalMax = courses.indices.map { dvhs[f.physical($0)].maxGy }
-            let input = FlagStructureInput(
-                name: roi.name, kind: cls,
-                courseBED2Max: courses.indices.map { Radiobiology.bed(totalGy: physicalMax[$0], fractions: courses[$0].fractions, alphaBeta: 2, linearAboveGy: request.linearAboveGy) },
+            let covers = courses.indices.map { f.coverage($0, dvhs, bed2: bed2) }
+            func bed2Of(_ d: Double, _ i: Int) -> Double { Radiobiology.bed(totalGy: d, fractions: courses[i].fractions, alphaBeta: 2, linearAboveGy: request.linearAboveGy) }
+            var input = FlagStructureInput(
+                name: roi.name, kind: cls, courseBED2Max: courses.indices.map { bed2Of(physicalMax[$0], $0) },
                 cumulativeBED2Max: bed2 ? dvhs[f.cumulativeBED2].maxGy : 0, coursePhysicalMax: physicalMax)
+            input.courseOutsideFraction = covers.map(\.outside)
+            input.courseBoundaryGy = covers.map(\.boundaryGy)
+            input.courseBoundaryBED2 = courses.indices.map { i in covers[i].boundaryGy.map { bed2Of($0, i) } }
             entries.append(structureEntry(request, courses, roi, cls, dvhs, f, structures, alphaBeta, bed2: bed2 ? input : nil, grid: volume.grid))
             if bed2 || cls.vertebra { flagInputs.append(input) }
         }
@@ -177,7 +204,9 @@ extension Composite {
             CompositeReport.Metrics(dmax: dvhs[k].maxGy, d0035cc: dvhs[k].dose(hottestCC: 0.035), d1cc: dvhs[k].dose(hottestCC: 1), dmean: dvhs[k].meanGy)
         }
         let cms = courses.indices.map { i in
-            CompositeReport.CourseMetrics(label: courses[i].label, physical: metrics(f.physical(i)), eqd2: metrics(f.eqd2(i)), bed: metrics(f.bed(i)))
+            let outside = f.coverage(i, dvhs, bed2: bed2 != nil).outside
+            return CompositeReport.CourseMetrics(label: courses[i].label, physical: metrics(f.physical(i)), eqd2: metrics(f.eqd2(i)), bed: metrics(f.bed(i)),
+                                                 outsideGridPercent: 100 * outside, coverage: .of(outsideFraction: outside))
         }
         var abValues: [Double] = [request.defaultAlphaBeta]
         if let m = alphaBeta.map, let shape = structures.shape(roi) {

@@ -247,7 +247,8 @@ public enum Composite {
             warnings.append("no structure set on the reference frame of reference: no per-structure report, no flags and no CNS α/β default")
         } else if request.computeReport {
             (entries, flagInputs) = try structureReport(request, courses, structures, maps: maps, written: volume,
-                                                        recoveries: registered.recoveries, alphaBeta: alphaBeta, &clock)
+                                                        recoveries: registered.recoveries, coverage: registered.coverage,
+                                                        alphaBeta: alphaBeta, &clock)
         }
         let flags = evaluateFlags(courses, refIndex: refIndex, flagInputs)
         let report = assembleReport(request, reference, registered, alphaBeta.infos, texts, intervals: courseIntervals(courses),

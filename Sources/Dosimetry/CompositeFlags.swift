@@ -75,6 +75,15 @@ public struct CompositeFlag: Codable, Sendable, Equatable {
     /// [V] (verified against the publication), [S] (from a peer implementation) or [NV]
     /// (not verified), with what exactly has that status.
     public var status: String
+    /// Why the flag is not evaluable (nil when it was evaluated): its value depends on
+    /// dose a course's grid does not hold (`GridCoverageRule`), or on a date not given.
+    /// A not evaluable flag is never "not exceeded".
+    public var reason: String? = nil
+    /// What the value rests on beyond the message: a negligible dose outside a course's
+    /// grid, or a raised flag's value that is a lower bound.
+    public var note: String? = nil
+
+    public var evaluable: Bool { reason == nil }
 }
 
 /// The inputs of the rules for one structure: maxima per course and cumulative.
@@ -88,6 +97,13 @@ public struct FlagStructureInput: Sendable {
     public var cumulativeBED2Max: Double
     /// Per course: physical Dmax (Gy).
     public var coursePhysicalMax: [Double]
+    /// Per course: the fraction (0–1) of the structure outside the course's dose grid
+    /// (registered, resampled onto the reference grid); empty when not known (taken as 0).
+    public var courseOutsideFraction: [Double] = []
+    /// Per course: the course's physical dose at its grid's boundary inside the structure
+    /// (Gy; nil when no sample lies there), and its BED₂ with the course's fractions.
+    public var courseBoundaryGy: [Double?] = []
+    public var courseBoundaryBED2: [Double?] = []
 
     public init(name: String, kind: StructureClass, courseBED2Max: [Double], cumulativeBED2Max: Double, coursePhysicalMax: [Double]) {
         self.name = name
@@ -155,7 +171,7 @@ public enum CompositeFlags {
         var (flags, shortest) = intervalFlags(courses)
         let sacEvaluated = structures.contains { $0.kind.thecalSac }
         for s in structures {
-            if s.kind.organ { flags.append(chandyFlag(s)) }
+            if s.kind.organ { flags.append(chandyFlag(s).covered(s, courses, bed2: 1)) }
             if s.kind.cord { flags += niederFlags(s, courses, shortest) }
             if s.kind.thecalSac || (s.kind.cord && !sacEvaluated) {
                 flags += sahgalFlags(s, courses, shortest, onCordInstead: !s.kind.thecalSac)
@@ -166,7 +182,7 @@ public enum CompositeFlags {
         if !allDated && courses.count > 1 {
             flags.append(CompositeFlag(rule: "interval-unknown", structure: nil, course: nil, value: nil, threshold: 6, unit: "months",
                                        exceeded: false, message: "not every course has a date: intervals not evaluated",
-                                       source: "", status: ""))
+                                       source: "", status: "", reason: "not every course has a date: the intervals are not known"))
         }
         return flags
     }
@@ -215,13 +231,13 @@ public enum CompositeFlags {
             rule: "nieder2006-cumulative-bed2", structure: s.name, course: nil, value: sum, voxelWiseValue: s.cumulativeBED2Max,
             threshold: 135.5, unit: "Gy2 (BED, a/b 2, Dmax)", exceeded: sum > 135.5,
             message: cumulativeMessage("cumulative BED₂", sum, s.cumulativeBED2Max, 135.5, "Gy₂", "beyond the range where myelopathy risk appeared small"),
-            source: nieder, status: "[V] (α/β 2 Gy for cervical/thoracic cord; Nieder used 4 Gy for lumbar cord)")]
+            source: nieder, status: "[V] (α/β 2 Gy for cervical/thoracic cord; Nieder used 4 Gy for lumbar cord)").covered(s, courses, bed2: 1)]
         for (c, v) in s.courseBED2Max.enumerated() where c < courses.count {
             flags.append(CompositeFlag(
                 rule: "nieder2006-course-bed2", structure: s.name, course: courses[c].label, value: v,
                 threshold: 98, unit: "Gy2 (BED, a/b 2, Dmax)", exceeded: v > 98,
                 message: "course \(courses[c].label): BED₂ Dmax \(fmt(v, 1)) Gy₂ " + (v > 98 ? "> 98 Gy₂ (Nieder's per-course condition)" : "≤ 98 Gy₂"),
-                source: nieder, status: "[V]"))
+                source: nieder, status: "[V]").covered(s, courses, only: c, bed2: 1))
         }
         if let sh = shortest {
             flags.append(CompositeFlag(
@@ -244,7 +260,7 @@ public enum CompositeFlags {
             rule: "sahgal2012-cumulative-nbed", structure: s.name, course: nil, value: cumN, voxelWiseValue: s.cumulativeBED2Max / 2, threshold: 70,
             unit: "Gy2/2 (nBED = EQD2 a/b 2, Pmax)", exceeded: cumN > 70,
             message: cumulativeMessage("cumulative Pmax nBED", cumN, s.cumulativeBED2Max / 2, 70, "Gy₂/₂", "beyond ~70 Gy₂/₂"),
-            source: sahgal2012, status: status)]
+            source: sahgal2012, status: status).covered(s, courses, bed2: 0.5)]
         let newest = courses.count - 1
         guard courses.count > 1, newest < s.courseBED2Max.count else { return flags }
         let sbrt = s.courseBED2Max[newest] / 2
@@ -252,13 +268,18 @@ public enum CompositeFlags {
             rule: "sahgal2012-sbrt-course-nbed", structure: s.name, course: courses[newest].label, value: sbrt, threshold: 25,
             unit: "Gy2/2 (nBED, Pmax)", exceeded: sbrt > 25,
             message: "re-irradiation (newest) course Pmax nBED \(fmt(sbrt, 1)) Gy₂/₂ " + (sbrt > 25 ? "> 25 Gy₂/₂" : "≤ 25 Gy₂/₂"),
-            source: sahgal2012, status: status))
+            source: sahgal2012, status: status).covered(s, courses, only: newest, bed2: 0.5))
         let share = cumN > 0 ? 100 * sbrt / cumN : 0
-        flags.append(CompositeFlag(
+        var shareFlag = CompositeFlag(
             rule: "sahgal2012-sbrt-share", structure: s.name, course: courses[newest].label, value: share, threshold: 50,
             unit: "% of cumulative nBED", exceeded: share > 50,
             message: "the newest course is \(fmt(share, 0)) % of the cumulative Pmax nBED (sum of the courses' maxima) " + (share > 50 ? "(> ~50 %)" : "(≤ ~50 %)"),
-            source: sahgal2012, status: status))
+            source: sahgal2012, status: status)
+        // A share is no bound: it is not evaluable when either of its parts is not known.
+        let parts = flags.filter { $0.structure == s.name && ($0.rule == "sahgal2012-cumulative-nbed" || $0.rule == "sahgal2012-sbrt-course-nbed") }
+        let partReasons = parts.compactMap(\.reason) + parts.filter { $0.exceeded && $0.note != nil }.compactMap(\.note)
+        if !partReasons.isEmpty { shareFlag.markNotEvaluable(partReasons.joined(separator: "; ")) }
+        flags.append(shareFlag)
         if let sh = shortest {
             flags.append(CompositeFlag(
                 rule: "sahgal2012-interval", structure: s.name, course: nil, value: sh.months, threshold: 5, unit: "months",
@@ -281,7 +302,47 @@ public enum CompositeFlags {
                     + (high ? "≥ \(fmt(VertebralFractureRisk.thresholdGyPerFraction, 0)) Gy: highest vertebral compression fracture risk" : "< \(fmt(VertebralFractureRisk.thresholdGyPerFraction, 0)) Gy"),
                 source: VertebralFractureRisk.source,
                 status: "[V]; Sahgal graded the prescription dose per fraction, here Dmax/n (conservative proxy)")
+                .covered(s, courses, only: c, physicalPerFraction: true)
         }
+    }
+}
+
+extension CompositeFlag {
+    /// The flag after `GridCoverageRule` on every course it depends on (`only`, else all):
+    /// the course's dose at its grid's boundary inside the structure, in the flag's unit
+    /// (BED₂ × `bed2`, or Dmax per fraction), against the flag's threshold. A course whose
+    /// part is not evaluable makes the flag not evaluable, unless the flag is raised on
+    /// the dose the grids hold: a maximum can only grow with the dose outside them, so a
+    /// raised value is a lower bound, and stays raised with a note.
+    func covered(_ s: FlagStructureInput, _ courses: [FlagCourseInput], only: Int? = nil,
+                 bed2 factor: Double = 1, physicalPerFraction: Bool = false) -> CompositeFlag {
+        guard s.courseOutsideFraction.count == courses.count, let structure else { return self }
+        var reasons: [String] = [], notes: [String] = []
+        for c in only.map({ [$0] }) ?? Array(courses.indices) {
+            let boundary = physicalPerFraction ? s.courseBoundaryGy[c].map { $0 / Double(courses[c].fractions) } : s.courseBoundaryBED2[c].map { $0 * factor }
+            switch GridCoverageRule.assess(outsideFraction: s.courseOutsideFraction[c], boundaryDose: boundary, referenceDose: threshold,
+                                           structure: structure, grid: "course \(courses[c].label)'s dose grid",
+                                           unit: physicalPerFraction ? "Gy per fraction" : factor == 1 ? "Gy₂" : "Gy₂/₂", about: "the flag") {
+            case .inside: break
+            case .negligible(let why): notes.append(why)
+            case .notEvaluable(let why): reasons.append(why)
+            }
+        }
+        var out = self
+        if !reasons.isEmpty && exceeded {
+            notes.insert("a lower bound: " + reasons.joined(separator: "; "), at: 0)
+        } else if !reasons.isEmpty {
+            out.markNotEvaluable(reasons.joined(separator: "; "))
+        }
+        if !notes.isEmpty { out.note = notes.joined(separator: "; ") }
+        return out
+    }
+
+    /// Marks the flag not evaluable for `why`; the message keeps the value on the dose the grids hold.
+    mutating func markNotEvaluable(_ why: String) {
+        reason = why
+        exceeded = false
+        message = "not evaluable: " + why + "; on the dose the grids hold: " + message
     }
 }
 

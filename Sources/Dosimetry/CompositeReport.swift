@@ -98,6 +98,21 @@ public struct CompositeReport: Codable, Sendable {
         public var physical: Metrics
         public var eqd2: Metrics
         public var bed: Metrics
+        /// The percentage of the structure outside the course's (registered, resampled)
+        /// dose grid, where the course is counted at 0 Gy.
+        public var outsideGridPercent: Double
+        public var coverage: Coverage
+    }
+
+    /// How much of a structure a course's dose grid covers (`GridCoverageRule`'s
+    /// thresholds): `complete`, `partial` (the course's values count the part outside at
+    /// 0 Gy: lower bounds), or `outside` (wholly outside: the values are not evaluable).
+    public enum Coverage: String, Codable, Sendable {
+        case complete, partial, outside
+
+        public static func of(outsideFraction f: Double) -> Coverage {
+            f >= 1 - GridCoverageRule.outsideFraction ? .outside : f > GridCoverageRule.outsideFraction ? .partial : .complete
+        }
     }
 
     /// BED at α/β = 2 without recovery: each course's maximum (the BED₂ of its physical
@@ -138,6 +153,11 @@ extension Composite {
             var g = f
             g.courseBED2Max = order.map { f.courseBED2Max[$0] }
             g.coursePhysicalMax = order.map { f.coursePhysicalMax[$0] }
+            if f.courseOutsideFraction.count == f.coursePhysicalMax.count {
+                g.courseOutsideFraction = order.map { f.courseOutsideFraction[$0] }
+                g.courseBoundaryGy = order.map { f.courseBoundaryGy[$0] }
+                g.courseBoundaryBED2 = order.map { f.courseBoundaryBED2[$0] }
+            }
             return g
         }
         return CompositeFlags.evaluate(structures: reordered, courses: flagCourses)

@@ -35,6 +35,10 @@ extension SBRT {
                                  --course Fixtures/pelvis:date=2026-01-15 \\
                                  --alpha-beta 3 --structure-alpha-beta "GTV=10" \\
                                  --out composite.dcm --report report.json
+                Exit codes: 0 for a complete clean review (every flag evaluated, none
+                raised); 1 when a flag is raised or not evaluable (e.g. a structure outside
+                an earlier course's dose grid, or an undated course); the outputs are still
+                written. 2 for bad input.
                 See docs/composite.md.
                 """
         )
@@ -206,6 +210,8 @@ extension SBRT {
             case .table: print(CompositeFormatter.table(result.report, out: out), terminator: "")
             }
             if format == .json { for w in result.report.warnings { printError("warning: \(w)") } }
+            // As `sbrt check`: 0 only for a complete clean review (outputs are written either way).
+            if result.report.flags.contains(where: { $0.exceeded || !$0.evaluable }) { throw ExitCode(1) }
         }
 
         /// The option (or course option) that resolves a library error, in words.
@@ -258,16 +264,21 @@ enum CompositeFormatter {
         }
         for i in r.intervals { line("  interval \(i.from) → \(i.to): \(i.days) days (\(String(format: "%.1f", i.months)) months)") }
         if !r.structures.isEmpty { structureTable(r, line) }
-        let raised = r.flags.filter(\.exceeded)
+        let raised = r.flags.filter(\.exceeded), open = r.flags.filter { !$0.evaluable }
         line()
         if r.flags.isEmpty {
             line("Flags: none evaluated (no organ, cord, thecal sac or vertebra structure, and no dated courses).")
         } else {
-            line("Flags: \(raised.count) raised of \(r.flags.count) evaluated (plain sums, α/β 2 Gy; cumulative limits on the sum of the courses' maxima).")
+            line("Flags: \(raised.count) raised, \(open.count) not evaluable, of \(r.flags.count) (plain sums, α/β 2 Gy; cumulative limits on the sum of the courses' maxima).")
             for f in raised {
                 line("  ! \(f.structure.map { $0 + ": " } ?? "")\(f.message)")
+                if let n = f.note { line("      note: \(n)") }
                 line("      \(f.source) — \(f.status)")
             }
+            for f in open {
+                line("  ? \(f.structure.map { $0 + ": " } ?? "")\(f.rule) not evaluable: \(f.reason ?? "")")
+            }
+            for f in r.flags where f.evaluable && !f.exceeded { if let n = f.note { line("  · \(f.structure.map { $0 + ": " } ?? "")\(f.rule): \(n)") } }
         }
         if !r.warnings.isEmpty {
             line()
@@ -293,15 +304,20 @@ enum CompositeFormatter {
             let tag = e.alphaBetaSource == .globalDefault ? "" : e.alphaBetaSource == .cnsDefault ? " cns" : " user"
             let ab = e.alphaBetaGy.map(num).joined(separator: "/") + tag
             var first = true
-            func row(_ label: String, _ a: CompositeReport.Metrics, _ b: CompositeReport.Metrics) {
+            func row(_ label: String, _ a: CompositeReport.Metrics, _ b: CompositeReport.Metrics, _ mark: String = "") {
                 line(pad(first ? e.name : "", w, right: false) + pad(first ? ab : "", 10) + pad(label, 10, right: false)
-                     + [a.dmax, a.d0035cc, a.d1cc, a.dmean, b.dmax, b.d0035cc, b.d1cc, b.dmean].map { pad(n($0), 10) }.joined())
+                     + [a.dmax, a.d0035cc, a.d1cc, a.dmean, b.dmax, b.d0035cc, b.d1cc, b.dmean].map { pad(n($0), 10) }.joined() + mark)
                 first = false
             }
-            for c in e.courses { row(c.label, c.eqd2, c.bed) }
-            row("cumulative", e.cumulativeEQD2, e.cumulativeBED)
+            for c in e.courses {
+                row(c.label, c.eqd2, c.bed, c.coverage == .complete ? "" : String(format: "  %@ (%.1f %% outside the course's grid, counted at 0 Gy)",
+                                                                                    c.coverage == .outside ? "not evaluable" : "partial", c.outsideGridPercent))
+            }
+            let partial = e.courses.filter { $0.coverage != .complete }.map(\.label)
+            row("cumulative", e.cumulativeEQD2, e.cumulativeBED, partial.isEmpty ? "" : "  partial (without the dose outside \(partial.joined(separator: ", "))'s grid)")
         }
         line("α/β: cns = CNS default (\(num(r.alphaBeta.cnsDefaultGy)) Gy), user = given; otherwise the default.")
+        line("EQD2/BED Dmax: the maximum of the voxel-wise EQD2/BED map in the structure (interpolated between voxels); the flags' BED₂ is the BED of the course's physical Dmax, which can be lower (BED is convex in dose).")
         let organs = r.structures.filter { $0.bed2 != nil }
         guard !organs.isEmpty else { return }
         line("")

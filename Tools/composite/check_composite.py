@@ -152,7 +152,11 @@ def registration_matrix(reg_path, moving_for, reference_for):
 
 def run(sbrt, args, out):
     cmd = [sbrt, "composite"] + args + ["--alpha-beta", "3", "--no-report", "--out", out]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    # Exit 1 is the composite's verdict on its flags (raised or not evaluable); the dose
+    # written is the same, and it is what is compared here.
+    p = subprocess.run(cmd, stdout=subprocess.DEVNULL)
+    if p.returncode not in (0, 1):
+        raise subprocess.CalledProcessError(p.returncode, cmd)
     return pydicom.dcmread(out)
 
 

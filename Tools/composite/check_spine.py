@@ -97,17 +97,23 @@ def main():
                 ok &= good
                 print(f"| {sc['name']} | {p.returncode} (expected {want}; {sc['interval_days']} days) | — | — | — | {'PASS' if good else 'FAIL'} |")
                 continue
-            if p.returncode != 0:
+            # Exit 1 is the composite's verdict (a flag raised or not evaluable), not a failure.
+            if p.returncode not in (0, 1):
                 ok = False
                 print(f"| {sc['name']} | {p.returncode}: {p.stderr.strip()} | | | | FAIL |")
                 continue
             rep = json.loads(p.stdout)
+            open_or_raised = any(f["exceeded"] or f.get("reason") for f in rep["flags"])
+            if p.returncode != (1 if open_or_raised else 0):
+                ok = False
+                print(f"| {sc['name']} | {p.returncode} (expected {1 if open_or_raised else 0} from its flags) | | | | FAIL |")
+                continue
             n, worst, problems = compare(sc, rep)
             raised = sorted(f"{f['rule']} {f.get('structure') or ''}".strip() for f in rep["flags"] if f["exceeded"])
             numpy_raised = sorted(f"{x['rule']} {x.get('structure') or ''}".strip() for x in sc["flags"] if x["exceeded"])
             good = worst <= TOL and not problems and raised == numpy_raised
             ok &= good
-            print(f"| {sc['name']} | 0 | {n} | {worst:.1e} | {len(raised)} ({'same' if raised == numpy_raised else 'DIFFERENT'}) "
+            print(f"| {sc['name']} | {p.returncode} | {n} | {worst:.1e} | {len(raised)} ({'same' if raised == numpy_raised else 'DIFFERENT'}) "
                   f"| {'PASS' if good else 'FAIL'} |")
             for pr in problems:
                 print(f"    {pr}", file=sys.stderr)
