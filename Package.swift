@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Base", "Store", "StoreTestSupport", "TestSupport", "sbrt-store-probe"]),
         // The batch orchestrator in process, and the `sbrt batch` binary in processes (kill and
         // resume, concurrent shards against PostgreSQL).
-        .testTarget(name: "BatchTests", dependencies: ["Base", "Batch", "Store", "RTModel", "CohortMaker", "TestSupport", "sbrt"]),
+        .testTarget(name: "BatchTests", dependencies: ["Base", "Batch", "Store", "RTModel", "PlanReview", "CohortMaker", "TestSupport", "sbrt"]),
     ],
     // Swift 5 language mode: the kernels share immutable buffers across threads
     // through Dispatch, which strict Swift 6 checking cannot see is safe.

@@ -25,7 +25,8 @@ public enum BatchExport {
         return out
     }
 
-    /// The JSON document: the metric rows and the failures of the store.
+    /// The JSON document: the metric rows, the protocol reviews' overall outcomes and the
+    /// failures of the store.
     public struct Document: Encodable {
         public var schema = "sbrt.batch-export/1"
         /// The database, as shown to a user (a PostgreSQL URL without its password).
@@ -33,6 +34,8 @@ public enum BatchExport {
         public var structure: String?
         public var metric: String?
         public var metrics: [Metric]
+        /// The overall outcome of every stored protocol review (`plan_reviews`).
+        public var reviews: [Review]
         public var failures: [Failure]
 
         public struct Metric: Encodable {
@@ -40,20 +43,27 @@ public enum BatchExport {
             var structure: String, metric: String, value: Double?, unit: String, note: String?
         }
 
+        public struct Review: Encodable {
+            var planKey: String, folder: String, patientID: String?, planLabel: String?
+            var protocolID: String, overall: String, reason: String?
+        }
+
         public struct Failure: Encodable {
             var folder: String, kind: String, message: String, file: String?, planKey: String?, occurredAt: String
         }
     }
 
-    /// The rows and failures as sbrt's JSON (`JSONOutput`: snake_case keys, sorted).
+    /// The rows, reviews and failures as sbrt's JSON (`JSONOutput`: snake_case keys, sorted).
     /// - Throws: `SBRTError` (`.invalidValue`) for a non-finite value (the store refuses them).
-    public static func json(_ rows: [MetricRow], failures: [FailureRecord], database: String,
+    public static func json(_ rows: [MetricRow], reviews: [ReviewRow] = [], failures: [FailureRecord], database: String,
                             structure: String?, metric: String?) throws -> String {
         let time = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         let doc = Document(
             database: database, structure: structure, metric: metric,
             metrics: rows.map { .init(planKey: $0.planKey, folder: $0.folder, patientID: $0.patientID, planLabel: $0.planLabel,
                                       structure: $0.structure, metric: $0.metric, value: $0.value, unit: $0.unit, note: $0.note) },
+            reviews: reviews.map { .init(planKey: $0.planKey, folder: $0.folder, patientID: $0.patientID, planLabel: $0.planLabel,
+                                         protocolID: $0.review.protocolID, overall: $0.review.overall, reason: $0.review.reason) },
             failures: failures.map { .init(folder: $0.folder, kind: $0.kind, message: $0.message, file: $0.file,
                                            planKey: $0.planKey, occurredAt: time.format($0.occurredAt)) })
         return try JSONOutput.text(doc)

@@ -12,6 +12,8 @@ public struct BatchProgress: Sendable {
     public var stored: Int
     public var skipped: Int
     public var failed: Int
+    /// Plans found to be another copy of a plan of this run while they were worked.
+    public var duplicates: Int
     public var elapsedSeconds: Double
     /// Plans computed (stored or failed, not skipped) per second so far; nil before the first.
     public var plansPerSecond: Double?
@@ -28,6 +30,9 @@ public struct BatchSummary: Sendable {
     public var skipped: Int
     /// Plans of the shard that failed (recorded in `failures`).
     public var failed: Int
+    /// Plans that are another copy of a plan of this run (same plan key: the same doses
+    /// and structure set), stored once under the first copy's folder.
+    public var duplicates: Int
     /// DICOM files that could not be read (recorded in `failures`).
     public var unreadableFiles: Int
     public var seconds: Double
@@ -39,7 +44,7 @@ public struct BatchSummary: Sendable {
 }
 
 /// `sbrt batch`: discovers the plans under the roots, takes the shard's share, skips
-/// plans already stored, computes the others `jobs` at a time and writes each in one
+/// plans already stored, works one copy of a plan found twice, computes the others `jobs` at a time and writes each in one
 /// transaction; a plan that fails is recorded in `failures` and the run goes on.
 ///
 /// Parallelism: `jobs` worker threads each take the next plan; `Parallel.workerLimit` is
@@ -57,30 +62,40 @@ public enum BatchRun {
         let discovery = try PlanDiscovery.discover(request.roots)
         let mine = discovery.plans.filter { request.shard.contains($0) }
         let context = RunContext(request: request, optionsJSON: try request.optionsJSON(), store: store,
-                                 storedAtStart: request.rescan ? [] : try store.storedPlanKeys())
-        // A plan found twice (the same export copied into two folders) has one key: the
-        // first copy (by plan id) is worked, the others are skipped as stored by it.
-        var seen = Set<String>()
-        let copies: [String?] = mine.map { p in
+                                 storedAtStart: request.rescan ? [] : try storedKeys(store), claims: KeyClaims())
+        // A plan found twice (the same export copied into two folders: the same doses and
+        // structure set, so one key) is worked once: the first copy (by plan id); the
+        // others are duplicates of it.
+        var seen: [String: String] = [:]
+        let copies: [PlanOutcome?] = mine.map { p in
             guard let key = PlanJob(plan: p, context: context).expectedKey() else { return nil }
-            return seen.insert(key).inserted ? nil : key
+            if let first = seen[key] { return .duplicate(planKey: key, of: first) }
+            seen[key] = p.folder
+            return nil
         }
         let unique = zip(mine, copies).filter { $1 == nil }.map(\.0)
         var worked = try work(unique, context, start: Date(), progress: progress).makeIterator()
-        let outcomes = copies.map { key in key.map { PlanOutcome.skipped(planKey: $0) } ?? worked.next()! }
+        let outcomes = copies.map { $0 ?? worked.next()! }
         try recordUnreadable(discovery, store)
         var summary = BatchSummary(discovered: discovery.plans.count, inShard: mine.count, stored: 0, skipped: 0, failed: 0,
-                                   unreadableFiles: discovery.unreadable.count, seconds: 0, outcomes: [])
+                                   duplicates: 0, unreadableFiles: discovery.unreadable.count, seconds: 0, outcomes: [])
         for (plan, outcome) in zip(mine, outcomes) {
             switch outcome {
             case .stored: summary.stored += 1
             case .skipped: summary.skipped += 1
             case .failed: summary.failed += 1
+            case .duplicate: summary.duplicates += 1
             }
             summary.outcomes.append((plan, outcome))
         }
         summary.seconds = Date().timeIntervalSince(start)
         return summary
+    }
+
+    /// The stored plans a run skips: all but those computed with a protocol before the
+    /// store kept the review's overall outcome (they are computed again, to get it).
+    static func storedKeys(_ store: PlanStore) throws -> Set<String> {
+        try store.storedPlanKeys().subtracting(try store.planKeysLackingReview())
     }
 
     /// Runs `plans` on `jobs` threads; returns the outcomes in the plans' order.
@@ -133,7 +148,7 @@ final class Board: @unchecked Sendable {
     private let lock = NSLock()
     private var nextIndex = 0
     private var outcomes: [PlanOutcome?]
-    private var counts = (stored: 0, skipped: 0, failed: 0, computed: 0)
+    private var counts = (stored: 0, skipped: 0, failed: 0, duplicates: 0, computed: 0)
     private var abort: SBRTError?
     private let start: Date
 
@@ -159,14 +174,15 @@ final class Board: @unchecked Sendable {
         case .stored: counts.stored += 1; counts.computed += 1
         case .skipped: counts.skipped += 1
         case .failed: counts.failed += 1; counts.computed += 1
+        case .duplicate: counts.duplicates += 1
         }
         if let recordError, abort == nil { abort = recordError }
         guard let progress else { return }
-        let done = counts.stored + counts.skipped + counts.failed
+        let done = counts.stored + counts.skipped + counts.failed + counts.duplicates
         let elapsed = Date().timeIntervalSince(start)
         let rate = counts.computed > 0 && elapsed > 0 ? Double(counts.computed) / elapsed : nil
         progress(BatchProgress(done: done, total: outcomes.count, stored: counts.stored, skipped: counts.skipped,
-                               failed: counts.failed, elapsedSeconds: elapsed, plansPerSecond: rate,
+                               failed: counts.failed, duplicates: counts.duplicates, elapsedSeconds: elapsed, plansPerSecond: rate,
                                etaSeconds: rate.map { Double(outcomes.count - done) / $0 }))
     }
 
@@ -176,5 +192,21 @@ final class Board: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if let abort { throw abort }
         return outcomes.map { $0! }
+    }
+}
+
+/// The plan keys the plans of a run have reached, with the folder that reached each
+/// first: a plan whose resolved key another plan of the run already holds is a duplicate
+/// of it (a copy discovery could not tell apart before resolving).
+final class KeyClaims: @unchecked Sendable {
+    private let lock = NSLock()
+    private var folders: [String: String] = [:]
+
+    /// Claims `key` for `folder`; returns the folder that holds it already, if another.
+    func claim(_ key: String, folder: String) -> String? {
+        lock.lock(); defer { lock.unlock() }
+        if let first = folders[key], first != folder { return first }
+        folders[key] = folder
+        return nil
     }
 }

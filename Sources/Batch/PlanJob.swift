@@ -13,6 +13,9 @@ public enum PlanOutcome: Sendable, Equatable {
     case skipped(planKey: String)
     /// Could not be reviewed; recorded in `failures`.
     case failed(FailureRecord)
+    /// The same export as the plan of folder `of` in this run (same plan key: the same
+    /// doses and structure set); stored once, under that folder.
+    case duplicate(planKey: String, of: String)
 }
 
 /// What every plan of a run shares: the request, the options as stored, the store and
@@ -22,6 +25,7 @@ struct RunContext: Sendable {
     var optionsJSON: String
     var store: PlanStore
     var storedAtStart: Set<String>
+    var claims: KeyClaims
 }
 
 /// One plan of a run: resolve its files, compute every structure's DVH and metrics, the
@@ -53,11 +57,15 @@ struct PlanJob {
             if let problem = plan.problem { throw problem }
             let rescan = context.request.rescan
             let expected = expectedKey()
+            if let expected, let first = context.claims.claim(expected, folder: plan.folder) {
+                return .duplicate(planKey: expected, of: first)
+            }
             if !rescan, let expected, context.storedAtStart.contains(expected) { return .skipped(planKey: expected) }
             let study = try resolve()
             let key = PlanKey.make(doseSOPInstanceUIDs: study.dose!.sopInstanceUIDs,
                                    structureSetSOPInstanceUID: study.structureSet!.sopInstanceUID,
                                    optionsJSON: context.optionsJSON, sbrtVersion: context.request.sbrtVersion)
+            if key != expected, let first = context.claims.claim(key, folder: plan.folder) { return .duplicate(planKey: key, of: first) }
             if !rescan, key != expected, try context.store.contains(planKey: key) { return .skipped(planKey: key) }
             let record = try compute(study, key: key)
             try context.store.write(record, clearingFailures: [FailureRecord.key(folder: plan.folder, file: plan.definingFile)])
@@ -91,10 +99,14 @@ struct PlanJob {
             structures.append(try Self.structure(entry, curve, binWidthGy: request.binWidthGy))
         }
         var verdicts: [VerdictRecord] = []
+        var reviews: [ReviewRecord] = []
         if let review = request.review {
             var check = CheckRequest()
             check.options.endCap = request.endCap
-            verdicts = try PlanCheck.run(study, review.protocol, check).0.rows.map { Self.verdict($0, protocolID: review.protocol.id) }
+            let report = try PlanCheck.run(study, review.protocol, check).0
+            verdicts = report.rows.map { Self.verdict($0, protocolID: review.protocol.id) }
+            reviews = [ReviewRecord(protocolID: review.protocol.id, overall: report.overall.rawValue,
+                                    reason: report.incomplete.isEmpty ? nil : report.incomplete.joined(separator: "; "))]
         }
         let dose = study.dose!
         return PlanRecord(
@@ -104,7 +116,8 @@ struct PlanJob {
             ctSeriesInstanceUID: study.images?.seriesInstanceUID, doseSummationType: dose.summationType,
             rxGy: study.rx?.value, rxSource: study.rx?.source, fractions: study.fractions?.value,
             fractionsSource: study.fractions?.source, sbrtVersion: request.sbrtVersion, optionsJSON: context.optionsJSON,
-            createdAt: Date(), structures: structures, targetIndices: TargetIndices.records(analysis), verdicts: verdicts)
+            createdAt: Date(), structures: structures, targetIndices: TargetIndices.records(analysis), verdicts: verdicts,
+            reviews: reviews)
     }
 
     /// The ROIs with closed planar contours, in structure-set order, each name once (the

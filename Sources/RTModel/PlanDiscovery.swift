@@ -48,7 +48,8 @@ public struct Discovery: Sendable {
 /// Every file is parsed once (in parallel) and only its identifying references are
 /// kept, so memory does not grow with pixel data. A plan is grouped with the doses that
 /// reference it, the structure set it references (else the one of its patient and frame
-/// of reference) and the image series that structure set references. Doses that name
+/// of reference) and the image series that structure set references; a folder holding a
+/// plan and doses that reference it is resolved within itself first. Doses that name
 /// no plan of the tree make a plan of their own (grouped by the plan UID they name, else
 /// by folder and frame of reference).
 public enum PlanDiscovery {
@@ -177,9 +178,10 @@ extension PlanDiscovery {
         }
         var out: [DiscoveredPlan] = []
         var claimed = Set<String>()
+        // Folders holding a copy of each plan: doses there belong to that copy.
+        let planFolders = Dictionary(grouping: plans, by: \.uid).mapValues { Set($0.map { dir($0.path) }) }
         for p in plans {
-            let referencing = Dictionary(grouping: doses.filter { $0.referencedPlans.contains(p.uid) }, by: \.uid)
-            let mine = referencing.values.map { nearest($0, to: p.path) }.sorted { $0.path < $1.path }
+            let mine = planDoses(of: p, among: doses, planFolders: planFolders[p.uid] ?? [])
             mine.forEach { claimed.insert($0.path) }
             let ss = structureSet(named: p.referencedStructureSets, patient: p.patient, frame: p.frame, near: p.path)
             let files = [p.path] + mine.map(\.path) + (ss.map { [$0.path] } ?? []) + imageFiles(ss)
@@ -200,6 +202,19 @@ extension PlanDiscovery {
                                       doseUIDs: group.map(\.uid).sorted(), structureSetUID: ss?.uid, problem: nil))
         }
         return out.sorted { $0.id < $1.id }
+    }
+
+    /// The doses of one copy of a plan. A folder that holds the plan and doses referencing
+    /// it is complete: those doses alone, whatever other folders hold (two exports of one
+    /// plan with different doses stay two plans). A copy with no dose beside it takes the
+    /// referencing doses of folders that hold no copy of the plan (else every referencing
+    /// dose: a copy of the plan alone is the same plan), nearest copy of each.
+    static func planDoses(of p: Entry, among doses: [Entry], planFolders: Set<String>) -> [Entry] {
+        let referencing = doses.filter { $0.referencedPlans.contains(p.uid) }
+        let local = referencing.filter { dir($0.path) == dir(p.path) }
+        let elsewhere = referencing.filter { !planFolders.contains(dir($0.path)) }
+        let pool = !local.isEmpty ? local : (elsewhere.isEmpty ? referencing : elsewhere)
+        return Dictionary(grouping: pool, by: \.uid).values.map { nearest($0, to: p.path) }.sorted { $0.path < $1.path }
     }
 
     /// Of copies of one object, the one whose path shares the most leading folders with `anchor`.

@@ -126,10 +126,14 @@ extension ResolvedStudy {
                                 choices: inout [String], notes: inout [String]) throws -> [DoseGrid] {
         let byType = Dictionary(grouping: doses) { $0.summationType.uppercased() }
         func name(_ d: DoseGrid) -> String { (d.path as NSString).lastPathComponent }
+        // Candidates in a message: their path within the folder, or whole when outside it.
+        func place(_ d: DoseGrid) -> String {
+            d.path.hasPrefix(folder.root + "/") ? String(d.path.dropFirst(folder.root.count + 1)) : d.path
+        }
         for type in ["PLAN", "MULTI_PLAN", "FRACTION", ""] {
             guard let set = byType[type] else { continue }
             guard set.count == 1 else {
-                throw SBRTError(.ambiguous, "\(set.count) \(type.isEmpty ? "untyped" : type) doses (\(set.map(name).joined(separator: ", "))); give the one to use", file: folder.root)
+                throw SBRTError(.ambiguous, "\(set.count) \(type.isEmpty ? "untyped" : type) doses (\(set.map(place).joined(separator: ", "))) and nothing says which one to use", file: folder.root)
             }
             let others = doses.filter { $0.path != set[0].path }
             if !others.isEmpty { notes.append("not used: \(others.map { "\(name($0)) (\($0.summationType))" }.joined(separator: ", ")), because \(name(set[0])) holds the course total") }
@@ -147,7 +151,7 @@ extension ResolvedStudy {
             return set.sorted { ($0.referencedBeamNumbers.first ?? 0, $0.path) < ($1.referencedBeamNumbers.first ?? 0, $1.path) }
         }
         guard doses.count == 1 else {
-            throw SBRTError(.ambiguous, "\(doses.count) RT Dose objects (\(doses.map { "\(name($0)) \($0.summationType)" }.joined(separator: ", "))) and none holds the course total; give the one to use", file: folder.root)
+            throw SBRTError(.ambiguous, "\(doses.count) RT Dose objects (\(doses.map { "\(place($0)) \($0.summationType)" }.joined(separator: ", "))) and none holds the course total", file: folder.root)
         }
         choices.append("dose \(name(doses[0])): the only dose" + (plan.map { " of plan \($0.displayName)" } ?? ""))
         return doses

@@ -39,7 +39,7 @@ extension ResolvedStudy {
             choices.append("structure set \(name(candidates[0])): " + (sets.count == 1 ? "the only one in the folder" : "the only one on the dose's frame of reference"))
             return candidates[0]
         default:
-            throw SBRTError(.ambiguous, "\(candidates.count) RT Structure Sets (\(candidates.map(name).joined(separator: ", "))) and nothing says which belongs to the plan; give the one to use", file: folder.root)
+            throw SBRTError(.ambiguous, "\(candidates.count) RT Structure Sets (\(candidates.map(name).joined(separator: ", "))) and nothing says which belongs to the plan", file: folder.root)
         }
     }
 

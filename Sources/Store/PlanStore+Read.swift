@@ -26,6 +26,15 @@ public struct MetricRow: Sendable, Equatable {
     }
 }
 
+/// The overall outcome of one plan's protocol review, with the plan (the view `plan_reviews`).
+public struct ReviewRow: Sendable, Equatable {
+    public var planKey: String
+    public var folder: String
+    public var patientID: String?
+    public var planLabel: String?
+    public var review: ReviewRecord
+}
+
 /// One structure's stored DVH with the plan it belongs to (population DVH plots).
 public struct CurveRow: Sendable, Equatable {
     public var planKey: String
@@ -104,6 +113,21 @@ extension PlanStore {
         }
     }
 
+    /// The overall outcome of every stored protocol review, ordered by folder, plan key and
+    /// protocol id (bytewise).
+    public func reviewRows() throws -> [ReviewRow] {
+        let collate = connection.dialect.bytewiseCollation
+        return try locked {
+            try connection.query("""
+                SELECT plan_key, folder, patient_id, plan_label, protocol_id, overall, reason FROM plan_reviews
+                ORDER BY folder COLLATE \(collate), plan_key COLLATE \(collate), protocol_id COLLATE \(collate)
+                """).map { r in
+                ReviewRow(planKey: try r.text(0), folder: try r.text(1), patientID: try r.optionalText(2), planLabel: try r.optionalText(3),
+                          review: ReviewRecord(protocolID: try r.text(4), overall: try r.text(5), reason: try r.optionalText(6)))
+            }
+        }
+    }
+
     /// Every recorded failure, ordered by folder and failure key (bytewise).
     public func failures() throws -> [FailureRecord] {
         let collate = connection.dialect.bytewiseCollation
@@ -150,6 +174,8 @@ extension PlanStore {
             }
             plan.targetIndices = try Self.targetIndices(c, key)
             plan.verdicts = try Self.verdicts(c, key)
+            plan.reviews = try c.query("SELECT protocol_id, overall, reason FROM protocol_reviews WHERE plan_key = ? ORDER BY protocol_id COLLATE \(c.dialect.bytewiseCollation)", key)
+                .map { ReviewRecord(protocolID: try $0.text(0), overall: try $0.text(1), reason: try $0.optionalText(2)) }
             return plan
         }
     }

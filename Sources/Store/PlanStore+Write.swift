@@ -12,9 +12,22 @@ extension PlanStore {
         try locked { Set(try connection.query("SELECT plan_key FROM plans").map { try $0.text(0) }) }
     }
 
+    /// The keys of plans computed with a protocol (`"protocol_id"` in their options) that
+    /// have no `protocol_reviews` row: written before schema version 2, so their review's
+    /// overall outcome is unknown and `sbrt batch` computes them again.
+    public func planKeysLackingReview() throws -> Set<String> {
+        try locked {
+            Set(try connection.query("""
+                SELECT p.plan_key FROM plans p
+                WHERE p.options_json LIKE '%"protocol_id":%'
+                  AND NOT EXISTS (SELECT 1 FROM protocol_reviews r WHERE r.plan_key = p.plan_key)
+                """).map { try $0.text(0) })
+        }
+    }
+
     /// Stores `plan`, replacing any earlier copy with the same key, in one transaction:
     /// upsert of the plan row, delete and insert of its structures, DVH curves, metrics,
-    /// target indices and verdicts, and removal of the failures it supersedes: those
+    /// target indices, verdicts and review outcomes, and removal of the failures it supersedes: those
     /// recorded with its key, the key-less failures of its folder that name no file, and
     /// the failures whose `failureKey` is in `clearingFailures` (the orchestrator's key
     /// for an earlier failure of the same discovered plan). A failure naming another file
@@ -131,6 +144,8 @@ enum PlanRows {
                         DatabaseValue(v.value), .text(v.unit), .text(v.comparator), DatabaseValue(v.limit), DatabaseValue(v.minorLimit),
                         .text(v.verdict), DatabaseValue(v.margin), .text(v.source), .text(v.mark), DatabaseValue(v.note)]
                    })
+        try insert(on: c, "protocol_reviews", ["plan_key", "protocol_id", "overall", "reason"],
+                   plan.reviews.map { [key, .text($0.protocolID), .text($0.overall), DatabaseValue($0.reason)] })
         try c.execute("DELETE FROM failure_records WHERE plan_key = ? OR (plan_key IS NULL AND folder = ? AND file IS NULL)",
                       [key, .text(plan.folder)])
     }
@@ -145,7 +160,7 @@ enum PlanRows {
 
     /// Deletes a plan's child rows, children of structures first.
     static func deleteChildren(of planKey: String, on c: DatabaseConnection) throws {
-        for table in ["dvh_curves", "metrics", "structures", "target_indices", "protocol_verdicts"] {
+        for table in ["dvh_curves", "metrics", "structures", "target_indices", "protocol_verdicts", "protocol_reviews"] {
             try c.execute("DELETE FROM \(table) WHERE plan_key = ?", [.text(planKey)])
         }
     }

@@ -35,6 +35,7 @@ enum RecordValidation {
                       v.source, v.mark, v.note], at)
             for x in [v.value, v.limit, v.minorLimit, v.margin] { try finite(x, "\(at): constraint \(v.constraint)") }
         }
+        for r in p.reviews { try text([r.protocolID, r.overall, r.reason], at) }
     }
 
     static func validate(_ f: FailureRecord) throws {

@@ -23,6 +23,8 @@ enum Schema {
     static let migrations: [Migration] = [
         Migration(version: 1, description: "plans, structures, DVH curves, metrics, target indices, verdicts, failures",
                   statements: version1),
+        Migration(version: 2, description: "protocol_reviews: the overall outcome of each plan's protocol review; view plan_reviews",
+                  statements: version2),
     ]
 
     static func createSchemaTable(_ d: SQLDialect) -> String {
@@ -39,6 +41,28 @@ enum Schema {
     /// `structure_values` and `failures`.
     static func version1(_ d: SQLDialect) -> [String] {
         planTables(d) + resultTables(d) + failureTables(d) + views
+    }
+
+    /// Version 2: `protocol_reviews`, the overall outcome of each protocol review (per
+    /// protocol, minor or major deviation, incomplete, with the reason), and the view
+    /// `plan_reviews`. Plans stored before it have no row; `sbrt batch` computes them again.
+    static func version2(_ d: SQLDialect) -> [String] {
+        [
+            """
+            CREATE TABLE protocol_reviews (
+                plan_key TEXT NOT NULL REFERENCES plans (plan_key) ON DELETE CASCADE,
+                protocol_id TEXT NOT NULL,
+                overall TEXT NOT NULL,
+                reason TEXT,
+                PRIMARY KEY (plan_key, protocol_id)
+            )\(d.tableSuffix)
+            """,
+            """
+            CREATE VIEW plan_reviews AS
+            SELECT r.plan_key, p.folder, p.patient_id, p.plan_label, r.protocol_id, r.overall, r.reason
+            FROM protocol_reviews r JOIN plans p ON p.plan_key = r.plan_key
+            """,
+        ]
     }
 
     /// Provenance of each plan, and its structures with their DVH curves.

@@ -108,7 +108,11 @@ extension SBRT.BatchCommand {
             reporter.clear()
             if !quiet {
                 for (plan, outcome) in summary.outcomes {
-                    if case .failed(let f) = outcome { printError("failed: \(plan.folder): \(f.kind): \(f.message)") }
+                    switch outcome {
+                    case .failed(let f): printError("failed: \(plan.folder): \(f.kind): \(f.message)")
+                    case .duplicate(_, let first): printError("duplicate: \(plan.folder): duplicate export of \(first)")
+                    case .stored, .skipped: break
+                    }
                 }
                 printError(summaryLine(summary, request, location))
             }
@@ -120,7 +124,7 @@ extension SBRT.BatchCommand {
             let rate = s.seconds > 0 && computed > 0 ? String(format: ", %.2f plans/s", Double(computed) / s.seconds) : ""
             let shardText = r.shard.count > 1 ? " (shard \(r.shard): \(s.inShard))" : ""
             return "sbrt batch: \(s.discovered) plan(s) found\(shardText): \(s.stored) stored, \(s.skipped) already stored, "
-                + "\(s.failed) failed, \(s.unreadableFiles) unreadable file(s); "
+                + "\(s.failed) failed, \(s.duplicates) duplicate export(s), \(s.unreadableFiles) unreadable file(s); "
                 + String(format: "%.1f s", s.seconds) + rate + " → \(location)"
         }
     }
@@ -132,8 +136,9 @@ extension SBRT.BatchCommand {
             discussion: """
                 CSV: plan_key, folder, patient_id, plan_label, structure, metric, value, unit,
                 note (RFC 4180 quoting). JSON (schema sbrt.batch-export/1): the same rows under
-                "metrics" and the recorded failures under "failures". Rows are ordered by
-                folder, plan key, structure and metric. See docs/batch.md.
+                "metrics", the overall outcome of each protocol review under "reviews" and the
+                recorded failures under "failures". Rows are ordered by folder, plan key,
+                structure and metric. See docs/batch.md.
                 """
         )
 
@@ -163,7 +168,8 @@ extension SBRT.BatchCommand {
             switch format {
             case .csv: text = BatchExport.csv(rows)
             case .json:
-                text = try BatchExport.json(rows, failures: try store.failures(), database: store.location.description,
+                text = try BatchExport.json(rows, reviews: try store.reviewRows(), failures: try store.failures(),
+                                            database: store.location.description,
                                             structure: structure, metric: metric)
             }
             if let out {
@@ -220,7 +226,8 @@ final class ProgressLine: @unchecked Sendable {
         let now = Date()
         guard p.done == p.total || now.timeIntervalSince(last) >= 0.2 else { return }
         last = now
-        var line = "\(p.done)/\(p.total) plans (\(p.stored) stored, \(p.skipped) skipped, \(p.failed) failed)"
+        var line = "\(p.done)/\(p.total) plans (\(p.stored) stored, \(p.skipped) skipped, \(p.failed) failed"
+            + (p.duplicates > 0 ? ", \(p.duplicates) duplicate" : "") + ")"
         if let rate = p.plansPerSecond { line += String(format: ", %.2f plans/s", rate) }
         if let eta = p.etaSeconds, p.done < p.total { line += ", ETA " + Self.duration(eta) }
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))

@@ -114,10 +114,33 @@ final class BatchRunTests: XCTestCase {
         try FileManager.default.copyItem(atPath: root + "/export/first", toPath: root + "/export/second")
         let store = try PlanStore.open(.sqlite(path: root + "/cohort.sqlite"))
         let summary = try BatchRun.run(try request([root + "/export"], jobs: 2), store: store)
-        XCTAssertEqual([summary.discovered, summary.stored, summary.skipped, summary.failed], [2, 1, 1, 0])
+        XCTAssertEqual([summary.discovered, summary.stored, summary.skipped, summary.failed, summary.duplicates], [2, 1, 0, 0, 1])
         let plans = try storedPlans(store)
         XCTAssertEqual(plans.count, 1)
-        XCTAssertEqual(plans.values.first?.folder, root + "/export/first/plan", "the first copy by plan id")
+        let first = root + "/export/first/plan"
+        XCTAssertEqual(plans.values.first?.folder, first, "the first copy by plan id")
+        let key = try XCTUnwrap(plans.keys.first)
+        XCTAssertEqual(summary.outcomes.map(\.outcome), [.stored(planKey: key), .duplicate(planKey: key, of: first)])
+        XCTAssertEqual(summary.outcomes[1].plan.folder, root + "/export/second/plan")
+
+        let again = try BatchRun.run(try request([root + "/export"]), store: store)
+        XCTAssertEqual(again.outcomes.map(\.outcome), [.skipped(planKey: key), .duplicate(planKey: key, of: first)],
+                       "skipped: stored by an earlier run; the copy is still a duplicate, not stored")
+        XCTAssertEqual(try store.failures().count, 0)
+    }
+
+    func testOnePlanExportedWithTwoDifferentDosesIsTwoStoredPlansNoneMissing() throws {
+        let root = temporaryFolder(self)
+        let store = try PlanStore.open(.sqlite(path: root + "/cohort.sqlite"))
+        let folders = [fixture("pelvis"), fixture("gamma/pelvis_shifted")]
+        let summary = try BatchRun.run(try request(folders, metrics: "Dmean"), store: store)
+        XCTAssertEqual([summary.discovered, summary.stored, summary.skipped, summary.failed, summary.duplicates], [2, 2, 0, 0, 0],
+                       "\(summary.outcomes.map(\.outcome))")
+        let plans = try storedPlans(store).values
+        XCTAssertEqual(Set(plans.map { ($0.folder as NSString).lastPathComponent }), ["pelvis", "pelvis_shifted"])
+        XCTAssertEqual(Set(plans.map(\.planSOPInstanceUID)).count, 1, "one RT Plan")
+        XCTAssertEqual(Set(plans.map(\.doseSOPInstanceUIDs)).count, 2, "each with the dose of its folder")
+        XCTAssertEqual(try store.failures().count, 0)
     }
 
     func testShardsAreDisjointCoverEveryPlanAndDoNotDependOnWhereTheTreeIs() throws {

@@ -35,4 +35,20 @@ final class PlanDiscoveryTests: XCTestCase {
             XCTAssertEqual((e as? SBRTError)?.kind, .io)
         }
     }
+
+    func testTwoFoldersOfOnePlanWithDifferentDosesAreTwoPlansEachWithItsOwnDose() throws {
+        // Fixtures/pelvis and Fixtures/gamma/pelvis_shifted hold the same RT Plan (one SOP
+        // Instance UID) and structure set, each with its own dose referencing that plan.
+        let d = try PlanDiscovery.discover([fixture("pelvis"), fixture("gamma/pelvis_shifted")])
+        XCTAssertEqual(d.plans.count, 2, d.plans.map(\.id).joined(separator: "; "))
+        XCTAssertEqual(Set(d.plans.map(\.planUID)).count, 1)
+        for p in d.plans {
+            XCTAssertNil(p.problem)
+            let doses = p.files.filter { ($0 as NSString).lastPathComponent.hasPrefix("RD") }
+            XCTAssertEqual(doses.count, 1, "\(p.folder): \(doses)")
+            XCTAssertEqual(doses.map { ($0 as NSString).deletingLastPathComponent }, [p.folder], "the dose of its own folder")
+            XCTAssertEqual(p.doseUIDs.count, 1)
+        }
+        XCTAssertNotEqual(d.plans[0].doseUIDs, d.plans[1].doseUIDs)
+    }
 }

@@ -61,6 +61,8 @@ public enum SyntheticPlans {
                          VerdictRecord(protocolID: "tg101-5fx", constraint: "Dmax < 30 Gy", structure: "SpinalCord", planStructure: nil,
                                        value: nil, unit: "Gy", comparator: "<", limit: 30, verdict: "missing structure",
                                        margin: nil, source: "TG-101 Table III", mark: "[S]", note: "no plan structure matches SpinalCord")]
+        plan.reviews = [ReviewRecord(protocolID: "tg101-5fx", overall: "minor deviation",
+                                     reason: "1 row not evaluable: Dmax < 30 Gy [SpinalCord]")]
         return plan
     }
 }

@@ -24,7 +24,7 @@ final class SQLiteStoreTests: XCTestCase {
         store.close()
         // Opening again migrates nothing and keeps the data.
         let again = try PlanStore.open(.sqlite(path: path))
-        XCTAssertEqual(try again.count("sbrt_schema"), 1)
+        XCTAssertEqual(try again.count("sbrt_schema"), Schema.migrations.count)
         // A read-only store reads the same schema.
         XCTAssertEqual(try PlanStore.open(.sqlite(path: path), readOnly: true).schemaVersion, Schema.latestVersion)
     }
@@ -54,6 +54,28 @@ final class SQLiteStoreTests: XCTestCase {
             XCTAssertEqual((e as? SBRTError)?.kind, .database)
             XCTAssertTrue("\(e)".contains("not an sbrt batch database"), "\(e)")
         }
+    }
+
+    func testAVersion1DatabaseIsMigratedToProtocolReviews() throws {
+        let path = temporarySQLitePath()
+        do {
+            // A version-1 database: the current one without what version 2 added.
+            let store = try PlanStore.open(.sqlite(path: path))
+            try store.connection.execute("DROP VIEW plan_reviews")
+            try store.connection.execute("DROP TABLE protocol_reviews")
+            try store.connection.execute("DELETE FROM sbrt_schema WHERE version > 1")
+            try store.connection.execute("INSERT INTO plans (plan_key, folder, dose_sop_instance_uids, structure_set_sop_instance_uid, sbrt_version, options_json, created_at) VALUES ('p1-old', '/old', '1.2', '1.3', '0.1.0', '{\"protocol_id\":\"tg101\"}', '2026-01-01T00:00:00.000Z')")
+            store.close()
+        }
+        let store = try PlanStore.open(.sqlite(path: path))
+        XCTAssertEqual(store.schemaVersion, 2)
+        XCTAssertEqual(try store.count("protocol_reviews"), 0)
+        XCTAssertEqual(try store.planKeysLackingReview(), ["p1-old"], "stored with a protocol before reviews were kept")
+        var plan = SyntheticPlans.plan(1)
+        plan.optionsJSON = "{\"protocol_id\":\"tg101\"}"
+        try store.write(plan)
+        XCTAssertEqual(try store.reviewRows().map(\.review), plan.reviews)
+        XCTAssertEqual(try store.planKeysLackingReview(), ["p1-old"])
     }
 
     func testANewerSchemaIsRefused() throws {
@@ -123,7 +145,7 @@ final class SQLiteStoreTests: XCTestCase {
         let same = [try ProbeProcess(db: path, first: 0, count: 20, ["--rescan"]), try ProbeProcess(db: path, first: 0, count: 20, ["--rescan"])]
         for s in same { XCTAssertEqual(s.finish().status, 0) }
         let store = try PlanStore.open(.sqlite(path: path))
-        XCTAssertEqual(try store.count("sbrt_schema"), 1)
+        XCTAssertEqual(try store.count("sbrt_schema"), Schema.migrations.count, "each migration applied once")
         let expected = (0..<20).map { SyntheticPlans.plan($0) }
         XCTAssertEqual(try store.tableCounts(), expectedCounts(expected))
         for p in expected { assertSamePlan(try store.plan(planKey: p.planKey), p) }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Everything the store keeps about one reviewed plan: provenance and prescription,
 /// one entry per structure (with its metrics and full cumulative DVH), target indices
-/// and protocol verdicts. Plain data; the batch orchestrator maps its results onto it.
+/// protocol verdicts and each review's overall outcome. Plain data; the batch orchestrator maps its results onto it.
 ///
 /// Written in one transaction by `PlanStore.write(_:)`, which replaces any earlier copy
 /// with the same `planKey`.
@@ -35,6 +35,8 @@ public struct PlanRecord: Sendable, Equatable {
     public var structures: [StructureRecord]
     public var targetIndices: [TargetIndexRecord]
     public var verdicts: [VerdictRecord]
+    /// The overall outcome of each protocol review of the plan (one per protocol id).
+    public var reviews: [ReviewRecord]
 
     public init(planKey: String, folder: String, patientID: String? = nil, planLabel: String? = nil,
                 doseSOPInstanceUIDs: [String], structureSetSOPInstanceUID: String,
@@ -42,7 +44,7 @@ public struct PlanRecord: Sendable, Equatable {
                 doseSummationType: String? = nil, rxGy: Double? = nil, rxSource: String? = nil,
                 fractions: Int? = nil, fractionsSource: String? = nil, sbrtVersion: String,
                 optionsJSON: String, createdAt: Date = Date(), structures: [StructureRecord] = [],
-                targetIndices: [TargetIndexRecord] = [], verdicts: [VerdictRecord] = []) {
+                targetIndices: [TargetIndexRecord] = [], verdicts: [VerdictRecord] = [], reviews: [ReviewRecord] = []) {
         self.planKey = planKey
         self.folder = folder
         self.patientID = patientID
@@ -62,6 +64,7 @@ public struct PlanRecord: Sendable, Equatable {
         self.structures = structures
         self.targetIndices = targetIndices
         self.verdicts = verdicts
+        self.reviews = reviews
     }
 }
 
@@ -178,6 +181,23 @@ public struct VerdictRecord: Sendable, Equatable {
         self.source = source
         self.mark = mark
         self.note = note
+    }
+}
+
+/// The outcome of a whole protocol review (`sbrt check`'s overall verdict): a plan with
+/// no deviation row is not thereby per protocol — its review may be incomplete.
+public struct ReviewRecord: Sendable, Equatable {
+    public var protocolID: String
+    /// `per protocol`, `minor deviation`, `major deviation` or `incomplete`.
+    public var overall: String
+    /// Why the review is incomplete (the reasons joined by `; `); nil when it is complete.
+    /// A deviation can carry reasons too (rows not evaluable besides the deviating ones).
+    public var reason: String?
+
+    public init(protocolID: String, overall: String, reason: String? = nil) {
+        self.protocolID = protocolID
+        self.overall = overall
+        self.reason = reason
     }
 }
 

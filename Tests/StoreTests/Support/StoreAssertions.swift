@@ -12,7 +12,8 @@ extension PlanStore {
     /// Rows of every plan-owned table, for "exactly one copy" checks.
     func tableCounts() throws -> [String: Int] {
         var counts: [String: Int] = [:]
-        for t in ["plans", "structures", "dvh_curves", "metrics", "target_indices", "protocol_verdicts", "failure_records"] {
+        for t in ["plans", "structures", "dvh_curves", "metrics", "target_indices", "protocol_verdicts", "protocol_reviews",
+                  "failure_records"] {
             counts[t] = try count(t)
         }
         return counts
@@ -30,7 +31,8 @@ func expectedCounts(_ plans: [PlanRecord], failures: Int = 0) -> [String: Int] {
     return ["plans": plans.count, "structures": structures, "dvh_curves": structures,
             "metrics": plans.reduce(0) { $0 + $1.structures.reduce(0) { $0 + $1.metrics.count } },
             "target_indices": plans.reduce(0) { $0 + $1.targetIndices.count },
-            "protocol_verdicts": plans.reduce(0) { $0 + $1.verdicts.count }, "failure_records": failures]
+            "protocol_verdicts": plans.reduce(0) { $0 + $1.verdicts.count },
+            "protocol_reviews": plans.reduce(0) { $0 + $1.reviews.count }, "failure_records": failures]
 }
 
 /// Asserts that `actual` equals `expected` field for field, doubles bit for bit; the
