@@ -22,8 +22,10 @@ extension SBRT {
                 plan in one transaction. Plans already stored with the same inputs and options
                 are skipped (--rescan recomputes them). A plan that cannot be reviewed is
                 recorded in the failures table with its kind; the run goes on and exits 1 at
-                the end. --shard K/N takes a deterministic share, for the N workers of a Slurm
-                array or a Kubernetes Indexed Job writing one PostgreSQL database.
+                the end, as it does when (with --protocol) a plan's review is not per protocol
+                (a deviation, or incomplete). --shard K/N takes a deterministic share, for the
+                N workers of a Slurm array or a Kubernetes Indexed Job writing one PostgreSQL
+                database.
 
                 Examples:
                   sbrt batch /data/export --db cohort.sqlite
@@ -116,7 +118,28 @@ extension SBRT.BatchCommand {
                 }
                 printError(summaryLine(summary, request, location))
             }
-            if summary.hasFailures { throw ExitCode(1) }
+            let openReviews = try request.review.map { review in try reviewsNotPassed(summary, store, protocolID: review.0.id) } ?? 0
+            if summary.hasFailures || openReviews > 0 { throw ExitCode(1) }
+        }
+
+        /// How many plans of this run (stored now or before) have a review of `protocolID`
+        /// that is not per protocol (a deviation, or incomplete); said on standard error.
+        func reviewsNotPassed(_ summary: BatchSummary, _ store: PlanStore, protocolID: String) throws -> Int {
+            var keys = Set<String>()
+            for (_, outcome) in summary.outcomes {
+                switch outcome {
+                case .stored(let k), .skipped(let k): keys.insert(k)
+                case .failed, .duplicate: break
+                }
+            }
+            let reviews = try store.reviewRows().filter { keys.contains($0.planKey) && $0.review.protocolID == protocolID }
+            let open = reviews.filter { $0.review.overall != "per protocol" }
+            if !quiet && !reviews.isEmpty {
+                let byOutcome = Dictionary(grouping: reviews, by: \.review.overall).map { "\($0.value.count) \($0.key)" }.sorted()
+                printError("reviews against \(protocolID): " + byOutcome.joined(separator: ", ")
+                           + (open.isEmpty ? "" : " (the plan_reviews view has each one's reason)"))
+            }
+            return open.count
         }
 
         func summaryLine(_ s: BatchSummary, _ r: BatchRequest, _ location: StoreLocation) -> String {

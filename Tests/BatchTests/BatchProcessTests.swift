@@ -169,6 +169,21 @@ final class BatchProcessTests: XCTestCase {
         XCTAssertTrue(overwrite.err.contains(db), overwrite.err)
     }
 
+    /// With a protocol, an incomplete review is not a pass: every plan is stored, and the
+    /// run exits 1 naming the outcomes; a complete per-protocol review exits 0.
+    func testARunWithAnIncompleteReviewExitsOne() throws {
+        let root = temporaryFolder(self)
+        let open = try runSBRT(["batch", fixture("review/no_organs"), "--db", root + "/a.sqlite", "--protocol", "tg101"])
+        XCTAssertEqual(open.status, 1, open.err)
+        XCTAssertTrue(open.err.contains("1 stored"), open.err)
+        XCTAssertTrue(open.err.contains("reviews against tg101: 1 incomplete"), open.err)
+        let clean = try runSBRT(["batch", fixture("pelvis"), "--db", root + "/b.sqlite", "--protocol", "tg101"])
+        XCTAssertEqual(clean.status, 0, clean.err)
+        XCTAssertTrue(clean.err.contains("reviews against tg101: 1 per protocol"), clean.err)
+        // A re-run skips the plan and still reports its stored review.
+        XCTAssertEqual(try runSBRT(["batch", fixture("review/no_organs"), "--db", root + "/a.sqlite", "--protocol", "tg101"]).status, 1)
+    }
+
     func testThePopulationPlotDrawsTheMedianAndBandOfEachGroupFromTheDatabase() throws {
         let root = temporaryFolder(self)
         try CohortMaker.make(fixtures: miniFixtures, count: 4, into: root + "/cohort")
