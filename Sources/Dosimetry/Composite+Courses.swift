@@ -131,7 +131,8 @@ extension Composite {
             if r.coverage < 0.9995 {
                 warnings.append(String(format: "course %@ covers %.1f %% of the reference grid; outside it the course contributes 0 Gy, and a flag on a structure partly outside it is not evaluable unless the dose at its edge is negligible", c.label, 100 * r.coverage))
             }
-            out.coverage.append(r.outsideCount > 0 ? CourseCoverage(&r.volume) : nil)
+            // The maps only feed the per-structure report; without it the marks are just cleared.
+            out.coverage.append(r.outsideCount > 0 ? CourseCoverage.take(&r.volume, mapping: request.computeReport) : nil)
             out.onReference.append(r.volume.voxels)
             let (rec, recText) = try courseRecovery(request, c, index: i, refIndex: refIndex, newest: courses[refIndex], &warnings)
             out.recoveries.append(rec)

@@ -16,26 +16,57 @@ import VoxelKit
 ///   counterpart); setting the outer layer too keeps trilinear sampling between the two
 ///   layers from diluting it.
 ///
-/// Cost: one pass over the voxels with six neighbour reads each, for courses that do not
-/// cover the whole reference grid only.
+/// Cost: three passes over the voxels (marks, edge with six neighbour reads, clearing),
+/// concurrent over planes, for courses that do not cover the whole reference grid only.
 struct CourseCoverage: Sendable {
     var covered: [Float]
     var edge: [Float]
 
-    /// Reads the NaN marks `Resampler` left at uncovered voxels of `volume`, and sets them to 0.
-    init(_ volume: inout Volume<Float>) {
+    /// Reads the NaN marks `Resampler` left at uncovered voxels of `volume` into the two
+    /// maps when `mapping` (nil otherwise), and sets the marked voxels to 0.
+    static func take(_ volume: inout Volume<Float>, mapping: Bool) -> CourseCoverage? {
+        let coverage = mapping ? CourseCoverage(volume) : nil
+        volume.voxels.withUnsafeMutableBufferPointer { vb in
+            let v = vb
+            Parallel.forEachChunk(v.count, minimumChunk: 65_536) { _, range in
+                for i in range where v[i].isNaN { v[i] = 0 }
+            }
+        }
+        return coverage
+    }
+
+    /// The two maps of `volume`, whose uncovered voxels are NaN.
+    init(_ volume: Volume<Float>) {
         let g = volume.grid, n = g.count
-        let (nx, ny, nz) = (g.nx, g.ny, g.nz)
+        let (nx, ny) = (g.nx, g.ny)
         var covered = [Float](repeating: 0, count: n)
         var edge = [Float](repeating: 0, count: n)
-        volume.voxels.withUnsafeBufferPointer { v in
-            for i in 0..<n where !v[i].isNaN { covered[i] = 1 }
-            for k in 0..<nz { for j in 0..<ny { for i in 0..<nx {
+        volume.voxels.withUnsafeBufferPointer { vb in
+            covered.withUnsafeMutableBufferPointer { cb in
+                edge.withUnsafeMutableBufferPointer { eb in
+                    let v = vb, c = cb, e = eb
+                    Parallel.forEachChunk(n, minimumChunk: 65_536) { _, range in
+                        for i in range where !v[i].isNaN { c[i] = 1 }
+                    }
+                    Parallel.forEach(g.nz) { k in Self.edgePlane(k, nx: nx, ny: ny, nz: g.nz, v, UnsafeBufferPointer(c), e) }
+                }
+            }
+        }
+        self.covered = covered
+        self.edge = edge
+    }
+
+    /// The edge map on plane `k`: at a covered voxel with an uncovered face neighbour its
+    /// own dose, at an uncovered voxel with covered face neighbours the largest of theirs.
+    static func edgePlane(_ k: Int, nx: Int, ny: Int, nz: Int, _ v: UnsafeBufferPointer<Float>,
+                          _ c: UnsafeBufferPointer<Float>, _ e: UnsafeMutableBufferPointer<Float>) {
+        for j in 0..<ny {
+            for i in 0..<nx {
                 let p = (k * ny + j) * nx + i
+                let inside = c[p] == 1
                 var best: Float = 0, hasOther = false
-                let inside = covered[p] == 1
-                func look(_ q: Int) {
-                    guard (covered[q] == 1) != inside else { return }
+                @inline(__always) func look(_ q: Int) {
+                    guard (c[q] == 1) != inside else { return }
                     hasOther = true
                     if !inside { best = max(best, v[q]) }
                 }
@@ -45,11 +76,8 @@ struct CourseCoverage: Sendable {
                 if j < ny - 1 { look(p + nx) }
                 if k > 0 { look(p - nx * ny) }
                 if k < nz - 1 { look(p + nx * ny) }
-                if hasOther { edge[p] = inside ? v[p] : best }
-            } } }
+                if hasOther { e[p] = inside ? v[p] : best }
+            }
         }
-        for i in 0..<n where volume.voxels[i].isNaN { volume.voxels[i] = 0 }
-        self.covered = covered
-        self.edge = edge
     }
 }
