@@ -75,7 +75,7 @@ print("| job | tool | median wall s (hyperfine) | runs s | CPU s (user+sys, mean
 print("|---|---|---|---|---|---|---|")
 for k in keys:
     r = h[k]
-    mem = [int(open(f).read().split()[0]) for f in sorted(glob.glob(f"{out}/mem_{k}.*"))]
+    mem = [int(open(f).read().strip().splitlines()[-1].split()[0]) for f in sorted(glob.glob(f"{out}/mem_{k}.*"))]
     tool, job = k.split("_", 1)
     cc = ""
     if tool == "sbrt":

@@ -90,7 +90,7 @@ print("| job | median s (hyperfine) | runs s | peak RSS MB (median) | × sbrt |"
 print("|---|---|---|---|---|")
 for k in keys:
     r = h[k]
-    mem = [int(open(f).read().split()[0]) for f in sorted(glob.glob(f"{out}/mem_{k}.*"))]
+    mem = [int(open(f).read().strip().splitlines()[-1].split()[0]) for f in sorted(glob.glob(f"{out}/mem_{k}.*"))]
     b = base["composite" if ("composite" in k or "add" in k) else "dvh"]
     ratio = f"{r['median'] / b['median']:.1f}" if b and not k.startswith("sbrt") else ""
     print(f"| {k} | {r['median']:.3f} | {', '.join(f'{t:.3f}' for t in r['times'])} | {statistics.median(mem)/1024:.0f} | {ratio} |")
