@@ -67,17 +67,23 @@ public struct ProtocolLibrary: Sendable {
     /// (anything containing "/" or ending in ".toml").
     /// - Throws: `SBRTError` naming what was looked for and what exists.
     public func load(_ nameOrPath: String) throws -> ReviewProtocol {
-        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".toml") { return try load(path: nameOrPath) }
+        guard let path = locate(nameOrPath) else {
+            let known = ((try? list()) ?? []).map(\.id)
+            throw SBRTError(.invalidProtocol, "no protocol \"\(nameOrPath)\" (shipped: \(known.joined(separator: ", ")); or give a file path ending in .toml)")
+        }
+        return try load(path: path)
+    }
+
+    /// The file of a shipped protocol by id or alias (case-insensitive), or `nameOrPath`
+    /// itself when it is a path (contains "/" or ends in ".toml"); nil for an unknown name.
+    func locate(_ nameOrPath: String) -> String? {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".toml") { return nameOrPath }
         let key = nameOrPath.lowercased()
         for dir in folders {
             let direct = dir + "/" + key + ".toml"
-            if FileManager.default.fileExists(atPath: direct) { return try load(path: direct) }
+            if FileManager.default.fileExists(atPath: direct) { return direct }
         }
-        for e in (try? list()) ?? [] where e.aliases.map({ $0.lowercased() }).contains(key) {
-            return try load(path: e.path)
-        }
-        let known = ((try? list()) ?? []).map(\.id)
-        throw SBRTError(.invalidProtocol, "no protocol \"\(nameOrPath)\" (shipped: \(known.joined(separator: ", ")); or give a file path ending in .toml)")
+        return ((try? list()) ?? []).first { $0.aliases.map { $0.lowercased() }.contains(key) }?.path
     }
 
     /// A trial's eligibility rules: a shipped protocol with `[[eligibility]]` rows by id or
@@ -85,18 +91,19 @@ public struct ProtocolLibrary: Sendable {
     /// - Throws: `SBRTError` (`.invalidProtocol`) naming the shipped protocols that have
     ///   eligibility rules when the name is unknown or its protocol has none.
     public func loadEligibility(_ nameOrPath: String) throws -> ReviewProtocol {
-        let shipped = ((try? list()) ?? []).filter { $0.eligibilityRules > 0 }
-            .map { e in (e.aliases.first.map { "\($0) (\(e.id))" } ?? e.id) }.joined(separator: ", ")
-        let proto: ReviewProtocol
-        do {
-            proto = try load(nameOrPath)
-        } catch let e as SBRTError where e.kind == .invalidProtocol && e.message.hasPrefix("no protocol ") {
-            throw SBRTError(.invalidProtocol, "no trial eligibility \"\(nameOrPath)\" (shipped: \(shipped); or a protocol file with [[eligibility]] rows)")
+        // Only for a message: every shipped file is parsed to list those with rules.
+        func shipped() -> String {
+            ((try? list()) ?? []).filter { $0.eligibilityRules > 0 }
+                .map { e in e.aliases.first.map { "\($0) (\(e.id))" } ?? e.id }.joined(separator: ", ")
         }
+        guard let path = locate(nameOrPath) else {
+            throw SBRTError(.invalidProtocol, "no trial eligibility \"\(nameOrPath)\" (shipped: \(shipped()); or a protocol file with [[eligibility]] rows)")
+        }
+        let proto = try load(path: path)
         guard !proto.eligibility.isEmpty else {
-            let isShipped = !(nameOrPath.contains("/") || nameOrPath.hasSuffix(".toml"))
-            throw SBRTError(.invalidProtocol, "protocol \(proto.id) has no eligibility rules (shipped with them: \(shipped))",
-                            file: isShipped ? nil : proto.path)
+            // A shipped file's path is an install detail: only a file the user gave is named.
+            throw SBRTError(.invalidProtocol, "protocol \(proto.id) has no eligibility rules (shipped with them: \(shipped()))",
+                            file: path == nameOrPath ? proto.path : nil)
         }
         return proto
     }

@@ -68,7 +68,7 @@ extension Inventory {
                 let referencing = folder.structureSets.filter { ss in
                     ss.referencedSeriesUIDs.contains(s.seriesInstanceUID) || s.slices.contains { ss.referencedImageUIDs.contains($0.sopInstanceUID) }
                 }.map(\.sopInstanceUID)
-                studies[k]!.imageSeries.append(ImageEntry(
+                let entry = ImageEntry(
                     number: n + 1, modality: s.modality.rawValue, sopClassUID: first.sopClassUID,
                     seriesInstanceUID: s.seriesInstanceUID, seriesNumber: s.seriesNumber, description: s.seriesDescription,
                     frameOfReferenceUID: s.frameOfReferenceUID, imageCount: s.slices.count,
@@ -78,18 +78,9 @@ extension Inventory {
                     zRangeMM: [zs.first!, zs.last!], originMM: Self.vec(s.grid.origin),
                     valueRange: [Self.r6(range.min), Self.r6(range.max)], values: s.values.quantity.rawValue,
                     valueUnit: s.values.unit, valueNote: s.values.note, transferSyntaxes: syntaxes,
-                    referencedByStructureSets: referencing))
-                guard s.modality == .ct else { continue }
-                // Clamped to what Int holds: an absurd but finite Rescale Slope must give a silly range, not a trap.
-                func int(_ v: Double) -> Int { Int(Swift.max(-9.0e18, Swift.min(9.0e18, v.rounded()))) }
-                studies[k]!.ctSeries.append(CTEntry(
-                    seriesInstanceUID: s.seriesInstanceUID, description: s.seriesDescription,
-                    frameOfReferenceUID: s.frameOfReferenceUID, imageCount: s.slices.count,
-                    dimensions: [s.grid.nx, s.grid.ny, s.grid.nz], spacingMM: Self.vec(s.grid.spacing),
-                    orientation: s.orientationCode, patientPosition: s.patientPosition,
-                    imageOrientationPatient: Self.vec(p.rowCosine) + Self.vec(p.columnCosine),
-                    zRangeMM: [zs.first!, zs.last!], originMM: Self.vec(s.grid.origin),
-                    huRange: [int(range.min), int(range.max)], transferSyntaxes: syntaxes))
+                    referencedByStructureSets: referencing)
+                studies[k]!.imageSeries.append(entry)
+                if s.modality == .ct { studies[k]!.ctSeries.append(CTEntry(entry)) }
             }
         }
 

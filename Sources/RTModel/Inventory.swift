@@ -224,3 +224,15 @@ public struct Inventory: Codable, Sendable {
     }
 }
 
+extension Inventory.CTEntry {
+    /// The CT view of a CT series' image entry (the `ct_series` kept for readers of the
+    /// first schema), its value range rounded to whole HU.
+    init(_ e: Inventory.ImageEntry) {
+        // Clamped to what Int holds: an absurd but finite Rescale Slope must give a silly range, not a trap.
+        func int(_ v: Double) -> Int { Int(Swift.max(-9.0e18, Swift.min(9.0e18, v.rounded()))) }
+        self.init(seriesInstanceUID: e.seriesInstanceUID, description: e.description, frameOfReferenceUID: e.frameOfReferenceUID,
+                  imageCount: e.imageCount, dimensions: e.dimensions, spacingMM: e.spacingMM, orientation: e.orientation,
+                  patientPosition: e.patientPosition, imageOrientationPatient: e.imageOrientationPatient, zRangeMM: e.zRangeMM,
+                  originMM: e.originMM, huRange: e.valueRange.map(int), transferSyntaxes: e.transferSyntaxes)
+    }
+}

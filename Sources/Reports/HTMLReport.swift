@@ -83,7 +83,7 @@ public enum HTMLReport {
         do {
             // The slices are axial, through and framed on the targets: only the images the
             // targets span are decoded (a CT planning series; the others whole).
-            let targetROIs = (c.study.structureSet?.rois ?? []).filter { Self.isTarget($0) }
+            let targetROIs = (c.study.structureSet?.rois ?? []).filter { Self.isSliceTarget($0) }
             let planes = c.image == nil ? c.study.images.flatMap { RenderStudy.planes(spanning: targetROIs, of: $0) } : nil
             let study = try RenderStudy.load(c.study, image: c.image, planes: planes)
             let indices = study.rois.indices.filter { (study.rois[$0].interpretedType ?? "").uppercased() != "EXTERNAL" && study.rois[$0].contours.contains(where: \.isClosedPlanar) }
@@ -92,7 +92,7 @@ public enum HTMLReport {
                 let plot = DVHPlot.render(curves, rxGy: c.check?.rxGy ?? c.eligibility?.rxGy ?? study.plan?.prescriptionGy, width: 900, height: 620)
                 figures.append(("Cumulative DVH of \(curves.map(\.name).joined(separator: ", "))", "data:image/png;base64," + (try PNGEncoder.encode(plot, compression: .fast)).base64EncodedString()))
             }
-            var targets = study.rois.indices.filter { Self.isTarget(study.rois[$0]) }
+            var targets = study.rois.indices.filter { Self.isSliceTarget(study.rois[$0]) }
             if targets.isEmpty, let t = study.defaultTargetIndex { targets = [t] }
             for n in targets.prefix(6) where study.rois[n].contours.contains(where: \.isClosedPlanar) {
                 var req = SliceRequest()
@@ -110,8 +110,9 @@ public enum HTMLReport {
         return figures
     }
 
-    /// A structure the report draws a slice through: of type PTV or GTV.
-    static func isTarget(_ roi: ROI) -> Bool { ["PTV", "GTV"].contains((roi.interpretedType ?? "").uppercased()) }
+    /// A structure the report draws a slice through: of RT ROI Interpreted Type PTV or GTV
+    /// (not every target: a CTV or ITV slice would repeat the GTV's or PTV's).
+    static func isSliceTarget(_ roi: ROI) -> Bool { ["PTV", "GTV"].contains((roi.interpretedType ?? "").uppercased()) }
 
     static func head(_ c: Content) -> String {
         """

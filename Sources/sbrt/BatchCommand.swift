@@ -133,7 +133,7 @@ extension SBRT.BatchCommand {
                 }
             }
             let reviews = try store.reviewRows().filter { keys.contains($0.planKey) && $0.review.protocolID == protocolID }
-            let open = reviews.filter { $0.review.overall != "per protocol" }
+            let open = reviews.filter { Overall(rawValue: $0.review.overall)?.passes != true }
             if !quiet && !reviews.isEmpty {
                 let byOutcome = Dictionary(grouping: reviews, by: \.review.overall).map { "\($0.value.count) \($0.key)" }.sorted()
                 printError("reviews against \(protocolID): " + byOutcome.joined(separator: ", ")
