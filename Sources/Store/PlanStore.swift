@@ -60,7 +60,7 @@ public final class PlanStore: @unchecked Sendable {
                 throw SBRTError(.outputPath, "is a folder, not a database file", file: path)
             }
             let sqlite = try SQLiteConnection(path: path, readOnly: readOnly, busyTimeoutMS: busyTimeoutMS)
-            try configure(sqlite, readOnly: readOnly)
+            try configure(sqlite, readOnly: readOnly, busyTimeoutMS: busyTimeoutMS)
             connection = sqlite
         case .postgres(let url):
             connection = try PostgresConnection(url: url, displayName: location.description)
@@ -90,11 +90,11 @@ public final class PlanStore: @unchecked Sendable {
     }
 
     /// SQLite connection settings: WAL journal, NORMAL sync, foreign keys.
-    private static func configure(_ c: SQLiteConnection, readOnly: Bool) throws {
+    private static func configure(_ c: SQLiteConnection, readOnly: Bool, busyTimeoutMS: Int32) throws {
         do {
             try c.execute("PRAGMA foreign_keys = ON")
             if !readOnly {
-                let mode = try c.query("PRAGMA journal_mode = WAL").first.map { try $0.text(0) }
+                let mode = try switchToWAL(c, busyTimeoutMS: busyTimeoutMS)
                 guard mode?.lowercased() == "wal" else {
                     throw StoreError(.connection, "SQLite refused WAL journal mode (got \(mode ?? "nothing"))", file: c.displayName)
                 }
@@ -108,6 +108,25 @@ public final class PlanStore: @unchecked Sendable {
                 throw StoreError(.connection, "not a SQLite database", file: c.displayName, code: e.code)
             }
             throw e
+        }
+    }
+
+    /// `PRAGMA journal_mode = WAL`, retried while another process holds the file.
+    ///
+    /// Two processes creating one file both read it (a shared lock) and then need an
+    /// exclusive lock to change the journal mode; SQLite answers one of them BUSY at
+    /// once, without calling the busy handler (it would deadlock). So the switch is
+    /// retried here, every 5–20 ms, until the busy timeout has passed.
+    private static func switchToWAL(_ c: SQLiteConnection, busyTimeoutMS: Int32) throws -> String? {
+        let deadline = Date().addingTimeInterval(Double(max(busyTimeoutMS, 0)) / 1000)
+        var pause = 0.005
+        while true {
+            do {
+                return try c.query("PRAGMA journal_mode = WAL").first.map { try $0.text(0) }
+            } catch let e as StoreError where e.kind == .busy && Date() < deadline {
+                Thread.sleep(forTimeInterval: pause)
+                pause = min(pause * 2, 0.02)
+            }
         }
     }
 

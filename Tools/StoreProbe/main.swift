@@ -2,8 +2,10 @@
 // that StoreTests can kill a writer mid-transaction and run writers concurrently.
 //
 //   sbrt-store-probe write DB FIRST COUNT [--rescan] [--structures N] [--bins N]
-//                    [--metrics N] [--variant V]
+//                    [--metrics N] [--variant V] [--start-at UNIX_MS]
 //
+// --start-at waits until that wall-clock instant (milliseconds since 1970) before
+// opening the store, so several probes open one new file at the same moment.
 // For each plan index in FIRST..<FIRST+COUNT: skips it when stored (unless --rescan),
 // else prints "writing I", writes it in one transaction and prints "wrote I MS" (the
 // milliseconds the write took). Prints "done" at the end. Exit 2 on an error.
@@ -32,11 +34,15 @@ let structures = option("--structures", 4)
 let bins = option("--bins", 1500)
 let metrics = option("--metrics", 5)
 let variant = option("--variant", 0)
+let startAt = option("--start-at", 0)
 let rescan = args.contains("--rescan")
 args.removeAll { $0 == "--rescan" }
 guard args.count == 4, args[0] == "write", let first = Int(args[2]), let count = Int(args[3]) else {
-    fail("usage: sbrt-store-probe write DB FIRST COUNT [--rescan] [--structures N] [--bins N] [--metrics N] [--variant V]")
+    fail("usage: sbrt-store-probe write DB FIRST COUNT [--rescan] [--structures N] [--bins N] [--metrics N] [--variant V] [--start-at UNIX_MS]")
 }
+
+let wait = Double(startAt) / 1000 - Date().timeIntervalSince1970
+if wait > 0 { Thread.sleep(forTimeInterval: min(wait, 10)) }
 
 do {
     let store = try PlanStore.open(try StoreLocation(parsing: args[1]))
