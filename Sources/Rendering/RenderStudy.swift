@@ -37,7 +37,7 @@ public struct RenderStudy: Sendable {
     ///   not in Gy, read errors of the image files).
     ///
     /// `planes`: decode only these images of a CT planning series (`BackgroundImage.load`),
-    /// for figures that draw axial slices within them (`planes(spanning:of:)`).
+    /// for figures that draw axial slices within them (`planes(through:of:)`).
     public static func load(_ study: ResolvedStudy, image: String? = nil, planes: Range<Int>? = nil) throws -> RenderStudy {
         guard let images = study.images, let planning = study.planningImages else {
             throw SBRTError(.noImages, "no image series for the structure set: a slice is drawn on its planning images", file: study.root)
@@ -55,27 +55,24 @@ public struct RenderStudy: Sendable {
                            sliceSpacing: images.grid.spacing.z)
     }
 
-    /// The images of `images` (indices along its normal) that the contours of `rois`
-    /// span, one more either side; nil when they have no points. Axial slices through or
-    /// framed on these structures lie within them.
-    public static func planes(spanning rois: [ROI], of images: ImageSeries) -> Range<Int>? {
-        var lo = Double.infinity, hi = -Double.infinity
-        for roi in rois {
-            for contour in roi.contours {
-                for p in contour.points {
-                    let k = images.grid.continuousIndex(of: p).z
-                    lo = min(lo, k)
-                    hi = max(hi, k)
-                }
-            }
-        }
-        guard lo.isFinite, hi.isFinite else { return nil }
-        // Clamped before the conversion: contour points are bounded where they enter, but
-        // an index is never made from an unchecked double.
+    /// The images of `images` that axial slices through the centroids of `rois` draw:
+    /// the plane each centroid snaps to (as `SliceRenderer.slicePoint` snaps it), one
+    /// more either side, as one range covering them all; nil when no ROI has a centroid.
+    /// A figure of such slices decodes only these images.
+    public static func planes(through rois: [ROI], of images: ImageSeries) -> Range<Int>? {
+        let frame = PlaneFrame(grid: images.grid)
         let n = Double(images.grid.nz)
-        let first = Int(max(-1, min(n, lo)).rounded(.down)) - 1
-        let last = Int(max(-1, min(n, hi)).rounded(.up)) + 1
-        return max(0, first)..<min(images.grid.nz, last + 1)
+        var lo = Int.max, hi = Int.min
+        for roi in rois {
+            guard let c = centroid(of: PlanarShape(roi: roi, frame: frame), frame: frame) else { continue }
+            // Clamped before the conversion: an index is never made from an unchecked double.
+            let k = Int(min(max(images.grid.continuousIndex(of: c).z.rounded(), -1), n))
+            lo = min(lo, k - 1)
+            hi = max(hi, k + 1)
+        }
+        guard lo <= hi else { return nil }
+        let range = max(0, lo)..<min(images.grid.nz, hi + 1)
+        return range.isEmpty ? nil : range
     }
 
     /// A study from parts already in memory (tests, composites).
@@ -118,8 +115,11 @@ public struct RenderStudy: Sendable {
     private func shapeHasArea(_ roi: ROI) -> Bool { roi.contours.contains { $0.isClosedPlanar && $0.points.count >= 3 } }
 
     /// Area-weighted centroid of the ROI at `index` (patient mm), or nil without area.
-    public func centroid(_ index: Int) -> Vec3? {
-        let shape = shapes[index]
+    public func centroid(_ index: Int) -> Vec3? { Self.centroid(of: shapes[index], frame: frame) }
+
+    /// The area-weighted centroid of `shape`'s polygons (holes subtracted), in patient
+    /// coordinates; nil when it has no area.
+    static func centroid(of shape: PlanarShape, frame: PlaneFrame) -> Vec3? {
         var sum = Vec3(0, 0, 0), total = 0.0
         for plane in shape.planes {
             let signs = PolygonCoverage.evenOddSigns(plane.polygons)

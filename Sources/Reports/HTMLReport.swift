@@ -4,6 +4,7 @@ import Dosimetry
 import PlanReview
 import Rendering
 import RTModel
+import VoxelKit
 
 /// A single self-contained HTML review report: verdict table, DVH plot and isodose
 /// slices through each target, images embedded as PNG data URIs, no scripts, no
@@ -78,36 +79,61 @@ public enum HTMLReport {
 
     /// The report's figures: the DVH plot and axial slices through up to six targets
     /// (PTV and GTV by ROI type), as PNG data URIs with their captions.
+    ///
+    /// The figures are independent once the study is loaded, so they are drawn and
+    /// encoded concurrently (one job per figure); their order is the plot, then the
+    /// slices in ROI order.
     static func figures(_ c: Content) throws -> [(caption: String, dataURI: String)] {
-        var figures: [(caption: String, dataURI: String)] = []
         do {
-            // The slices are axial, through and framed on the targets: only the images the
-            // targets span are decoded (a CT planning series; the others whole).
-            let targetROIs = (c.study.structureSet?.rois ?? []).filter { Self.isSliceTarget($0) }
-            let planes = c.image == nil ? c.study.images.flatMap { RenderStudy.planes(spanning: targetROIs, of: $0) } : nil
+            // The slices are axial, through the targets' centroids: only the images they
+            // cut are decoded (a CT planning series; the others whole).
+            let targetROIs = (c.study.structureSet?.rois ?? []).filter { Self.isSliceTarget($0) }.prefix(6)
+            let planes = c.image == nil ? c.study.images.flatMap { RenderStudy.planes(through: Array(targetROIs), of: $0) } : nil
             let study = try RenderStudy.load(c.study, image: c.image, planes: planes)
-            let indices = study.rois.indices.filter { (study.rois[$0].interpretedType ?? "").uppercased() != "EXTERNAL" && study.rois[$0].contours.contains(where: \.isClosedPlanar) }
-            if study.doseField != nil, !indices.isEmpty {
-                let curves = try dvhCurves(c, rois: study.rois, indices: indices)
-                let plot = DVHPlot.render(curves, rxGy: c.check?.rxGy ?? c.eligibility?.rxGy ?? study.plan?.prescriptionGy, width: 900, height: 620)
-                figures.append(("Cumulative DVH of \(curves.map(\.name).joined(separator: ", "))", "data:image/png;base64," + (try PNGEncoder.encode(plot, compression: .fast)).base64EncodedString()))
+            let jobs = figureJobs(c, study)
+            var results = [Result<(caption: String, dataURI: String), Error>?](repeating: nil, count: jobs.count)
+            results.withUnsafeMutableBufferPointer { out in
+                let o = out
+                Parallel.forEach(jobs.count) { i in o[i] = Result { try jobs[i]() } }
             }
-            var targets = study.rois.indices.filter { Self.isSliceTarget(study.rois[$0]) }
-            if targets.isEmpty, let t = study.defaultTargetIndex { targets = [t] }
-            for n in targets.prefix(6) where study.rois[n].contours.contains(where: \.isClosedPlanar) {
+            return try results.map { try $0!.get() }
+        } catch let e as SBRTError {
+            throw SBRTError(e.kind, "HTML report: \(e.message)", file: e.file)
+        }
+    }
+
+    /// One closure per figure: the DVH plot (when there is a dose and a drawable
+    /// structure), then a slice through each target (at most six).
+    private static func figureJobs(_ c: Content, _ study: RenderStudy) -> [() throws -> (caption: String, dataURI: String)] {
+        var jobs: [() throws -> (caption: String, dataURI: String)] = []
+        let rxGy = c.check?.rxGy ?? c.eligibility?.rxGy
+        let indices = study.rois.indices.filter { (study.rois[$0].interpretedType ?? "").uppercased() != "EXTERNAL" && study.rois[$0].contours.contains(where: \.isClosedPlanar) }
+        if study.doseField != nil, !indices.isEmpty {
+            jobs.append {
+                let curves = try dvhCurves(c, rois: study.rois, indices: indices)
+                let plot = DVHPlot.render(curves, rxGy: rxGy ?? study.plan?.prescriptionGy, width: 900, height: 620)
+                return ("Cumulative DVH of \(curves.map(\.name).joined(separator: ", "))", try dataURI(plot))
+            }
+        }
+        var targets = study.rois.indices.filter { Self.isSliceTarget(study.rois[$0]) }
+        if targets.isEmpty, let t = study.defaultTargetIndex { targets = [t] }
+        for n in targets.prefix(6) where study.rois[n].contours.contains(where: \.isClosedPlanar) {
+            jobs.append {
                 var req = SliceRequest()
                 req.position = .through(study.rois[n].name)
                 req.zoomTo = study.rois[n].name
                 req.paddingMM = 40
                 req.widthPx = 640
-                if let rx = c.check?.rxGy ?? c.eligibility?.rxGy { req.rxGy = rx }
+                if let rxGy { req.rxGy = rxGy }
                 let s = try SliceRenderer.render(study, req)
-                figures.append(("Axial slice through \(study.rois[n].name): \(s.caption)", "data:image/png;base64," + (try PNGEncoder.encode(s.panel, compression: .fast)).base64EncodedString()))
+                return ("Axial slice through \(study.rois[n].name): \(s.caption)", try dataURI(s.panel))
             }
-        } catch let e as SBRTError {
-            throw SBRTError(e.kind, "HTML report: \(e.message)", file: e.file)
         }
-        return figures
+        return jobs
+    }
+
+    private static func dataURI(_ image: RGBAImage) throws -> String {
+        "data:image/png;base64," + (try PNGEncoder.encode(image, compression: .fast)).base64EncodedString()
     }
 
     /// A structure the report draws a slice through: of RT ROI Interpreted Type PTV or GTV
