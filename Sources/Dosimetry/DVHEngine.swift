@@ -222,27 +222,39 @@ extension DVHEngine {
 // MARK: - Stage 2: accumulation
 
 extension DVHEngine {
-    /// Accumulates every sub-slice of `plan` into per-chunk, per-map histograms.
+    /// Accumulates every sub-slice of `plan` into per-chunk, per-map histograms, each
+    /// added into chunk 0's as soon as the chunks before it have been (`DVHPartials`).
     ///
     /// Tasks are (chunk, group of maps): a chunk is a fixed run of sub-slices; the maps are
-    /// split into groups of about two (each group places the samples again, a fraction of
-    /// the cost of histogramming them) so that a few chunks still keep every core busy.
+    /// split into groups (`mapGroups`; each group places the samples again) so that a
+    /// few chunks still keep every core busy.
     /// Every map's histogram in a chunk receives the chunk's samples in the same order
     /// whatever the grouping, so the partials do not depend on the core count.
     func accumulate(_ plan: SamplingPlan, _ expression: StructureExpression,
                     maps: UnsafeBufferPointer<UnsafePointer<Float>>, layouts: [HistogramLayout]) -> DVHPartials {
-        let partials = DVHPartials(chunks: plan.chunks, layouts: layouts)
-        let groups = min(maps.count, max(Parallel.workers, (maps.count + 1) / 2))
+        let groups = DVHEngine.mapGroups(maps: maps.count, chunks: plan.chunks)
+        let partials = DVHPartials(chunks: plan.chunks, layouts: layouts, groups: groups)
         Parallel.forEachChunk(plan.chunks * groups, minimumChunk: 1) { _, tasks in
             for task in tasks {
                 let chunk = task / groups, group = task % groups
-                let first = maps.count * group / groups, end = maps.count * (group + 1) / groups
-                let totals = accumulateChunk(plan, expression, chunk: chunk, maps: UnsafeBufferPointer(rebasing: maps[first..<end]),
-                                             into: partials.histograms + chunk * maps.count + first)
+                let range = partials.maps(ofGroup: group)
+                let histograms = partials.take(chunk: chunk, maps: range)
+                let totals = accumulateChunk(plan, expression, chunk: chunk, maps: UnsafeBufferPointer(rebasing: maps[range]),
+                                             into: histograms)
                 if group == 0 { partials.sampleTotals[chunk] = totals }
+                partials.finished(chunk: chunk, group: group)
             }
         }
         return partials
+    }
+
+    /// How many groups the maps are split into: enough (chunk, group) tasks to keep every
+    /// core busy — two per worker — and no more, since each group places the chunk's
+    /// samples (and computes their coverage) again. A structure of eight chunks takes its
+    /// maps in one group; one of a single chunk splits them over the cores.
+    static func mapGroups(maps: Int, chunks: Int) -> Int {
+        let wanted = (2 * Parallel.workers + max(1, chunks) - 1) / max(1, chunks)
+        return max(1, min(maps, wanted))
     }
 
     /// One chunk's sub-slices through the kernel, for the given maps.
@@ -351,28 +363,106 @@ extension DVHEngine {
 
 // MARK: - Stage 3: reduction
 
-/// The per-chunk, per-map histograms and per-chunk totals of one accumulation. Chunks are
-/// summed in chunk order, so the rounding, and the result, do not depend on the thread count.
-final class DVHPartials {
-    let chunks: Int, maps: Int
-    /// `histograms[chunk * maps + m]`.
+/// The per-chunk, per-map histograms and per-chunk totals of one accumulation.
+///
+/// Chunks are summed in chunk order, so the rounding, and the result, do not depend on
+/// the thread count. The sum is streamed: a chunk's histograms of a group of maps are
+/// taken from `HistogramStore` when its task starts, and added into chunk 0's (slot by
+/// slot where they hold something) and given back as soon as every earlier chunk of that
+/// group has been — the same additions in the same order as summing at the end, with
+/// a few chunks' histograms alive instead of all of them (a structure with many samples
+/// in a composite report's dozen maps took eight chunks × a dozen histograms of 1–3 MB,
+/// faulted in fresh, where now the pages of the few given back are written again).
+final class DVHPartials: @unchecked Sendable {
+    let chunks: Int, maps: Int, groups: Int
+    let layouts: [HistogramLayout]
+    /// `histograms[chunk * maps + m]`, initialised by `take` and, for chunks after the
+    /// first, deinitialised when added into chunk 0's.
     let histograms: UnsafeMutablePointer<DoseHistogram>
     let sampleTotals: UnsafeMutablePointer<DVHSampleTotals>
+    /// Per group (under `locks[g]`): which chunks are finished (`finishedChunks[g * chunks
+    /// + c]`) and the next chunk to add. Whether each histogram is initialised (`live`,
+    /// written by its own task or under its group's lock). Raw storage: threads write
+    /// disjoint elements.
+    private let finishedChunks: UnsafeMutablePointer<Bool>
+    private let nextChunk: UnsafeMutablePointer<Int>
+    private let live: UnsafeMutablePointer<Bool>
+    private let locks: [NSLock]
 
-    init(chunks: Int, layouts: [HistogramLayout]) {
+    init(chunks: Int, layouts: [HistogramLayout], groups: Int) {
         self.chunks = chunks
+        self.layouts = layouts
+        self.groups = max(1, groups)
         maps = layouts.count
         histograms = .allocate(capacity: chunks * layouts.count)
-        for c in 0..<chunks { for (m, l) in layouts.enumerated() { (histograms + c * layouts.count + m).initialize(to: DoseHistogram(l)) } }
         sampleTotals = .allocate(capacity: chunks)
         sampleTotals.initialize(repeating: DVHSampleTotals(), count: chunks)
+        finishedChunks = .allocate(capacity: self.groups * chunks)
+        finishedChunks.initialize(repeating: false, count: self.groups * chunks)
+        nextChunk = .allocate(capacity: self.groups)
+        nextChunk.initialize(repeating: 1, count: self.groups)
+        live = .allocate(capacity: chunks * layouts.count)
+        live.initialize(repeating: false, count: chunks * layouts.count)
+        locks = (0..<self.groups).map { _ in NSLock() }
     }
 
     deinit {
-        for k in 0..<(chunks * maps) { histograms[k].deallocate() }
-        histograms.deinitialize(count: chunks * maps)
+        for k in 0..<(chunks * maps) where live[k] {
+            histograms[k].deallocate()
+            (histograms + k).deinitialize(count: 1)
+        }
         histograms.deallocate()
         sampleTotals.deallocate()
+        finishedChunks.deallocate()
+        nextChunk.deallocate()
+        live.deallocate()
+    }
+
+    /// The maps of group `g`: a contiguous range, about `maps / groups` of them.
+    func maps(ofGroup g: Int) -> Range<Int> { (maps * g / groups)..<(maps * (g + 1) / groups) }
+
+    /// Fresh histograms for chunk `c` and the maps `range`; a pointer to the first.
+    func take(chunk c: Int, maps range: Range<Int>) -> UnsafeMutablePointer<DoseHistogram> {
+        for m in range {
+            (histograms + c * maps + m).initialize(to: DoseHistogram(layouts[m]))
+            live[c * maps + m] = true   // each slot is written by its own task only
+        }
+        return histograms + c * maps + range.lowerBound
+    }
+
+    /// Records that chunk `c` of group `g` is accumulated, and adds into chunk 0's every
+    /// chunk of the group that is finished and follows only added ones.
+    func finished(chunk c: Int, group g: Int) {
+        locks[g].lock()
+        defer { locks[g].unlock() }
+        let done = finishedChunks + g * chunks
+        done[c] = true
+        guard done[0] else { return }
+        while nextChunk[g] < chunks, done[nextChunk[g]] {
+            for m in maps(ofGroup: g) { add(chunk: nextChunk[g], map: m) }
+            nextChunk[g] += 1
+        }
+    }
+
+    /// Adds chunk `c`'s histogram of map `m` into chunk 0's and gives its storage back.
+    private func add(chunk c: Int, map m: Int) {
+        var acc = histograms[m]
+        let p = histograms[c * maps + m]
+        if p.lowestSlot <= p.highestSlot {
+            for k in p.lowestSlot...p.highestSlot {
+                acc.ramps[k] += p.ramps[k]
+                acc.points[k] += p.points[k]
+            }
+            acc.touch(p.lowestSlot, p.highestSlot)
+        }
+        acc.weightedDose += p.weightedDose
+        acc.minDose = min(acc.minDose, p.minDose)
+        acc.maxDose = max(acc.maxDose, p.maxDose)
+        acc.boundaryMax = max(acc.boundaryMax, p.boundaryMax)
+        histograms[m] = acc
+        p.deallocate()
+        (histograms + c * maps + m).deinitialize(count: 1)
+        live[c * maps + m] = false
     }
 
     /// Samples, weight and outside weight over all chunks.
@@ -386,26 +476,11 @@ final class DVHPartials {
         return t
     }
 
-    /// Map `m`'s histogram over all chunks: the later chunks added into the first, slot by
-    /// slot where they hold something. The result shares the first chunk's storage.
+    /// Map `m`'s histogram over all chunks (chunk 0's storage, every later chunk added
+    /// into it by `finished`).
     func reduce(map m: Int) -> DoseHistogram {
-        var acc = histograms[m]
-        for c in 1..<max(1, chunks) {
-            let p = histograms[c * maps + m]
-            if p.lowestSlot <= p.highestSlot {
-                for k in p.lowestSlot...p.highestSlot {
-                    acc.ramps[k] += p.ramps[k]
-                    acc.points[k] += p.points[k]
-                }
-                acc.touch(p.lowestSlot, p.highestSlot)
-            }
-            acc.weightedDose += p.weightedDose
-            acc.minDose = min(acc.minDose, p.minDose)
-            acc.maxDose = max(acc.maxDose, p.maxDose)
-            acc.boundaryMax = max(acc.boundaryMax, p.boundaryMax)
-        }
-        histograms[m] = acc   // its written slots, for `deallocate`
-        return acc
+        precondition(live[m] && (chunks < 2 || !live[(chunks - 1) * maps + m]), "DVH chunks not all added")
+        return histograms[m]
     }
 }
 
