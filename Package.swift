@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(name: "BaseTests", dependencies: ["Base"]),
         .testTarget(name: "DICOMTests", dependencies: ["Base", "DICOM", "TestSupport"]),
         .testTarget(name: "VoxelKitTests", dependencies: ["Base", "VoxelKit"]),
-        .testTarget(name: "RTModelTests", dependencies: ["Base", "RTModel", "DICOM", "VoxelKit"]),
+        .testTarget(name: "RTModelTests", dependencies: ["Base", "RTModel", "DICOM", "VoxelKit", "TestSupport"]),
         .testTarget(name: "GeometryTests", dependencies: ["Base", "Geometry", "RTModel", "VoxelKit", "TestSupport"]),
         .testTarget(name: "DosimetryTests", dependencies: ["Base", "Dosimetry", "Geometry", "RTModel", "VoxelKit", "AnalyticPhantoms", "TestSupport"]),
         .testTarget(name: "RenderingTests", dependencies: ["Base", "Rendering", "VoxelKit", "RTModel", "Geometry", "Dosimetry", "CPNGShim", "CZlib"]),

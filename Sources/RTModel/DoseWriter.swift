@@ -50,6 +50,17 @@ public enum DoseWriter {
         public var dequantised: [Float]
     }
 
+    /// The stored integer of a non-negative scaled dose `x`: `UInt32(x.rounded())` (half
+    /// away from zero), `UInt32.max` from 2³² − 1 up. Written without libm's `round` (a
+    /// call per voxel): the integer part, plus one when the fraction — exact, as x minus
+    /// its integer part always is — is at least a half.
+    @inline(__always)
+    static func storedValue(_ x: Double) -> UInt32 {
+        guard x < 4_294_967_295 else { return UInt32.max }
+        let t = UInt32(x)
+        return t &+ (x - Double(t) >= 0.5 ? 1 : 0)
+    }
+
     /// Quantises non-negative doses to 32-bit unsigned integers.
     public static func quantise(_ dose: [Float]) -> Quantised {
         var maxValue: Float = 0
@@ -67,8 +78,7 @@ public enum DoseWriter {
                     let stp = st.baseAddress!, bkp = bk.baseAddress!, sp = src.baseAddress!
                     Parallel.forEachChunk(n, minimumChunk: 1 << 16) { _, range in
                         for v in range {
-                            let x = Swift.max(0, Double(sp[v])) * inv
-                            let q = x < 4_294_967_295 ? UInt32(x.rounded()) : UInt32.max
+                            let q = storedValue(Swift.max(0, Double(sp[v])) * inv)
                             stp[v] = q
                             bkp[v] = Float(Double(q) * s)
                         }
