@@ -53,7 +53,9 @@ public enum AlphaBetaMap {
     }
 
     /// Linear indices of the voxels of `grid` whose centre lies inside `shape`, increasing.
-    /// - Complexity: O(voxels in the shape's bounding box × edges of one plane).
+    /// - Complexity: O(voxels in the shape's bounding box × crossings of a row, + rows ×
+    ///   edges of one plane) on a grid whose rows run along the planes' u axis (a row's
+    ///   voxel centres share v; `RowCrossings`), O(voxels × edges) on an oblique one.
     public static func insideIndices(_ shape: PlanarShape, sliceSpacing: Double, grid: Grid) -> [Int] {
         let planes = shape.planes
         guard !planes.isEmpty, let b = shape.bounds else { return [] }
@@ -89,13 +91,14 @@ public enum AlphaBetaMap {
                 for kk in ks {
                     let k = kk + k0
                     var found: [Int] = []
+                    var row = RowCrossings()
                     for j in j0...j1 {
                         for i in i0...i1 {
                             let l = frame.local(grid.position(Double(i), Double(j), Double(k)))
                             guard let p = slabIndex(slabs, l.z) else { continue }
                             let (lo, hi) = planeBounds[p]
                             if l.x < lo.x || l.x > hi.x || l.y < lo.y || l.y > hi.y { continue }
-                            if evenOddInside(SIMD2(l.x, l.y), planes[p].polygons) { found.append(grid.linearIndex(i, j, k)) }
+                            if row.inside(SIMD2(l.x, l.y), plane: p, planes[p].polygons) { found.append(grid.linearIndex(i, j, k)) }
                         }
                     }
                     o[kk] = found
@@ -113,6 +116,37 @@ public enum AlphaBetaMap {
             if slabs[mid].hi <= w { lo = mid + 1 } else { hi = mid }
         }
         return lo < slabs.count && w >= slabs[lo].lo && w < slabs[lo].hi ? lo : nil
+    }
+
+    /// The even-odd test of `evenOddInside` for many points, sharing the work of points on
+    /// one line v = const of one plane: the u of every edge crossing of that line, computed
+    /// with `PolygonCoverage.contains`'s expression, is kept, and a point is inside when an
+    /// odd number of them lie right of it — the same comparisons `contains` makes, so the
+    /// same answer to the bit. A point on another plane or line recomputes the crossings.
+    /// - Complexity: O(edges of the plane) per line, O(crossings) per point.
+    struct RowCrossings {
+        private var plane = -1
+        private var v = Double.nan
+        private var us: [Double] = []
+
+        mutating func inside(_ q: SIMD2<Double>, plane p: Int, _ polygons: [[SIMD2<Double>]]) -> Bool {
+            if p != plane || q.y != v {
+                plane = p
+                v = q.y
+                us.removeAll(keepingCapacity: true)
+                for poly in polygons {
+                    var j = poly.count - 1
+                    for i in 0..<poly.count {
+                        let a = poly[i], b = poly[j]
+                        if (a.y > q.y) != (b.y > q.y) { us.append(a.x + (q.y - a.y) * (b.x - a.x) / (b.y - a.y)) }
+                        j = i
+                    }
+                }
+            }
+            var odd = false
+            for u in us where q.x < u { odd.toggle() }
+            return odd
+        }
     }
 
     /// Even-odd point-in-polygons test: holes cut out, islands add.

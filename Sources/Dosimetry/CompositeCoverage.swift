@@ -60,9 +60,17 @@ struct CourseCoverage: Sendable {
     /// own dose, at an uncovered voxel with covered face neighbours the largest of theirs.
     static func edgePlane(_ k: Int, nx: Int, ny: Int, nz: Int, _ v: UnsafeBufferPointer<Float>,
                           _ c: UnsafeBufferPointer<Float>, _ e: UnsafeMutableBufferPointer<Float>) {
+        let plane = nx * ny
+        let interiorPlane = k > 0 && k < nz - 1
         for j in 0..<ny {
             for i in 0..<nx {
                 let p = (k * ny + j) * nx + i
+                // Most voxels share their state with all six face neighbours: nothing to
+                // set (the general test below would find no other state either).
+                if interiorPlane && i > 0 && i < nx - 1 && j > 0 && j < ny - 1 {
+                    let s = c[p]
+                    if c[p - 1] == s && c[p + 1] == s && c[p - nx] == s && c[p + nx] == s && c[p - plane] == s && c[p + plane] == s { continue }
+                }
                 let inside = c[p] == 1
                 var best: Float = 0, hasOther = false
                 @inline(__always) func look(_ q: Int) {
