@@ -113,15 +113,16 @@ extension PlanStore {
         }
     }
 
-    /// The overall outcome of every stored protocol review, ordered by folder, plan key and
-    /// protocol id (bytewise).
-    public func reviewRows() throws -> [ReviewRow] {
+    /// The overall outcome of every stored protocol review (of `protocolID` only, when
+    /// given), ordered by folder, plan key and protocol id (bytewise).
+    public func reviewRows(protocolID: String? = nil) throws -> [ReviewRow] {
         let collate = connection.dialect.bytewiseCollation
+        let filter = protocolID == nil ? "" : "WHERE protocol_id = ? "
         return try locked {
             try connection.query("""
                 SELECT plan_key, folder, patient_id, plan_label, protocol_id, overall, reason FROM plan_reviews
-                ORDER BY folder COLLATE \(collate), plan_key COLLATE \(collate), protocol_id COLLATE \(collate)
-                """).map { r in
+                \(filter)ORDER BY folder COLLATE \(collate), plan_key COLLATE \(collate), protocol_id COLLATE \(collate)
+                """, protocolID.map { [.text($0)] } ?? []).map { r in
                 ReviewRow(planKey: try r.text(0), folder: try r.text(1), patientID: try r.optionalText(2), planLabel: try r.optionalText(3),
                           review: ReviewRecord(protocolID: try r.text(4), overall: try r.text(5), reason: try r.optionalText(6)))
             }

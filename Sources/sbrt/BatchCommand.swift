@@ -132,7 +132,7 @@ extension SBRT.BatchCommand {
                 case .failed, .duplicate: break
                 }
             }
-            let reviews = try store.reviewRows().filter { keys.contains($0.planKey) && $0.review.protocolID == protocolID }
+            let reviews = try store.reviewRows(protocolID: protocolID).filter { keys.contains($0.planKey) }
             let open = reviews.filter { Overall(rawValue: $0.review.overall)?.passes != true }
             if !quiet && !reviews.isEmpty {
                 let byOutcome = Dictionary(grouping: reviews, by: \.review.overall).map { "\($0.value.count) \($0.key)" }.sorted()

@@ -133,6 +133,12 @@ enum StoreContract {
         XCTAssertEqual(curves.map(\.planKey), sorted.map(\.planKey))
         XCTAssertEqual(curves.map(\.curve), sorted.map { $0.structures[0].dvh })
         XCTAssertEqual(try store.dvhCurves(structure: "no such").count, 0)
+
+        // Reviews, all or of one protocol (the filter is a bound parameter on both backends).
+        let reviews = sorted.flatMap { p in p.reviews.map { (p.planKey, $0) } }
+        XCTAssertEqual(try store.reviewRows().map(\.planKey), reviews.map(\.0))
+        XCTAssertEqual(try store.reviewRows(protocolID: "tg101-5fx").map(\.review), reviews.map(\.1))
+        XCTAssertEqual(try store.reviewRows(protocolID: "tg101").count, 0, "protocol id matches exactly")
     }
 
     static let all: [(String, (PlanStore) throws -> Void)] = [
