@@ -145,32 +145,33 @@ final class ExpansionNode: FieldNode, @unchecked Sendable {
         guard !ws.isEmpty else { return }
         let order = ws.indices.sorted { ws[$0] < ws[$1] }
         let queries = order.map { ws[$0] }
-        let n = lattice.count
         let fields = slabFields()
-        let f = UnsafeMutablePointer<Float>.allocate(capacity: n * ws.count)
-        defer { f.deallocate() }
         let slabs = zip(solid, fields).map { l, s in
             SlabEnvelope.Slab(lo: l.lo, hi: l.hi, window: s.window, values: UnsafePointer(s.values.baseAddress!))
         }
+        // The envelope goes straight into the output planes; each level is then taken in place.
+        let planes = order.map { outs[$0] }
         SlabEnvelope.evaluate(slabs, lattice: lattice, outsideValue: grow ? .infinity : 0, queries: queries, limit: limit,
-                              radiusAbove: radii.wPlus, radiusBelow: radii.wMinus, into: f)
+                              radiusAbove: radii.wPlus, radiusBelow: radii.wMinus, planes: planes.map { $0.baseAddress! })
         Parallel.forEachChunk(ws.count) { _, range in
             for q in range {
-                let plane = UnsafeBufferPointer(start: f + q * n, count: n)
-                if self.grow { self.growthLevel(plane, into: outs[order[q]]) } else { self.contractionLevel(plane, at: queries[q], fields, into: outs[order[q]]) }
+                if self.grow { self.growthLevel(planes[q]) } else { self.contractionLevel(planes[q], at: queries[q], fields) }
             }
         }
     }
 
-    private func growthLevel(_ f: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
+    /// The growth level of the envelope's gauge² f, in place.
+    private func growthLevel(_ f: UnsafeMutableBufferPointer<Float>) {
         let s = Float(scale), cap = Float(2 * scale)
-        for i in 0..<out.count {
+        for i in 0..<f.count {
             let v = f[i]
-            out[i] = v.isFinite ? min((v.squareRoot() - 1) * s, cap) : cap
+            f[i] = v.isFinite ? min((v.squareRoot() - 1) * s, cap) : cap
         }
     }
 
-    private func contractionLevel(_ f: UnsafeBufferPointer<Float>, at w: Double, _ fields: [SlabField], into out: UnsafeMutableBufferPointer<Float>) {
+    /// The contraction level of the envelope's gauge² f, in place (each cell read before it is written).
+    private func contractionLevel(_ f: UnsafeMutableBufferPointer<Float>, at w: Double, _ fields: [SlabField]) {
+        let out = f
         let s = Float(scale)
         guard let p = solid.firstIndex(where: { $0.lo <= w && w < $0.hi }) else {
             for i in 0..<out.count { out[i] = s }
