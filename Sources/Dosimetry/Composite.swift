@@ -345,7 +345,8 @@ public enum Composite {
         func compute(_ quantity: DoseQuantity, _ which: [Int], _ recs: [Recovery], alphaBeta uniform: Double? = nil) -> [Float] {
             // The kernel writes every voxel.
             [Float](unsafeUninitializedCapacity: onReference.first?.count ?? 0) { out, count in
-                adviseHugePages(out)
+                // A report builds about ten 10 MB maps.
+                HugePages.advise(out)
                 withBuffers(onReference, which) { buffers in
                     let terms = zip(buffers, which).map { CompositeTerm(dose: $0.0, fractions: courses[$0.1].fractions, recovery: recs[$0.1]) }
                     if let a = uniform {
@@ -359,18 +360,6 @@ public enum Composite {
                 count = out.count
             }
         }
-    }
-
-    /// Asks the kernel for transparent huge pages under a fresh buffer before its first write
-    /// (Linux, where they are enabled for `madvise`): a report builds about ten 10 MB maps,
-    /// and 2 MiB pages fault them in with 1/512 of the traps.
-    static func adviseHugePages(_ buffer: UnsafeMutableBufferPointer<Float>) {
-        #if os(Linux)
-        guard let base = buffer.baseAddress else { return }
-        let page = 4096
-        let start = (Int(bitPattern: base) + page - 1) / page * page, end = Int(bitPattern: base + buffer.count) / page * page
-        if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
-        #endif
     }
 
     // MARK: Helpers

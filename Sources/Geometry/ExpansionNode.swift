@@ -34,6 +34,8 @@ final class ExpansionNode: FieldNode, @unchecked Sendable {
         var inside: [UInt8]
     }
     private var fields: [SlabField]?
+    /// The storage of every slab's values, one allocation (`slabFields`).
+    private var arena: UnsafeMutableBufferPointer<Float>?
     private let lock = NSLock()
 
     init(inner: FieldNode, radii: FrameRadii, grow: Bool, lattice: CellLattice, wRange: (Double, Double), engine: MarginEngine) {
@@ -52,7 +54,7 @@ final class ExpansionNode: FieldNode, @unchecked Sendable {
         super.init(lattice: lattice)
     }
 
-    deinit { for f in fields ?? [] { f.values.deallocate() } }
+    deinit { arena?.deallocate() }
 
     /// The envelope is exact below this gauge²: wherever the level function is within three
     /// cells of zero (its gradient is at most r_max / r_min per mm); beyond, only its sign
@@ -84,39 +86,41 @@ final class ExpansionNode: FieldNode, @unchecked Sendable {
         var made = [SlabField?](repeating: nil, count: solid.count)
         let windows = solid.map { CellWindow.around($0.polygons, lattice: lattice, reachMM: reach) }
         let largest = windows.reduce(0) { max($0, $1?.count ?? 0) }
+        // Every slab's values in one allocation (tens of MB for a 20 mm growth), faulted in
+        // as huge pages: a slab's values are its slice, written once, read by the envelope.
+        var offsets = [0]
+        for w in windows { offsets.append(offsets.last! + (w?.count ?? 0)) }
+        let storage = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, offsets.last!))
+        HugePages.advise(storage)
+        arena = storage
+        func values(_ p: Int) -> UnsafeMutableBufferPointer<Float> {
+            UnsafeMutableBufferPointer(start: storage.baseAddress! + offsets[p], count: offsets[p + 1] - offsets[p])
+        }
+        // One edge buffer per worker, reused slab after slab (no fresh pages per slab).
+        let scratch = (0..<Parallel.workers).map { _ in UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, largest)) }
+        defer { for s in scratch { s.deallocate() } }
+        // Largest windows first, handed out one at a time: the cores finish together.
+        let order = windows.indices.filter { windows[$0] != nil }.sorted { (windows[$0]!.count, $1) > (windows[$1]!.count, $0) }
         made.withUnsafeMutableBufferPointer { out in
             let o = out
-            Parallel.forEachChunk(solid.count) { _, range in
-                // One set of buffers per chunk, reused slab after slab (no fresh pages per slab).
-                let scratch = SlabScratch(capacity: largest)
-                defer { scratch.deallocate() }
-                for p in range {
-                    guard let window = windows[p] else { continue }
-                    o[p] = Self.slabField(solid[p].polygons, lattice: lattice, window: window, radii: euclidean ? nil : radii,
-                                          scale: euclidean ? invR2 : 1, limit: limit, grow: grow, scratch: scratch)
-                }
+            Parallel.forEachDynamic(order) { worker, p in
+                o[p] = Self.slabField(solid[p].polygons, lattice: lattice, window: windows[p]!, radii: euclidean ? nil : radii,
+                                      scale: euclidean ? invR2 : 1, limit: limit, grow: grow, edges: scratch[worker], into: values(p))
             }
         }
-        let f = made.map { $0 ?? SlabField(window: CellWindow(i0: 0, j0: 0, ni: 0, nj: 0), values: .allocate(capacity: 0), inside: []) }
+        let f = made.indices.map { made[$0] ?? SlabField(window: CellWindow(i0: 0, j0: 0, ni: 0, nj: 0), values: values($0), inside: []) }
         fields = f
         return f
-    }
-
-    /// Buffers for one slab's field at a time.
-    struct SlabScratch {
-        let edge: UnsafeMutableBufferPointer<Int32>, gauge2: UnsafeMutableBufferPointer<Float>
-        init(capacity: Int) {
-            edge = .allocate(capacity: max(1, capacity))
-            gauge2 = .allocate(capacity: max(1, capacity))
-        }
-        func deallocate() { edge.deallocate(); gauge2.deallocate() }
     }
 
     /// G_p on `window` for one slab's polygons (growth: gauge² outside, 0 inside;
     /// contraction: gauge² inside, 0 outside); `scale` turns mm² into gauge² for a
     /// Euclidean in-plane metric.
+    /// The gauge² goes straight into `values` (window.count of them) and is scaled in place;
+    /// `edges` is scratch for the nearest edges.
     private static func slabField(_ polygons: [[SIMD2<Double>]], lattice: CellLattice, window: CellWindow, radii: FrameRadii?,
-                                  scale: Float, limit: Float, grow: Bool, scratch: SlabScratch) -> SlabField {
+                                  scale: Float, limit: Float, grow: Bool, edges: UnsafeMutableBufferPointer<Int32>,
+                                  into values: UnsafeMutableBufferPointer<Float>) -> SlabField {
         // The inside test on the window's cells only.
         let mask = PlaneField.insideMask(polygons, lattice: lattice.restricted(to: window))
         let n = window.count
@@ -124,12 +128,8 @@ final class ExpansionNode: FieldNode, @unchecked Sendable {
             // Values at or beyond the envelope's limit are left out there: not handed on.
             NearestSegments.compute(edges: EdgeTable(polygons), lattice: lattice, window: window, radii: radii,
                                     side: grow ? .outside : .inside, inside: m.baseAddress!, stride: window.ni,
-                                    maximumGauge2: limit / scale, edge: scratch.edge, gauge2: scratch.gauge2)
-        }
-        let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
-        let g2 = scratch.gauge2
-        mask.withUnsafeBufferPointer { m in
-            for k in 0..<n { values[k] = (m[k] != 0) == grow ? 0 : g2[k] * scale }
+                                    maximumGauge2: limit / scale, edge: edges, gauge2: values)
+            for k in 0..<n { values[k] = (m[k] != 0) == grow ? 0 : values[k] * scale }
         }
         return SlabField(window: window, values: values, inside: grow ? [] : mask)
     }
@@ -145,32 +145,33 @@ final class ExpansionNode: FieldNode, @unchecked Sendable {
         guard !ws.isEmpty else { return }
         let order = ws.indices.sorted { ws[$0] < ws[$1] }
         let queries = order.map { ws[$0] }
-        let n = lattice.count
         let fields = slabFields()
-        let f = UnsafeMutablePointer<Float>.allocate(capacity: n * ws.count)
-        defer { f.deallocate() }
         let slabs = zip(solid, fields).map { l, s in
             SlabEnvelope.Slab(lo: l.lo, hi: l.hi, window: s.window, values: UnsafePointer(s.values.baseAddress!))
         }
+        // The envelope goes straight into the output planes; each level is then taken in place.
+        let planes = order.map { outs[$0] }
         SlabEnvelope.evaluate(slabs, lattice: lattice, outsideValue: grow ? .infinity : 0, queries: queries, limit: limit,
-                              radiusAbove: radii.wPlus, radiusBelow: radii.wMinus, into: f)
+                              radiusAbove: radii.wPlus, radiusBelow: radii.wMinus, planes: planes.map { $0.baseAddress! })
         Parallel.forEachChunk(ws.count) { _, range in
             for q in range {
-                let plane = UnsafeBufferPointer(start: f + q * n, count: n)
-                if self.grow { self.growthLevel(plane, into: outs[order[q]]) } else { self.contractionLevel(plane, at: queries[q], fields, into: outs[order[q]]) }
+                if self.grow { self.growthLevel(planes[q]) } else { self.contractionLevel(planes[q], at: queries[q], fields) }
             }
         }
     }
 
-    private func growthLevel(_ f: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
+    /// The growth level of the envelope's gauge² f, in place.
+    private func growthLevel(_ f: UnsafeMutableBufferPointer<Float>) {
         let s = Float(scale), cap = Float(2 * scale)
-        for i in 0..<out.count {
+        for i in 0..<f.count {
             let v = f[i]
-            out[i] = v.isFinite ? min((v.squareRoot() - 1) * s, cap) : cap
+            f[i] = v.isFinite ? min((v.squareRoot() - 1) * s, cap) : cap
         }
     }
 
-    private func contractionLevel(_ f: UnsafeBufferPointer<Float>, at w: Double, _ fields: [SlabField], into out: UnsafeMutableBufferPointer<Float>) {
+    /// The contraction level of the envelope's gauge² f, in place (each cell read before it is written).
+    private func contractionLevel(_ f: UnsafeMutableBufferPointer<Float>, at w: Double, _ fields: [SlabField]) {
+        let out = f
         let s = Float(scale)
         guard let p = solid.firstIndex(where: { $0.lo <= w && w < $0.hi }) else {
             for i in 0..<out.count { out[i] = s }

@@ -110,7 +110,7 @@ public final class MarginEngine: @unchecked Sendable {
         }
         let lattice = CellLattice(u0: ext.lo.x - 3 * h, v0: ext.lo.y - 3 * h, h: h, nu: nu + 7, nv: nv + 7)
         var clock = StageClock()
-        let root = try build(expression, lattice: lattice)
+        let root = try build(expression, lattice: lattice, leaves: LeafCache())
         clock.lap("source solids (slabs)")
         root.prepare()
         clock.lap("slab fields")
@@ -184,19 +184,22 @@ public final class MarginEngine: @unchecked Sendable {
 
     // MARK: Nodes
 
-    func build(_ e: MarginExpression, lattice: CellLattice) throws -> FieldNode {
+    /// The leaves built so far for one expression, by structure: a structure named twice
+    /// (a ring's `(S+b) − S`, a barrier that is also the source) is built once, its
+    /// interpolated solid and slabs shared (the same node gives the same slabs).
+    final class LeafCache {
+        var nodes: [String: FieldNode] = [:]
+    }
+
+    func build(_ e: MarginExpression, lattice: CellLattice, leaves: LeafCache) throws -> FieldNode {
+        func build(_ e: MarginExpression, lattice: CellLattice) throws -> FieldNode { try self.build(e, lattice: lattice, leaves: leaves) }
         switch e {
         case .roi(let n):
             let s = try shape(n)
-            guard options.endCap == .interpolated else { return LeafNode(layers: layers(of: s), lattice: lattice) }
-            let (spacing, layerMM, tol) = (sliceSpacing, options.interpolatedLayerMM, options.toleranceMM / 3)
-            // The solid lies within a slice of its contours' bounds (its ends grow by at most a
-            // slice): built on that part of the lattice, with two empty cells around it, so the
-            // traced slabs are the same as on the whole lattice.
-            let part = s.bounds.flatMap { CellWindow.around(lo: $0.lo, hi: $0.hi, lattice: lattice, reachMM: spacing + 3 * lattice.h) }
-            let sub = part.map { lattice.restricted(to: $0) } ?? lattice
-            let occupancy = ShapeOccupancy(shape: s, lattice: sub, endCap: .interpolated, sliceSpacing: spacing)
-            return LeafNode(InterpolatedSlabs(occupancy, layerMM: layerMM, toleranceMM: tol), lattice: lattice)
+            if let node = leaves.nodes[s.name] { return node }
+            let node = leaf(s, lattice: lattice)
+            leaves.nodes[s.name] = node
+            return node
         case .union(let a, let b):
             return BooleanNode(.union, try build(a, lattice: lattice), try build(b, lattice: lattice), engine: self, lattice: lattice)
         case .difference(let a, let b):
@@ -220,6 +223,19 @@ public final class MarginEngine: @unchecked Sendable {
             return GeodesicNode(euclid: euclid, source: inner, marginMM: m, barriers: barrierNodes, lattice: lattice,
                                 wRange: (ext.wLo, ext.wHi), cellMM: options.geodesicCellMM)
         }
+    }
+
+    /// The solid of structure `s` (`MarginOptions.endCap`) on `lattice`.
+    func leaf(_ s: PlanarShape, lattice: CellLattice) -> FieldNode {
+        guard options.endCap == .interpolated else { return LeafNode(layers: layers(of: s), lattice: lattice) }
+        let (spacing, layerMM, tol) = (sliceSpacing, options.interpolatedLayerMM, options.toleranceMM / 3)
+        // The solid lies within a slice of its contours' bounds (its ends grow by at most a
+        // slice): built on that part of the lattice, with two empty cells around it, so the
+        // traced slabs are the same as on the whole lattice.
+        let part = s.bounds.flatMap { CellWindow.around(lo: $0.lo, hi: $0.hi, lattice: lattice, reachMM: spacing + 3 * lattice.h) }
+        let sub = part.map { lattice.restricted(to: $0) } ?? lattice
+        let occupancy = ShapeOccupancy(shape: s, lattice: sub, endCap: .interpolated, sliceSpacing: spacing)
+        return LeafNode(InterpolatedSlabs(occupancy, layerMM: layerMM, toleranceMM: tol), lattice: lattice)
     }
 
     /// Thin slabs of a node whose cross-section varies with w: sampled at ≤ layerMM.
@@ -316,6 +332,8 @@ final class PlaneBuffers: @unchecked Sendable {
 
     init(planes count: Int, cells: Int) {
         storage = .allocate(capacity: max(1, count * cells))
+        // Tens of MB written once by the level functions: 2 MiB pages, 1/512 of the faults.
+        HugePages.advise(storage)
         let base = storage.baseAddress!
         planes = (0..<count).map { UnsafeMutableBufferPointer(start: base + $0 * cells, count: cells) }
     }

@@ -44,7 +44,7 @@ public final class ShapeOccupancy: @unchecked Sendable {
     /// Per plane that ends a run (and has a neighbour inward), per cell: the rounded
     /// profile the cell follows beyond the plane, or nil for the flat end. Computed once;
     /// see `roundedEnd`.
-    private(set) var roundedProfiles: [[RoundedProfile?]] = []
+    private(set) var roundedProfiles: [RoundedProfiles] = []
     /// Per plane p contiguous with p + 1, the cells whose coverage may lie strictly between
     /// 0 and 1 somewhere between the two planes (`interpolate` keeps each value within an
     /// eighth of the interval of [min, max] of the two planes' signed distances); every other
@@ -56,6 +56,28 @@ public final class ShapeOccupancy: @unchecked Sendable {
     private(set) var capCells: [[Int32]] = []
     /// Per interval, the arcs of its band cells (`arcs`).
     private(set) var intervalArcs: [[(before: Arc, after: Arc)]] = []
+
+    /// Per cell of an end plane, its `RoundedProfile` or nil, stored sparsely (a profile
+    /// index per cell, −1 for nil): most cells have none, and an optional profile per cell
+    /// would be 40 bytes of fresh memory per cell and end.
+    struct RoundedProfiles {
+        var index: [Int32] = []
+        var profiles: [RoundedProfile] = []
+
+        init() {}
+        init(cells: Int) { index = [Int32](repeating: -1, count: cells) }
+
+        @inline(__always)
+        subscript(i: Int) -> RoundedProfile? {
+            let k = index[i]
+            return k < 0 ? nil : profiles[Int(k)]
+        }
+
+        mutating func set(_ i: Int, _ profile: RoundedProfile) {
+            index[i] = Int32(truncatingIfNeeded: profiles.count)
+            profiles.append(profile)
+        }
+    }
 
     /// A cell's meridian profile beyond an end plane (`roundedProfile`): the circle
     /// (centre t, centre depth, radius) or, with a NaN centre, the chord of slope −radius;
@@ -104,12 +126,17 @@ public final class ShapeOccupancy: @unchecked Sendable {
             let f = Self.interpolationFields(shape, lattice: lattice, contiguous: contiguous, sliceSpacing: sliceSpacing)
             (signedDistance, nearest, intervalBands, capCells) = (f.distance, f.nearest, f.bands, f.capCells)
             intervalArcs = Self.arcs(f.distance, planes: planes, contiguous: contiguous, bands: f.bands)
-            roundedProfiles = planes.indices.map { p in
-                // A run's first plane faces below, its last above; a lone plane has no profile.
-                let below = p == 0 || !contiguous[p - 1], above = !contiguous[p]
-                guard below != above else { return [] }
-                return roundedEnd(p, below: below)
+            // A run's first plane faces below, its last above; a lone plane has no profile.
+            let ends = planes.indices.filter { p in (p == 0 || !contiguous[p - 1]) != !contiguous[p] }
+            var profiles = [RoundedProfiles](repeating: RoundedProfiles(), count: planes.count)
+            profiles.withUnsafeMutableBufferPointer { out in
+                let o = out
+                Parallel.forEach(ends.count) { n in
+                    let p = ends[n]
+                    o[p] = self.roundedEnd(p, below: p == 0 || !contiguous[p - 1])
+                }
             }
+            roundedProfiles = profiles
         } else {
             signedDistance = []
             nearest = []
@@ -138,12 +165,13 @@ public final class ShapeOccupancy: @unchecked Sendable {
             return CellWindow.around(planes[a...b].flatMap(\.polygons), lattice: lattice, reachMM: reach)
         }
         var fields = [(distance: [Float], nearestU: [Float], nearestV: [Float])](repeating: ([], [], []), count: planes.count)
+        // Largest windows first, one at a time: the cores finish together.
+        let size = windows.map { $0?.count ?? lattice.count }
+        let order = planes.indices.sorted { (size[$0], $1) > (size[$1], $0) }
         fields.withUnsafeMutableBufferPointer { out in
             let o = out
-            Parallel.forEachChunk(planes.count) { _, range in
-                for p in range {
-                    o[p] = PlaneField.signedDistanceAndNearest(planes[p].polygons, lattice: lattice, nearest: endsRun[p], window: windows[p])
-                }
+            Parallel.forEachDynamic(order) { _, p in
+                o[p] = PlaneField.signedDistanceAndNearest(planes[p].polygons, lattice: lattice, nearest: endsRun[p], window: windows[p])
             }
         }
         let distance = fields.map(\.distance)
@@ -491,22 +519,22 @@ public final class ShapeOccupancy: @unchecked Sendable {
     /// island's deepest cell closes within 1.2 slices — else the island is a flat or cut end
     /// and stays flat up to its rim (decided per cell, the rim closed later than the face
     /// and stood up as a ring above it).
-    private func roundedEnd(_ p: Int, below: Bool) -> [RoundedProfile?] {
+    private func roundedEnd(_ p: Int, below: Bool) -> RoundedProfiles {
         let planes = shape.planes
         let (q0, r) = inwardPlanes(p, below: below)
-        guard let q = q0 else { return [] }
+        guard let q = q0 else { return RoundedProfiles() }
         let a = abs(planes[p].w - planes[q].w)
         let b = r.map { abs(planes[q].w - planes[$0].w) } ?? 0
         let limit = 1.2 * sliceSpacing
         let sd = signedDistance[p], nu = nearest[p].u, nv = nearest[p].v
-        var profiles = [RoundedProfile?](repeating: nil, count: lattice.count)
+        var profiles = RoundedProfiles(cells: lattice.count)
         for i in 0..<lattice.count where sd[i] < 0 && !nu[i].isNaN {
             let ep = Double(-sd[i])
             let foot = SIMD2(Double(nu[i]), Double(nv[i]))
             let eq = ep - sample(signedDistance[q], at: foot)
             let er = r.map { ep - sample(signedDistance[$0], at: foot) }
             if let prof = Self.roundedProfile(ep: ep, eq: eq, er: er, a: a, b: b), prof.close <= limit {
-                profiles[i] = RoundedProfile(centreT: prof.centreT, centreE: prof.centreE, radius: prof.radius, close: prof.close)
+                profiles.set(i, RoundedProfile(centreT: prof.centreT, centreE: prof.centreE, radius: prof.radius, close: prof.close))
             }
         }
         // Islands: flood fill of the inside cells; an island whose deepest cell has no
@@ -531,7 +559,7 @@ public final class ShapeOccupancy: @unchecked Sendable {
                 if j > 0 { visit(k - w) }
                 if j + 1 < h { visit(k + w) }
             }
-            if profiles[deepest] == nil { for k in members { profiles[k] = nil } }
+            if profiles[deepest] == nil { for k in members { profiles.index[k] = -1 } }
         }
         return profiles
     }

@@ -36,7 +36,17 @@ enum SlabEnvelope {
     ///   for slabs above w; a zero radius reaches only the slabs holding w.
     static func evaluate(_ slabs: [Slab], lattice: CellLattice, outsideValue: Float, queries: [Double], limit: Float,
                          radiusAbove: Double, radiusBelow: Double, into out: UnsafeMutablePointer<Float>) {
-        let Q = queries.count, n = lattice.count, nu = lattice.nu
+        let n = lattice.count
+        evaluate(slabs, lattice: lattice, outsideValue: outsideValue, queries: queries, limit: limit, radiusAbove: radiusAbove,
+                 radiusBelow: radiusBelow, planes: queries.indices.map { out + $0 * n })
+    }
+
+    /// `evaluate` into one buffer of `lattice.count` values per query (`planes[q]`), such
+    /// as the callers' own output planes (no intermediate copy).
+    static func evaluate(_ slabs: [Slab], lattice: CellLattice, outsideValue: Float, queries: [Double], limit: Float,
+                         radiusAbove: Double, radiusBelow: Double, planes: [UnsafeMutablePointer<Float>]) {
+        let Q = queries.count, nu = lattice.nu
+        precondition(planes.count == Q, "one plane per query")
         guard Q > 0 else { return }
         // Per slab, the planes it reaches and τ there.
         let reach: [[(q: Int, tau: Float)]] = slabs.map { s in
@@ -50,7 +60,7 @@ enum SlabEnvelope {
         Parallel.forEachChunk(lattice.nv) { _, rows in
             for j in rows {
                 for q in 0..<Q {
-                    let f = out + q * n + j * nu
+                    let f = planes[q] + j * nu
                     for i in 0..<nu { f[i] = .infinity }
                 }
                 for (p, s) in slabs.enumerated() where !reach[p].isEmpty {
@@ -59,7 +69,7 @@ enum SlabEnvelope {
                     let i0 = covers ? s.window.i0 : nu, i1 = covers ? s.window.i0 + s.window.ni : nu
                     let g = s.values + (covers ? wj * s.window.ni - s.window.i0 : 0)
                     for (q, tau) in reach[p] {
-                        let f = out + q * n + j * nu
+                        let f = planes[q] + j * nu
                         // `x < y ? x : y` (not `min`, which orders NaNs) vectorises to minps.
                         for i in i0..<i1 { let x = g[i] + tau; f[i] = x < f[i] ? x : f[i] }
                         // Beyond the window: the slab's outside value (+∞ for growth: nothing).

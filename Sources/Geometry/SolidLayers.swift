@@ -149,57 +149,56 @@ public final class InterpolatedSlabs: @unchecked Sendable {
                 }
             }
         case .inner, .outer:
-            // The faces of the slabs, just inside each breakpoint interval at its two ends
-            // (neighbouring slabs of an interval share a face).
-            let faces = faceSections()
-            let cells = occupancy.lattice.count
             out.withUnsafeMutableBufferPointer { o in
                 let ob = o
-                Parallel.forEachChunk(bounds.count) { _, range in
-                    let level = UnsafeMutableBufferPointer<Float>.allocate(capacity: cells)
-                    defer { level.deallocate() }
-                    // Coverage 0 where a face is empty: the intersection is empty, the union the other face.
-                    let zero = [Float](repeating: 0, count: cells)
-                    for k in range {
-                        guard faces[k].0 != nil || faces[k].1 != nil else { continue }
-                        (faces[k].0 ?? zero).withUnsafeBufferPointer { c0 in (faces[k].1 ?? zero).withUnsafeBufferPointer { c1 in
-                            if bound == .inner {
-                                for i in 0..<cells { level[i] = 0.5 - min(c0[i], c1[i]) }
-                            } else {
-                                for i in 0..<cells { level[i] = 0.5 - max(c0[i], c1[i]) }
-                            }
-                        } }
-                        let polys = ContourTracer.trace(UnsafeBufferPointer(level), lattice: self.occupancy.lattice, toleranceMM: self.toleranceMM)
-                        if !polys.isEmpty { ob[k] = SolidLayer(lo: self.bounds[k].lo, hi: self.bounds[k].hi, polygons: polys) }
-                    }
-                }
+                Parallel.forEachChunk(bounds.count) { _, range in self.boundedLayers(range, bound, into: ob) }
             }
         }
         return out.compactMap { $0 }
     }
 
-    /// The coverage at the two faces of every slab: faces shared within a breakpoint
-    /// interval, taken just inside the interval at its ends (1e-6 of a slab).
-    private func faceSections() -> [([Float]?, [Float]?)] {
-        // Face positions: per slab, its lower face, and the upper face of the last slab of each interval.
-        var positions: [Double] = []
-        var lowerFace: [Int] = [], upperFace: [Int] = []
-        for (k, b) in bounds.enumerated() {
-            let eps = 1e-6 * step[k]
+    /// The `.inner` or `.outer` slabs of `range` (contiguous), into `out`: each slab's
+    /// level is 0.5 − min (or max) of the coverage at its two faces, taken just inside its
+    /// breakpoint interval at the interval's ends (1e-6 of a slab), and traced. The faces are
+    /// computed in turn into two buffers: a slab's upper face is the next slab's lower face
+    /// within an interval (the same w), so each face is computed once per chunk, and no
+    /// section outlives the slab after it (no stored sections, no fresh pages per face).
+    private func boundedLayers(_ range: Range<Int>, _ bound: PlanarShape.SlabBound, into out: UnsafeMutableBufferPointer<SolidLayer?>) {
+        let cells = occupancy.lattice.count
+        var lower = UnsafeMutableBufferPointer<Float>.allocate(capacity: cells)
+        var upper = UnsafeMutableBufferPointer<Float>.allocate(capacity: cells)
+        let level = UnsafeMutableBufferPointer<Float>.allocate(capacity: cells)
+        defer { lower.deallocate(); upper.deallocate(); level.deallocate() }
+        // Coverage 0 where a face is empty: the intersection is empty, the union the other face.
+        var lowerPresent = false, carried = false
+        for k in range {
+            let b = bounds[k], eps = 1e-6 * step[k]
             let first = k == 0 || bounds[k - 1].interval != b.interval
             let last = k + 1 == bounds.count || bounds[k + 1].interval != b.interval
-            lowerFace.append(positions.count)
-            positions.append(first ? b.lo + eps : b.lo)
-            upperFace.append(positions.count)
-            if last { positions.append(intervalEnd[k] - eps) }
-        }
-        var sections = [[Float]?](repeating: nil, count: positions.count)
-        sections.withUnsafeMutableBufferPointer { o in
-            let ob = o
-            Parallel.forEachChunk(positions.count) { _, range in
-                for n in range { ob[n] = self.section(positions[n]) }
+            if !carried { lowerPresent = section(first ? b.lo + eps : b.lo, into: lower) }
+            let upperPresent = section(last ? intervalEnd[k] - eps : bounds[k + 1].lo, into: upper)
+            if lowerPresent || upperPresent {
+                if bound == .inner {
+                    for i in 0..<cells { level[i] = 0.5 - min(lower[i], upper[i]) }
+                } else {
+                    for i in 0..<cells { level[i] = 0.5 - max(lower[i], upper[i]) }
+                }
+                let polys = ContourTracer.trace(UnsafeBufferPointer(level), lattice: occupancy.lattice, toleranceMM: toleranceMM)
+                if !polys.isEmpty { out[k] = SolidLayer(lo: b.lo, hi: b.hi, polygons: polys) }
             }
+            // The upper face is the next slab's lower face unless the interval ends here.
+            swap(&lower, &upper)
+            lowerPresent = upperPresent
+            carried = !last
         }
-        return bounds.indices.map { (sections[lowerFace[$0]], sections[upperFace[$0]]) }
+    }
+
+    /// The coverage at w into `out` (0 everywhere where the solid is empty); whether the
+    /// solid is present there.
+    private func section(_ w: Double, into out: UnsafeMutableBufferPointer<Float>) -> Bool {
+        // `coverage` writes every cell when it returns true.
+        if occupancy.coverage(at: w, into: out) { return true }
+        out.initialize(repeating: 0)
+        return false
     }
 }

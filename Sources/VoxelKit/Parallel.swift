@@ -37,6 +37,30 @@ public enum Parallel {
         }
     }
 
+    /// Calls `body` once for every index in `order`, concurrently, handing the indices out
+    /// one at a time, in that order, to whichever worker is free. For items of uneven cost
+    /// listed costliest first: they finish together, where contiguous chunks can leave one
+    /// core alone with the last long chunk. `body` also gets its worker's number
+    /// (0..<`workers`), for per-worker scratch. Results must not depend on which worker
+    /// takes an index.
+    public static func forEachDynamic(_ order: [Int], _ body: (_ worker: Int, _ index: Int) -> Void) {
+        guard !order.isEmpty else { return }
+        let count = min(workers, order.count)
+        if count == 1 { for index in order { body(0, index) }; return }
+        let lock = NSLock()
+        var next = 0
+        DispatchQueue.concurrentPerform(iterations: count) { worker in
+            while true {
+                lock.lock()
+                let k = next
+                next += 1
+                lock.unlock()
+                if k >= order.count { return }
+                body(worker, order[k])
+            }
+        }
+    }
+
     /// The number of chunks `forEachChunk` would use, to size per-chunk result arrays.
     public static func chunkCount(_ count: Int, minimumChunk: Int = 1) -> Int {
         guard count > 0 else { return 0 }

@@ -158,6 +158,26 @@ final class MarginGeometryTests: XCTestCase {
         XCTAssertEqual(a2, Double.pi * 225 / 2, accuracy: 0.01 * .pi * 112.5)
     }
 
+    /// A structure named twice in an expression (a ring's (S+b) − S) is built once and
+    /// shared: the ring equals the one whose inner structure is a copy under another name
+    /// (built on its own), point for point, for both sources.
+    func testARingSharesItsSourceWithoutChangingIt() throws {
+        let zs = Phantom.planes(from: -6, to: 6, step: 2)
+        let s = Phantom.sphere("S", r: 7, planes: zs, frame: .patient)
+        let copy = PlanarShape(name: "T", frame: .patient, planes: s.planes)
+        for source in [EndCap.prism, .interpolated] {
+            var o = MarginOptions()
+            o.endCap = source
+            let e = MarginEngine(frame: .patient, sliceSpacing: 2, shapes: [s, copy], outputPlanes: Phantom.planes(from: -12, to: 12, step: 2), options: o)
+            let grown = MarginExpression.expansion(.roi("S"), DirectionalMargin(uniformMM: 4))
+            let shared = try e.evaluate(.difference(grown, .roi("S")))
+            let apart = try e.evaluate(.difference(grown, .roi("T")))
+            XCTAssertGreaterThan(shared.planes.count, 5, "\(source)")
+            XCTAssertEqual(shared.planes.map(\.w), apart.planes.map(\.w), "\(source)")
+            for (a, b) in zip(shared.planes, apart.planes) { XCTAssertEqual(a.polygons, b.polygons, "\(source), w \(a.w)") }
+        }
+    }
+
     /// A slab barrier z ∈ [5.5, 10.5] with a slit x ∈ [6, 10] above a box; hand-computed
     /// geodesic extents on the plane z = 12 for a 15 mm margin (docs/expand.md).
     func testBarrierAwareGrowthGoesThroughTheGapOnly() throws {

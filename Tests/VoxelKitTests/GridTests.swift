@@ -37,4 +37,20 @@ final class GridTests: XCTestCase {
         }
         XCTAssertTrue(seen.allSatisfy { $0 == 1 })
     }
+
+    /// `forEachDynamic` visits every index of its order once, on workers numbered below
+    /// `Parallel.workers`; an empty order calls nothing.
+    func testParallelDynamicVisitsEveryIndexOnceOnNumberedWorkers() {
+        let order = (0..<300).map { ($0 * 7) % 300 }  // a permutation (7 and 300 are coprime)
+        var seen = [Int](repeating: 0, count: 300), workers = [Int](repeating: -1, count: 300)
+        seen.withUnsafeMutableBufferPointer { s in workers.withUnsafeMutableBufferPointer { w in
+            let (sb, wb) = (s, w)
+            Parallel.forEachDynamic(order) { worker, index in sb[index] += 1; wb[index] = worker }
+        } }
+        XCTAssertTrue(seen.allSatisfy { $0 == 1 })
+        XCTAssertTrue(workers.allSatisfy { $0 >= 0 && $0 < Parallel.workers })
+        var called = false
+        Parallel.forEachDynamic([]) { _, _ in called = true }
+        XCTAssertFalse(called)
+    }
 }
