@@ -169,14 +169,12 @@ extension SBRT {
             let shape = result.shape(name: newName, frame: frame)
             let layers = shape.prismLayers(sliceSpacing: images.grid.spacing.z)
             let prismCC = zip(shape.planeAreas, layers).reduce(0) { $0 + $1.0 * ($1.1.hi - $1.1.lo) } / 1000
-            // The result's interpolated volume (on both cores) while this thread writes the outputs (on one).
-            let volume = Background { shape.volumeMM3(endCap: .interpolated, sliceSpacing: images.grid.spacing.z) / 1000 }
+            let interpolatedCC = shape.volumeMM3(endCap: .interpolated, sliceSpacing: images.grid.spacing.z) / 1000
+            lap("volumes of the result")
             let kind = type ?? StructureSetWriter.interpretedType(forName: newName)
             let desc = "sbrt \(SBRT.version): \(expr.description), \(endCap.rawValue) source"
-            let written = Result { try writeOutputs(result, name: newName, kind: kind, description: desc, structureSet: ss, images: images, frame: frame) }
-            let interpolatedCC = volume.value()
-            try written.get()
-            lap("volumes of the result, and writing")
+            try writeOutputs(result, name: newName, kind: kind, description: desc, structureSet: ss, images: images, frame: frame)
+            lap("writing")
             let contourCount = result.planes.reduce(0) { $0 + $1.polygons.count }
             let pointCount = result.planes.reduce(0) { $0 + $1.polygons.reduce(0) { $0 + $1.count } }
             print("\(newName) = \(expr.description) (\(endCap.rawValue) source): \(String(format: "%.3f", interpolatedCC)) cc interpolated between its contours, \(String(format: "%.3f", prismCC)) cc as a prism stack; \(result.planes.count) planes, \(contourCount) contours, \(pointCount) points, type \(kind)")
@@ -284,29 +282,5 @@ extension SBRT {
             }
             return NRRDWriter.encode(vol, comments: [description])
         }
-    }
-}
-
-/// A value computed on a thread of its own while the caller goes on (`value()` waits for it).
-/// The thread is a plain one, not a dispatch worker, so the parallel loops inside `work`
-/// get every core.
-final class Background<T>: @unchecked Sendable {
-    private var result: T?
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ work: @escaping () -> T) {
-        let thread = Thread { [self] in
-            result = work()
-            done.signal()
-        }
-        thread.stackSize = 8 << 20  // as the main thread
-        thread.start()
-    }
-
-    /// The value, once computed.
-    func value() -> T {
-        done.wait()
-        done.signal()
-        return result!
     }
 }
