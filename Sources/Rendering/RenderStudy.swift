@@ -61,12 +61,11 @@ public struct RenderStudy: Sendable {
     /// A figure of such slices decodes only these images.
     public static func planes(through rois: [ROI], of images: ImageSeries) -> Range<Int>? {
         let frame = PlaneFrame(grid: images.grid)
-        let n = Double(images.grid.nz)
         var lo = Int.max, hi = Int.min
         for roi in rois {
             guard let c = centroid(of: PlanarShape(roi: roi, frame: frame), frame: frame) else { continue }
-            // Clamped before the conversion: an index is never made from an unchecked double.
-            let k = Int(min(max(images.grid.continuousIndex(of: c).z.rounded(), -1), n))
+            // A checked conversion: an index is never made from an unchecked double.
+            let k = min(max(Checked.clamped(images.grid.continuousIndex(of: c).z.rounded()), -1), images.grid.nz)
             lo = min(lo, k - 1)
             hi = max(hi, k + 1)
         }
