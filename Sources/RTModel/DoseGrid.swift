@@ -278,6 +278,7 @@ public struct DoseGrid: Sendable {
         // Every case below writes all n values, so the array is not zero-filled first;
         // writing through the base pointer keeps bounds checks out of the loops.
         let out = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+            HugePages.advise(buffer)
             let dst = buffer.baseAddress!
             data.withUnsafeBytes { raw in
                 let base = raw.baseAddress!

@@ -73,7 +73,9 @@ public enum DoseWriter {
         // Every element is written by exactly one chunk, so the arrays are not zero-filled first.
         var back = [Float]()
         let stored = [UInt32](unsafeUninitializedCapacity: n) { st, stCount in
+            HugePages.advise(st)
             back = [Float](unsafeUninitializedCapacity: n) { bk, bkCount in
+                HugePages.advise(bk)
                 dose.withUnsafeBufferPointer { src in
                     let stp = st.baseAddress!, bkp = bk.baseAddress!, sp = src.baseAddress!
                     Parallel.forEachChunk(n, minimumChunk: 1 << 16) { _, range in

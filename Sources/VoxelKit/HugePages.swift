@@ -6,11 +6,16 @@ public enum HugePages {
     /// (Linux, where they are enabled for `madvise`): 2 MiB pages fault a buffer of tens of
     /// megabytes in with 1/512 of the traps (each trap costs about a microsecond beside the
     /// zeroing). Only the whole 4 KiB pages inside the buffer are advised; elsewhere a no-op.
-    public static func advise(_ buffer: UnsafeMutableBufferPointer<Float>) {
+    public static func advise<T>(_ buffer: UnsafeMutableBufferPointer<T>) {
+        advise(UnsafeMutableRawBufferPointer(buffer))
+    }
+
+    /// As `advise(_:)`, for raw bytes.
+    public static func advise(_ bytes: UnsafeMutableRawBufferPointer) {
         #if os(Linux)
-        guard let base = buffer.baseAddress else { return }
+        guard let base = bytes.baseAddress else { return }
         let page = 4096
-        let start = (Int(bitPattern: base) + page - 1) / page * page, end = Int(bitPattern: base + buffer.count) / page * page
+        let start = (Int(bitPattern: base) + page - 1) / page * page, end = (Int(bitPattern: base) + bytes.count) / page * page
         if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
         #endif
     }

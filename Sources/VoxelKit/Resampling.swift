@@ -37,6 +37,7 @@ public enum Resampler {
         let nx = target.nx, ny = target.ny, nz = target.nz
         var outsidePerSlice = [Int](repeating: 0, count: max(1, nz))
         let out = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+            HugePages.advise(buffer)   // a dose grid onto another: often tens of MB, first written here
             let dst = buffer.baseAddress!
             source.voxels.withUnsafeBufferPointer { src in
                 let sp = src.baseAddress!
