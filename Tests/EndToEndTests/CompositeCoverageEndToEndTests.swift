@@ -4,15 +4,8 @@ import XCTest
 /// Never green without a number: a re-irradiation flag on a structure outside an earlier
 /// course's dose grid is not evaluable (the rule of `sbrt check`), and the composite exits 1
 /// unless every flag was evaluated and none raised.
-final class CompositeCoverageEndToEndTests: XCTestCase {
-    var tmp: URL!
-
-    override func setUpWithError() throws {
-        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("sbrt-composite-cov-\(UUID())")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
+final class CompositeCoverageEndToEndTests: TemporaryFolderTestCase {
+    override var folderPrefix: String { "sbrt-composite-cov" }
 
     /// SmallBowel lies wholly outside the prior course's grid (`sbrt dvh Fixtures/pelvis --dose
     /// RD.prior.dcm`: 100 % outside): its cumulative flag is not evaluable with that reason,

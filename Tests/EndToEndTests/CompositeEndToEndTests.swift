@@ -1,15 +1,8 @@
 import Foundation
 import XCTest
 
-final class CompositeEndToEndTests: XCTestCase {
-    var tmp: URL!
-
-    override func setUpWithError() throws {
-        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("sbrt-composite-\(UUID())")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
+final class CompositeEndToEndTests: TemporaryFolderTestCase {
+    override var folderPrefix: String { "sbrt-composite" }
 
     func json(_ path: String) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]

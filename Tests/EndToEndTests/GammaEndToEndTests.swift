@@ -1,15 +1,8 @@
 import Foundation
 import XCTest
 
-final class GammaEndToEndTests: XCTestCase {
-    var tmp: URL!
-
-    override func setUpWithError() throws {
-        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("sbrt-gamma-\(UUID())")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
+final class GammaEndToEndTests: TemporaryFolderTestCase {
+    override var folderPrefix: String { "sbrt-gamma" }
 
     func json(_ text: String) throws -> [String: Any] {
         try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])

@@ -3,15 +3,8 @@ import XCTest
 
 /// Planning images other than CT: the pelvis plan drawn on MR behaves like the CT one in
 /// every command, `info` lists every series, and `--image` draws a registered MR.
-final class ImagesEndToEndTests: XCTestCase {
-    var tmp: URL!
-
-    override func setUpWithError() throws {
-        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("sbrt-images-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
+final class ImagesEndToEndTests: TemporaryFolderTestCase {
+    override var folderPrefix: String { "sbrt-images" }
 
     func testInfoListsTheMRSeriesAndTheStructureSetDrawnOnIt() throws {
         let r = try runSBRT(["info", fixture("pelvis_mr")])

@@ -3,17 +3,8 @@ import XCTest
 
 /// `sbrt render`: figures written, deterministic, free of patient identifiers, and
 /// refused with exit 2 when they cannot be drawn as asked.
-final class RenderEndToEndTests: XCTestCase {
-    var tmp: URL!
-
-    override func setUpWithError() throws {
-        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("sbrt-render-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: tmp)
-    }
+final class RenderEndToEndTests: TemporaryFolderTestCase {
+    override var folderPrefix: String { "sbrt-render" }
 
     /// Width and height from the IHDR chunk of a PNG file.
     func pngSize(_ path: String) throws -> (Int, Int) {
