@@ -36,19 +36,21 @@ public enum AlphaBetaMap {
     }
 
     public static func build(grid: Grid, defaultAlphaBeta: Double, assignments: [Assignment], sliceSpacing: Double) -> Result {
-        var values = [Float](repeating: Float(defaultAlphaBeta), count: grid.count)
+        var values = FreshVoxels.filled(Float(defaultAlphaBeta), count: grid.count)
         var inside = [Int](repeating: 0, count: assignments.count)
-        var owner = [Int32](repeating: -1, count: assignments.isEmpty ? 0 : grid.count)
+        // The assignment each voxel took, for the voxels inside any (a few thousand, where
+        // the map has millions).
+        var owner: [Int: Int32] = [:]
         for (a, asg) in assignments.enumerated() {
             let mask = insideIndices(asg.shape, sliceSpacing: sliceSpacing, grid: grid)
             inside[a] = mask.count
-            for v in mask where owner[v] < 0 || Double(values[v]) > asg.alphaBeta {
+            for v in mask where owner[v] == nil || Double(values[v]) > asg.alphaBeta {
                 values[v] = Float(asg.alphaBeta)
                 owner[v] = Int32(a)
             }
         }
         var winning = [Int](repeating: 0, count: assignments.count)
-        for o in owner where o >= 0 { winning[Int(o)] += 1 }
+        for o in owner.values { winning[Int(o)] += 1 }
         return Result(values: values, voxelCounts: inside, winningCounts: winning)
     }
 

@@ -106,23 +106,28 @@ extension Composite {
         var coverageSlot: [Int?] = []
         let courses: Int
 
+        /// The maps, each but the written one and the physical ones computed only in
+        /// `boxes`, the voxels the report's structures read.
         init(_ request: CompositeRequest, _ maps: DoseMaps, written volume: Volume<Float>, recoveries: [Recovery],
-             coverage: [CourseCoverage?], bed2: Bool) {
+             coverage: [CourseCoverage?], bed2: Bool, physical: [DoseField], boxes: [VoxelBox]) {
             let n = maps.courses.count, all = Array(0..<n), none = [Recovery](repeating: .none, count: n)
-            func field(_ v: [Float]) -> DoseField { DoseField(Volume(grid: volume.grid, voxels: v)) }
+            let grid = volume.grid, rows = VoxelRows(boxes, in: grid.size)
+            func map(_ q: DoseQuantity, _ which: [Int], _ recs: [Recovery], alphaBeta: Double? = nil) -> DoseField {
+                maps.compute(q, which, recs, alphaBeta: alphaBeta, only: boxes, rows: rows, grid: grid)
+            }
             courses = n
             for i in all {
-                fields.append(field(maps.onReference[i]))
-                fields.append(field(maps.compute(.eqd2, [i], none)))
-                fields.append(field(maps.compute(.bed, [i], none)))
+                fields.append(physical[i])
+                fields.append(map(.eqd2, [i], none))
+                fields.append(map(.bed, [i], none))
             }
-            fields.append(request.quantity == .eqd2 ? DoseField(volume) : field(maps.compute(.eqd2, all, recoveries)))
-            fields.append(request.quantity == .bed ? DoseField(volume) : field(maps.compute(.bed, all, recoveries)))
-            if bed2 { fields.append(field(maps.compute(.bed, all, none, alphaBeta: 2))) }
+            fields.append(request.quantity == .eqd2 ? DoseField(volume) : map(.eqd2, all, recoveries))
+            fields.append(request.quantity == .bed ? DoseField(volume) : map(.bed, all, recoveries))
+            if bed2 { fields.append(map(.bed, all, none, alphaBeta: 2)) }
             for c in coverage {
                 guard let c else { coverageSlot.append(nil); continue }
                 coverageSlot.append(coverageFields.count)
-                coverageFields += [field(c.covered), field(c.edge)]
+                coverageFields += [DoseField(Volume(grid: grid, voxels: c.covered)), DoseField(Volume(grid: grid, voxels: c.edge))]
             }
         }
 
@@ -171,10 +176,13 @@ extension Composite {
                                 _ clock: inout StageClock) throws -> ([CompositeReport.StructureEntry], [FlagStructureInput]) {
         let wanted = try reportStructures(request, structures.structureSet!)
         let classes = wanted.map { StructureClass(name: $0.name, interpretedType: $0.interpretedType) }
-        let f = ReportFields(request, maps, written: volume, recoveries: recoveries, coverage: coverage, bed2: classes.contains { $0.organ || $0.cns })
-        clock.lap("report dose maps")
+        let physical = maps.onReference.map { DoseField(Volume(grid: volume.grid, voxels: $0)) }
         let engine = DVHEngine(frame: structures.frame, sliceSpacing: structures.sliceSpacing, shapes: structures.shapes,
-                               dose: f.fields[0], options: request.dvhOptions)
+                               dose: physical[0], options: request.dvhOptions)
+        let boxes = try wanted.compactMap { try engine.readBox(.roi($0.name), name: $0.name) }
+        let f = ReportFields(request, maps, written: volume, recoveries: recoveries, coverage: coverage,
+                             bed2: classes.contains { $0.organ || $0.cns }, physical: physical, boxes: boxes)
+        clock.lap("report dose maps")
         var entries: [CompositeReport.StructureEntry] = []
         var flagInputs: [FlagStructureInput] = []
         for (roi, cls) in zip(wanted, classes) {

@@ -345,19 +345,40 @@ public enum Composite {
         func compute(_ quantity: DoseQuantity, _ which: [Int], _ recs: [Recovery], alphaBeta uniform: Double? = nil) -> [Float] {
             // The kernel writes every voxel.
             [Float](unsafeUninitializedCapacity: onReference.first?.count ?? 0) { out, count in
-                // A report builds about ten 10 MB maps.
                 HugePages.advise(out)
-                withBuffers(onReference, which) { buffers in
-                    let terms = zip(buffers, which).map { CompositeTerm(dose: $0.0, fractions: courses[$0.1].fractions, recovery: recs[$0.1]) }
-                    if let a = uniform {
-                        CompositeKernel.sum(quantity, terms, alphaBeta: .uniform(a), linearAboveGy: request.linearAboveGy, into: out)
-                    } else if let m = alphaBeta {
-                        m.values.withUnsafeBufferPointer { CompositeKernel.sum(quantity, terms, alphaBeta: .map($0), linearAboveGy: request.linearAboveGy, into: out) }
-                    } else {
-                        CompositeKernel.sum(quantity, terms, alphaBeta: .uniform(request.defaultAlphaBeta), linearAboveGy: request.linearAboveGy, into: out)
-                    }
+                withKernelArguments(which, recs, alphaBeta: uniform) { terms, ab in
+                    CompositeKernel.sum(quantity, terms, alphaBeta: ab, linearAboveGy: request.linearAboveGy, into: out)
                 }
                 count = out.count
+            }
+        }
+
+        /// `compute`'s map, written only in `boxes` (a report's structures read nothing
+        /// else: the rest of the map's pages are never touched), with its maximum over the
+        /// whole grid.
+        func compute(_ quantity: DoseQuantity, _ which: [Int], _ recs: [Recovery], alphaBeta uniform: Double? = nil,
+                     only boxes: [VoxelBox], rows: VoxelRows, grid: Grid) -> DoseField {
+            var largest: Float = 0
+            // Voxels outside `rows` keep whatever the allocation held; the field says where
+            // its values are, and the DVH engine reads nowhere else.
+            let values = [Float](unsafeUninitializedCapacity: grid.count) { out, count in
+                withKernelArguments(which, recs, alphaBeta: uniform) { terms, ab in
+                    largest = CompositeKernel.sum(quantity, terms, alphaBeta: ab, linearAboveGy: request.linearAboveGy, into: out, only: rows)
+                }
+                count = out.count
+            }
+            return DoseField(Volume(grid: grid, voxels: values), maxGy: Double(largest), definedIn: boxes)
+        }
+
+        /// The kernel's terms for courses `which` and its α/β field: `uniform`, the map, or
+        /// the default.
+        func withKernelArguments<R>(_ which: [Int], _ recs: [Recovery], alphaBeta uniform: Double?,
+                                    _ body: ([CompositeTerm], AlphaBetaField) -> R) -> R {
+            withBuffers(onReference, which) { buffers in
+                let terms = zip(buffers, which).map { CompositeTerm(dose: $0.0, fractions: courses[$0.1].fractions, recovery: recs[$0.1]) }
+                if let a = uniform { return body(terms, .uniform(a)) }
+                if let m = alphaBeta { return m.values.withUnsafeBufferPointer { body(terms, .map($0)) } }
+                return body(terms, .uniform(request.defaultAlphaBeta))
             }
         }
     }

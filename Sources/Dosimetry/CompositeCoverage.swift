@@ -39,16 +39,18 @@ struct CourseCoverage: Sendable {
     init(_ volume: Volume<Float>) {
         let g = volume.grid, n = g.count
         let (nx, ny) = (g.nx, g.ny)
-        var covered = [Float](repeating: 0, count: n)
-        var edge = [Float](repeating: 0, count: n)
+        var edge = FreshVoxels.filled(Float(0), count: n)
+        let covered: [Float] = volume.voxels.withUnsafeBufferPointer { vb in
+            let v = vb
+            return FreshVoxels.make(count: n, minimumChunk: 65_536) { (range, c: UnsafeMutableBufferPointer<Float>) in
+                for i in range { c[i] = v[i].isNaN ? 0 : 1 }
+            }
+        }
         volume.voxels.withUnsafeBufferPointer { vb in
-            covered.withUnsafeMutableBufferPointer { cb in
+            covered.withUnsafeBufferPointer { cb in
                 edge.withUnsafeMutableBufferPointer { eb in
                     let v = vb, c = cb, e = eb
-                    Parallel.forEachChunk(n, minimumChunk: 65_536) { _, range in
-                        for i in range where !v[i].isNaN { c[i] = 1 }
-                    }
-                    Parallel.forEach(g.nz) { k in Self.edgePlane(k, nx: nx, ny: ny, nz: g.nz, v, UnsafeBufferPointer(c), e) }
+                    Parallel.forEach(g.nz) { k in Self.edgePlane(k, nx: nx, ny: ny, nz: g.nz, v, c, e) }
                 }
             }
         }

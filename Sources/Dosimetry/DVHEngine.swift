@@ -74,6 +74,11 @@ public struct DVHEngine: Sendable {
         }
         let layouts = doses.map { HistogramLayout(maxGy: $0.maxGy) }
         let plan = try samplingPlan(expression, label: label)
+        if doses.contains(where: { $0.definedBoxes != nil }), let box = readBox(plan.leaves, plan.lattice) {
+            for d in doses where !d.isDefined(in: box) {
+                throw SBRTError(.invalidRequest, "DVHs of \(label): a dose map holds values only in voxels \(d.definedBoxes!.map(\.description).joined(separator: ", ")), the structure reads \(box)")
+            }
+        }
         return try DVHEngine.withVoxelPointers(doses) { maps in
             let partials = accumulate(plan, expression, maps: maps, layouts: layouts)
             let totals = partials.totals()
@@ -134,6 +139,61 @@ extension DVHEngine {
     /// the lattice would exceed 8 million cells; sub-slices no thicker than the cell, half
     /// the dose grid's slice spacing or the slice spacing.
     func samplingPlan(_ expression: StructureExpression, label: String) throws -> SamplingPlan {
+        let (leaves, lattice, volumeEstimate) = try sizedLattice(expression, label: label)
+        let h = lattice.h
+        let occupancies = leaves.map { ShapeOccupancy(shape: $0, lattice: lattice, endCap: options.endCap, sliceSpacing: sliceSpacing) }
+        var breaks = occupancies.flatMap(\.breakpoints).sorted()
+        breaks = breaks.reduce(into: [Double]()) { acc, x in if acc.last.map({ x - $0 > 1e-9 }) ?? true { acc.append(x) } }
+        let dzMax = min(h, dose.grid.spacing.z / 2, sliceSpacing)
+        let subSlices = ShapeOccupancy.subSlices(breaks, maximumStepMM: dzMax)
+        let geometry = DVHLatticeGeometry(nu: lattice.nu, nv: lattice.nv, h: h,
+                                          du: dose.indexDelta(frame.u * h), dv: dose.indexDelta(frame.v * h),
+                                          uPerMM: dose.indexDelta(frame.u), vPerMM: dose.indexDelta(frame.v), nPerMM: dose.indexDelta(frame.n),
+                                          size: dose.grid.size)
+        let perChunk = volumeEstimate / (h * h * dzMax) / Double(DVHEngine.samplesPerChunk)
+        let wanted = perChunk.isFinite ? Int(min(max(perChunk, 1), Double(DVHEngine.maximumChunks))) : DVHEngine.maximumChunks
+        // Sub-slices wholly outside the dose grid cost little (no interpolation): balance on that.
+        let costs = subSlices.map { s -> Double in
+            let x00 = dose.index(frame.patient(lattice.u0 + h / 2, lattice.v0 + h / 2, s.w))
+            return DVHKernel.entirelyOutside(geometry, x00) ? 0.05 : 1
+        }
+        return SamplingPlan(leaves: leaves, occupancies: occupancies,
+                            leafIndex: Dictionary(uniqueKeysWithValues: leaves.enumerated().map { ($1.name, $0) }),
+                            lattice: lattice, geometry: geometry, subSlices: subSlices,
+                            chunkStarts: DVHEngine.balancedRuns(costs, max(1, min(wanted, subSlices.count))),
+                            slots: DVHEngine.slotsNeeded(expression))
+    }
+
+    /// The box of dose voxels the DVH of `expression` reads (`dvh`, `dvhs`), nil when it
+    /// reads none: every sample lies on the lattice (its cells, whose sampling points move
+    /// at most half a cell), and every sample and vertex within a slice spacing of the
+    /// structure's first and last plane (the end caps reach no further); the box holds
+    /// the interpolation cells around that (u, v, w) box, with a voxel to spare.
+    public func readBox(_ expression: StructureExpression, name: String? = nil) throws -> VoxelBox? {
+        let (leaves, lattice, _) = try sizedLattice(expression, label: name ?? expression.description)
+        return readBox(leaves, lattice)
+    }
+
+    func readBox(_ leaves: [PlanarShape], _ lattice: CellLattice) -> VoxelBox? {
+        let ws = leaves.compactMap { s in s.planes.first.map { ($0.w, s.planes.last!.w) } }
+        guard let w0 = ws.map(\.0).min(), let w1 = ws.map(\.1).max() else { return nil }
+        let h = lattice.h
+        var lo = Vec3(repeating: .infinity), hi = Vec3(repeating: -.infinity)
+        for u in [lattice.u0 - h, lattice.u0 + Double(lattice.nu + 1) * h] {
+            for v in [lattice.v0 - h, lattice.v0 + Double(lattice.nv + 1) * h] {
+                for w in [w0 - 1.5 * sliceSpacing, w1 + 1.5 * sliceSpacing] {
+                    let x = dose.index(frame.patient(u, v, w))
+                    lo = pointwiseMin(lo, x)
+                    hi = pointwiseMax(hi, x)
+                }
+            }
+        }
+        return VoxelBox(around: lo, hi, margin: 1, in: dose.grid.size)
+    }
+
+    /// The leaves of `expression` and the lattice they are sampled on: cells of
+    /// cbrt(volume / minimumSamples), bounded as `samplingPlan` says; and the volume estimate.
+    func sizedLattice(_ expression: StructureExpression, label: String) throws -> (leaves: [PlanarShape], lattice: CellLattice, volumeEstimate: Double) {
         guard sliceSpacing.isFinite, sliceSpacing > 0 else { throw SBRTError(.invalidValue, "DVH of \(label): slice spacing \(sliceSpacing) mm") }
         let leaves = try expression.names.map { n -> PlanarShape in
             guard let s = shapes[n] else { throw SBRTError(.invalidRequest, "no structure named \"\(n)\"") }
@@ -166,27 +226,7 @@ extension DVHEngine {
         while ((hi.x - lo.x) / h + 4) * ((hi.y - lo.y) / h + 4) > 8_000_000 || samples(h) > 2e8 { h *= 1.5 }
         let lattice = CellLattice(u0: lo.x - 2 * h, v0: lo.y - 2 * h, h: h,
                                   nu: Int(((hi.x - lo.x) / h).rounded(.up)) + 4, nv: Int(((hi.y - lo.y) / h).rounded(.up)) + 4)
-        let occupancies = leaves.map { ShapeOccupancy(shape: $0, lattice: lattice, endCap: options.endCap, sliceSpacing: sliceSpacing) }
-        var breaks = occupancies.flatMap(\.breakpoints).sorted()
-        breaks = breaks.reduce(into: [Double]()) { acc, x in if acc.last.map({ x - $0 > 1e-9 }) ?? true { acc.append(x) } }
-        let dzMax = min(h, dose.grid.spacing.z / 2, sliceSpacing)
-        let subSlices = ShapeOccupancy.subSlices(breaks, maximumStepMM: dzMax)
-        let geometry = DVHLatticeGeometry(nu: lattice.nu, nv: lattice.nv, h: h,
-                                          du: dose.indexDelta(frame.u * h), dv: dose.indexDelta(frame.v * h),
-                                          uPerMM: dose.indexDelta(frame.u), vPerMM: dose.indexDelta(frame.v), nPerMM: dose.indexDelta(frame.n),
-                                          size: dose.grid.size)
-        let perChunk = volumeEstimate / (h * h * dzMax) / Double(DVHEngine.samplesPerChunk)
-        let wanted = perChunk.isFinite ? Int(min(max(perChunk, 1), Double(DVHEngine.maximumChunks))) : DVHEngine.maximumChunks
-        // Sub-slices wholly outside the dose grid cost little (no interpolation): balance on that.
-        let costs = subSlices.map { s -> Double in
-            let x00 = dose.index(frame.patient(lattice.u0 + h / 2, lattice.v0 + h / 2, s.w))
-            return DVHKernel.entirelyOutside(geometry, x00) ? 0.05 : 1
-        }
-        return SamplingPlan(leaves: leaves, occupancies: occupancies,
-                            leafIndex: Dictionary(uniqueKeysWithValues: leaves.enumerated().map { ($1.name, $0) }),
-                            lattice: lattice, geometry: geometry, subSlices: subSlices,
-                            chunkStarts: DVHEngine.balancedRuns(costs, max(1, min(wanted, subSlices.count))),
-                            slots: DVHEngine.slotsNeeded(expression))
+        return (leaves, lattice, volumeEstimate)
     }
 
     /// Splits `costs` into `parts` contiguous runs of about equal total cost: the start of
@@ -448,13 +488,7 @@ final class DVHPartials: @unchecked Sendable {
     private func add(chunk c: Int, map m: Int) {
         var acc = histograms[m]
         let p = histograms[c * maps + m]
-        if p.lowestSlot <= p.highestSlot {
-            for k in p.lowestSlot...p.highestSlot {
-                acc.ramps[k] += p.ramps[k]
-                acc.points[k] += p.points[k]
-            }
-            acc.touch(p.lowestSlot, p.highestSlot)
-        }
+        acc.add(p)
         acc.weightedDose += p.weightedDose
         acc.minDose = min(acc.minDose, p.minDose)
         acc.maxDose = max(acc.maxDose, p.maxDose)

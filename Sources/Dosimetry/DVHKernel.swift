@@ -36,8 +36,13 @@ public struct DoseHistogram {
     public let ramps: UnsafeMutablePointer<Double>
     public let points: UnsafeMutablePointer<Double>
     public let layout: HistogramLayout
+    /// The lowest and highest slot of `ramps` written, and of `points` (`Int.max`, −1
+    /// when none): kept apart so that summing and clearing touch no page of one that
+    /// only the other wrote (a fresh page costs a fault and its zeroing).
+    public var lowestRamp = Int.max, highestRamp = -1, lowestPoint = Int.max, highestPoint = -1
     /// The lowest and highest slot written (`Int.max`, −1 when none).
-    public var lowestSlot = Int.max, highestSlot = -1
+    public var lowestSlot: Int { min(lowestRamp, lowestPoint) }
+    public var highestSlot: Int { max(highestRamp, highestPoint) }
     /// Σ weight × dose of the samples inside the dose grid (mm³·Gy).
     public var weightedDose = 0.0
     /// The extremes of the samples' dose intervals (see `DVHKernel`), Gy.
@@ -54,17 +59,33 @@ public struct DoseHistogram {
 
     /// Gives the storage back (zeroed where written); the histogram must not be used after.
     public func deallocate() {
-        if lowestSlot <= highestSlot {
-            (ramps + lowestSlot).update(repeating: 0, count: highestSlot - lowestSlot + 1)
-            (points + lowestSlot).update(repeating: 0, count: highestSlot - lowestSlot + 1)
-        }
+        if lowestRamp <= highestRamp { (ramps + lowestRamp).update(repeating: 0, count: highestRamp - lowestRamp + 1) }
+        if lowestPoint <= highestPoint { (points + lowestPoint).update(repeating: 0, count: highestPoint - lowestPoint + 1) }
         HistogramStore.shared.give(ramps, doubles: 2 * (layout.bins + 2))
     }
 
     @inline(__always)
-    mutating func touch(_ lo: Int, _ hi: Int) {
-        if lo < lowestSlot { lowestSlot = lo }
-        if hi > highestSlot { highestSlot = hi }
+    mutating func touchRamps(_ lo: Int, _ hi: Int) {
+        if lo < lowestRamp { lowestRamp = lo }
+        if hi > highestRamp { highestRamp = hi }
+    }
+
+    @inline(__always)
+    mutating func touchPoints(_ lo: Int, _ hi: Int) {
+        if lo < lowestPoint { lowestPoint = lo }
+        if hi > highestPoint { highestPoint = hi }
+    }
+
+    /// Adds `other`'s masses, slot by slot, where it wrote them.
+    mutating func add(_ other: DoseHistogram) {
+        if other.lowestRamp <= other.highestRamp {
+            for k in other.lowestRamp...other.highestRamp { ramps[k] += other.ramps[k] }
+            touchRamps(other.lowestRamp, other.highestRamp)
+        }
+        if other.lowestPoint <= other.highestPoint {
+            for k in other.lowestPoint...other.highestPoint { points[k] += other.points[k] }
+            touchPoints(other.lowestPoint, other.highestPoint)
+        }
     }
 
     /// Adds mass `w` spread uniformly over [a0, b0] (clamped to [0, top]; a point mass
@@ -79,7 +100,7 @@ public struct DoseHistogram {
         if b - a < delta * 1e-3 {
             let k = min(Int(a / delta) + 1, layout.bins + 1)
             points[k] += w
-            touch(k, k)
+            touchPoints(k, k)
             return
         }
         let s = w / (b - a)
@@ -90,14 +111,14 @@ public struct DoseHistogram {
         ramps[ka + 1] += s * delta * fa
         ramps[kb] -= s * delta * (1 - fb)
         ramps[kb + 1] -= s * delta * fb
-        touch(ka, kb + 1)
+        touchRamps(ka, kb + 1)
     }
 
     /// A mass outside the dose grid: a point mass at 0 Gy.
     @inline(__always)
     public mutating func addOutside(_ w: Double) {
         points[1] += w
-        touch(1, 1)
+        touchPoints(1, 1)
         minDose = min(minDose, 0)
         maxDose = max(maxDose, 0)
     }

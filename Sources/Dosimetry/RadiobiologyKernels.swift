@@ -86,29 +86,100 @@ public enum CompositeKernel {
     /// The SIMD, multi-core kernel. `out` must have the terms' voxel count.
     public static func sum(_ quantity: DoseQuantity, _ terms: [CompositeTerm], alphaBeta: AlphaBetaField,
                            linearAboveGy: Double? = nil, into out: UnsafeMutableBufferPointer<Float>) {
-        let count = out.count
+        let o = out.baseAddress!
+        forEachChunk(quantity, terms, alphaBeta, linearAboveGy, count: out.count) { range, compute in
+            compute(o + range.lowerBound, range)
+        }
+    }
+
+    /// `sum`'s values at the voxels of `rows` only (`out`'s other voxels are not written,
+    /// so their pages are never touched), and the largest value over every voxel (NaN when
+    /// some voxel is NaN). Every voxel is computed as `sum` computes it (the same chunks,
+    /// the same SIMD blocks), a block of 4096 at a time into a scratch held in the cache.
+    /// - Complexity: `sum`'s arithmetic; memory traffic: the inputs, and the rows' voxels.
+    public static func sum(_ quantity: DoseQuantity, _ terms: [CompositeTerm], alphaBeta: AlphaBetaField,
+                           linearAboveGy: Double? = nil, into out: UnsafeMutableBufferPointer<Float>, only rows: VoxelRows) -> Float {
+        let nx = rows.size.x
+        precondition(nx * rows.rows.count == out.count, "region of \(nx * rows.rows.count) voxels, output \(out.count)")
+        let o = out.baseAddress!
+        let lock = NSLock()
+        nonisolated(unsafe) var overall = -Float.infinity, anyNaN = false
+        forEachChunk(quantity, terms, alphaBeta, linearAboveGy, count: out.count) { range, compute in
+            let block = 4096   // a multiple of 8: the SIMD blocks fall where one call over `range` puts them
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { scratch in
+                let t = scratch.baseAddress!
+                var largest = -Float.infinity, sawNaN = false
+                var s = range.lowerBound
+                while s < range.upperBound {
+                    let e = min(s + block, range.upperBound)
+                    compute(t, s..<e)
+                    let (m, nan) = largestOf(t, e - s)
+                    largest = max(largest, m)
+                    sawNaN = sawNaN || nan
+                    // The held part of each row the block crosses.
+                    var r = s / nx
+                    while r * nx < e {
+                        let held = rows.rows[r]
+                        let lo = max(s, r * nx + held.lowerBound), hi = min(e, r * nx + held.upperBound)
+                        if lo < hi { (o + lo).update(from: t + (lo - s), count: hi - lo) }
+                        r += 1
+                    }
+                    s = e
+                }
+                lock.lock()
+                overall = max(overall, largest)
+                anyNaN = anyNaN || sawNaN
+                lock.unlock()
+            }
+        }
+        return anyNaN ? .nan : overall
+    }
+
+    /// Runs `body(range, compute)` for each chunk of `count` voxels concurrently;
+    /// `compute(dst, sub)` writes the values of voxels `sub` (inside `range`, starting at
+    /// its start or a multiple of 8 voxels after it) to `dst[0..<sub.count]`.
+    static func forEachChunk(_ quantity: DoseQuantity, _ terms: [CompositeTerm], _ alphaBeta: AlphaBetaField, _ linearAboveGy: Double?,
+                             count: Int, _ body: (Range<Int>, (UnsafeMutablePointer<Float>, Range<Int>) -> Void) -> Void) {
         for t in terms { precondition(t.dose.count == count, "course dose has \(t.dose.count) voxels, output \(count)") }
         if terms.contains(where: { $0.recovery.linearWeight == nil }) {
             // Nonlinear recovery: the scalar path, split across cores.
             Parallel.forEachChunk(count, minimumChunk: 1 << 15) { _, range in
-                scalarRange(quantity, terms, alphaBeta, linearAboveGy, out, range)
+                body(range) { dst, sub in scalarRange(quantity, terms, alphaBeta, linearAboveGy, dst, sub) }
             }
             return
         }
         let raw = terms.map { RawTerm(dose: $0.dose.baseAddress!, fractions: Float($0.fractions),
                                       invFractions: 1 / Float($0.fractions), weight: Float($0.recovery.linearWeight!)) }
+        let dT = linearAboveGy.map(Float.init)
         raw.withUnsafeBufferPointer { rt in
             let termBuffer = rt
             Parallel.forEachChunk(count, minimumChunk: 1 << 16) { _, range in
-                simdRange(quantity, termBuffer, alphaBeta, linearAboveGy.map(Float.init), out, range)
+                body(range) { dst, sub in simdRange(quantity, termBuffer, alphaBeta, dT, dst, sub) }
             }
         }
+    }
+
+    /// The largest of `p[0..<n]` (NaNs passed over) and whether there was a NaN, eight lanes at a time.
+    @inline(__always)
+    static func largestOf(_ p: UnsafePointer<Float>, _ n: Int) -> (Float, Bool) {
+        var acc = SIMD8<Float>(repeating: -.infinity)
+        var nan = SIMDMask<SIMD8<Int32>>(repeating: false)
+        var i = 0
+        while i + 8 <= n {
+            let x = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+            nan .|= x .!= x
+            acc.replace(with: x, where: acc .< x)
+            i += 8
+        }
+        var m = acc.max(), sawNaN = any(nan)
+        while i < n { if p[i] > m { m = p[i] } else if p[i].isNaN { sawNaN = true }; i += 1 }
+        return (m, sawNaN)
     }
 
     /// The plain scalar reference (Double arithmetic, one voxel at a time, one thread).
     public static func sumReference(_ quantity: DoseQuantity, _ terms: [CompositeTerm], alphaBeta: AlphaBetaField,
                                     linearAboveGy: Double? = nil, into out: UnsafeMutableBufferPointer<Float>) {
-        scalarRange(quantity, terms, alphaBeta, linearAboveGy, out, 0..<out.count)
+        scalarRange(quantity, terms, alphaBeta, linearAboveGy, out.baseAddress!, 0..<out.count)
     }
 
     /// Bytes moved by `sum` per call (reads of every course and the α/β map, one write),
@@ -125,8 +196,9 @@ public enum CompositeKernel {
         var weight: Float
     }
 
+    /// Voxels `range` into `out[0..<range.count]`.
     static func scalarRange(_ quantity: DoseQuantity, _ terms: [CompositeTerm], _ ab: AlphaBetaField,
-                            _ dT: Double?, _ out: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>) {
+                            _ dT: Double?, _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
         for v in range {
             let a = ab.value(at: v)
             var acc = 0.0
@@ -140,14 +212,15 @@ public enum CompositeKernel {
                     acc += quantity == .bed ? bed : Radiobiology.eqd2(fromBED: bed, alphaBeta: a)
                 }
             }
-            out[v] = Float(acc)
+            out[v - range.lowerBound] = Float(acc)
         }
     }
 
-    /// SIMD8 over `range`; the tail (< 8 voxels) is done lane by lane with the same formula.
+    /// SIMD8 over `range` into `out[0..<range.count]`; the tail (< 8 voxels) is done lane
+    /// by lane with the same formula.
     static func simdRange(_ quantity: DoseQuantity, _ terms: UnsafeBufferPointer<RawTerm>, _ ab: AlphaBetaField,
-                          _ dT: Float?, _ out: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>) {
-        let o = out.baseAddress!
+                          _ dT: Float?, _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+        let o = out, first = range.lowerBound
         let uniformAB: Float
         let map: UnsafePointer<Float>?
         switch ab {
@@ -195,7 +268,7 @@ public enum CompositeKernel {
                     acc *= k
                 }
             }
-            UnsafeMutableRawPointer(o + v).storeBytes(of: acc, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(o + (v &- first)).storeBytes(of: acc, as: SIMD8<Float>.self)
             v += 8
         }
         while v < end {
@@ -206,7 +279,7 @@ public enum CompositeKernel {
                 let q = Radiobiology.convert(quantity, totalGy: D, fractions: Int(t.fractions), alphaBeta: a, linearAboveGy: dT.map(Double.init))
                 acc += q * Double(t.weight)
             }
-            o[v] = Float(acc)
+            o[v &- first] = Float(acc)
             v += 1
         }
     }

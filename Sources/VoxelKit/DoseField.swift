@@ -10,8 +10,23 @@ public struct DoseField: Sendable {
     /// Rows of the inverse of the index→patient matrix: index offset = inv · patient offset.
     @usableFromInline let inv0: Vec3, inv1: Vec3, inv2: Vec3
     public let maxGy: Double
+    /// Where the voxels hold the field, nil for everywhere; elsewhere they hold nothing
+    /// meaningful, and readers must stay inside one of these boxes (`DVHEngine` checks).
+    public let definedBoxes: [VoxelBox]?
 
     public init(_ volume: Volume<Float>) {
+        self.init(volume, maxGy: Double(DoseField.largest(volume.voxels) ?? 0), definedBoxes: nil)
+    }
+
+    /// A field known only in `boxes` (its other voxels unwritten: a map built for the DVHs
+    /// of a few structures does not fault in the rest of its pages), whose maximum over the
+    /// whole grid is `maxGy` (histograms are laid out from it, so that a DVH is the one
+    /// the whole map gives).
+    public init(_ volume: Volume<Float>, maxGy: Double, definedIn boxes: [VoxelBox]) {
+        self.init(volume, maxGy: maxGy, definedBoxes: boxes)
+    }
+
+    init(_ volume: Volume<Float>, maxGy: Double, definedBoxes: [VoxelBox]?) {
         self.volume = volume
         grid = volume.grid
         let (a, b, c) = grid.indexToPatient
@@ -19,7 +34,13 @@ public struct DoseField: Sendable {
         inv0 = cross(b, c) / det
         inv1 = cross(c, a) / det
         inv2 = cross(a, b) / det
-        maxGy = Double(DoseField.largest(volume.voxels) ?? 0)
+        self.maxGy = maxGy
+        self.definedBoxes = definedBoxes
+    }
+
+    /// Whether every voxel of `box` holds the field.
+    public func isDefined(in box: VoxelBox) -> Bool {
+        definedBoxes.map { $0.contains { $0.contains(box) } } ?? true
     }
 
     /// The largest value, as `Array.max()` gives it (a NaN first value gives NaN, later NaNs

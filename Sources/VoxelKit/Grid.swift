@@ -1,3 +1,5 @@
+import Base
+
 /// A point or vector in patient coordinates (DICOM LPS), millimetres.
 public typealias Vec3 = SIMD3<Double>
 
@@ -124,4 +126,58 @@ public struct Volume<Element>: Sendable where Element: Sendable {
         get { voxels[grid.linearIndex(i, j, k)] }
         set { voxels[grid.linearIndex(i, j, k)] = newValue }
     }
+}
+
+/// A box of voxels of a grid: indices `lo...hi` on each axis (inclusive, lo ≤ hi).
+public struct VoxelBox: Sendable, Equatable, CustomStringConvertible {
+    public var lo: SIMD3<Int>, hi: SIMD3<Int>
+
+    public init(lo: SIMD3<Int>, hi: SIMD3<Int>) {
+        precondition(lo.x <= hi.x && lo.y <= hi.y && lo.z <= hi.z, "empty voxel box")
+        self.lo = lo
+        self.hi = hi
+    }
+
+    /// The voxels of `size` within `margin` voxels of the continuous indices [a, b] (per
+    /// axis, a ≤ b), or nil when none is (NaN bounds give nil).
+    public init?(around a: Vec3, _ b: Vec3, margin: Int, in size: SIMD3<Int>) {
+        func axis(_ lo: Double, _ hi: Double, _ n: Int) -> (Int, Int)? {
+            guard lo <= hi, hi >= -Double(margin) - 1, lo <= Double(n + margin) else { return nil }
+            let l = max(0, Checked.clamped(lo.rounded(.down)) - margin), h = min(n - 1, Checked.clamped(hi.rounded(.down)) + 1 + margin)
+            return l <= h ? (l, h) : nil
+        }
+        guard let x = axis(a.x, b.x, size.x), let y = axis(a.y, b.y, size.y), let z = axis(a.z, b.z, size.z) else { return nil }
+        lo = SIMD3(x.0, y.0, z.0)
+        hi = SIMD3(x.1, y.1, z.1)
+    }
+
+    public func contains(_ other: VoxelBox) -> Bool {
+        all(lo .<= other.lo) && all(other.hi .<= hi)
+    }
+
+    public var description: String { "[\(lo.x)…\(hi.x), \(lo.y)…\(hi.y), \(lo.z)…\(hi.z)]" }
+}
+
+/// The voxels of a few boxes, row by row: per row (k · ny + j) of a grid, the range of i
+/// it holds (the hull of the boxes' ranges on that row; empty when none crosses it).
+public struct VoxelRows: Sendable {
+    public let size: SIMD3<Int>
+    public let rows: [Range<Int>]
+
+    public init(_ boxes: [VoxelBox], in size: SIMD3<Int>) {
+        var rows = [Range<Int>](repeating: 0..<0, count: size.y * size.z)
+        for b in boxes {
+            for k in b.lo.z...b.hi.z {
+                for j in b.lo.y...b.hi.y {
+                    let r = rows[k * size.y + j], add = b.lo.x..<(b.hi.x + 1)
+                    rows[k * size.y + j] = r.isEmpty ? add : min(r.lowerBound, add.lowerBound)..<max(r.upperBound, add.upperBound)
+                }
+            }
+        }
+        self.size = size
+        self.rows = rows
+    }
+
+    /// Voxels held.
+    public var count: Int { rows.reduce(0) { $0 + $1.count } }
 }

@@ -205,6 +205,52 @@ final class DVHKernelTests: XCTestCase {
         XCTAssertThrowsError(try c.engine.dvhs(.roi(c.shape.name), doses: [base, other]))
     }
 
+    /// A map known only in a structure's read box gives that structure's DVHs to the bit
+    /// (the voxels outside hold NaN here: one read would show), on an aligned and an
+    /// oblique dose grid, with both end caps; a box one voxel short is refused.
+    func testMapKnownOnlyInTheReadBoxGivesTheSameDVHs() throws {
+        for endCap in [EndCap.prism, .interpolated] {
+            var c = AnalyticCase(Phantoms.sphere(diameter: 12), slice: 1, grid: 2, gradient: .x, endCap: endCap)
+            c.engine.shapes["Edge"] = PlanarShape(name: "Edge", frame: .patient, planes: c.shape.planes.map { p in
+                .init(w: p.w + 17, polygons: p.polygons.map { $0.map { $0 + SIMD2(15, 3) } })
+            })
+            let a = 20.0 * Double.pi / 180
+            let oblique = Grid(size: SIMD3(26, 24, 22), origin: Vec3(-18, -24, -21), spacing: Vec3(1.9, 2.1, 2),
+                               axisI: Vec3(cos(a), sin(a), 0), axisJ: Vec3(-sin(a), cos(a), 0))
+            var tilted = [Float](repeating: 0, count: oblique.count)
+            for k in 0..<22 { for j in 0..<24 { for i in 0..<26 {
+                let p = oblique.position(Double(i), Double(j), Double(k))
+                tilted[oblique.linearIndex(i, j, k)] = Float(16 + p.x + 0.5 * p.y - 0.3 * p.z)
+            } } }
+            for field in [c.engine.dose, DoseField(Volume(grid: oblique, voxels: tilted))] {
+                var engine = c.engine
+                engine.dose = field
+                for name in [c.shape.name, "Edge"] {
+                    let box = try XCTUnwrap(try engine.readBox(.roi(name)), "\(endCap) \(name)")
+                    var masked = field.volume.voxels
+                    let g = field.grid
+                    for k in 0..<g.nz { for j in 0..<g.ny { for i in 0..<g.nx
+                        where !(box.lo.x...box.hi.x).contains(i) || !(box.lo.y...box.hi.y).contains(j) || !(box.lo.z...box.hi.z).contains(k) {
+                        masked[g.linearIndex(i, j, k)] = .nan
+                    } } }
+                    XCTAssertLessThan(box.hi.x - box.lo.x + 1, g.nx, "the box leaves voxels out")
+                    let partial = DoseField(Volume(grid: g, voxels: masked), maxGy: field.maxGy, definedIn: [box])
+                    let whole = try engine.dvhs(.roi(name), doses: [field, field])
+                    let known = try engine.dvhs(.roi(name), doses: [field, partial])
+                    XCTAssertEqual(known[1].cumulativeCC, whole[1].cumulativeCC, "\(endCap) \(name)")
+                    XCTAssertEqual(known[1].meanGy, whole[1].meanGy)
+                    XCTAssertEqual(known[1].minGy, whole[1].minGy)
+                    XCTAssertEqual(known[1].maxGy, whole[1].maxGy)
+                    XCTAssertEqual(known[1].boundaryMaxGy, whole[1].boundaryMaxGy)
+                    var short = box
+                    short.hi.x -= 1
+                    let cut = DoseField(Volume(grid: g, voxels: masked), maxGy: field.maxGy, definedIn: [short])
+                    XCTAssertThrowsError(try engine.dvhs(.roi(name), doses: [cut]))
+                }
+            }
+        }
+    }
+
     /// Deep expressions (operands missing on some sub-slices, right operands that are
     /// expressions) through the slot evaluator, against arrays evaluated directly.
     func testOccupancyAlgebraOfDeepExpressions() throws {

@@ -72,6 +72,51 @@ final class RadiobiologyTests: XCTestCase {
         }
     }
 
+    /// The kernel over a few boxes only: every voxel in them is the whole kernel's, to the
+    /// bit (the same chunks and SIMD blocks, on a grid whose chunks end mid-block), no
+    /// other voxel is written, and the maximum is the whole map's.
+    func testKernelOverBoxesEqualsTheWholeKernelThereAndGivesItsMaximum() {
+        let size = SIMD3(37, 29, 280), n = size.x * size.y * size.z
+        let a = randomDoses(n, seed: 4, max: 60), b = randomDoses(n, seed: 5, max: 45)
+        let ab = randomDoses(n, seed: 6, max: 9).map { $0 + 1 }
+        let boxes = [VoxelBox(lo: SIMD3(3, 2, 10), hi: SIMD3(20, 11, 90)), VoxelBox(lo: SIMD3(15, 0, 80), hi: SIMD3(36, 28, 140)),
+                     VoxelBox(lo: SIMD3(0, 28, 279), hi: SIMD3(36, 28, 279))]
+        let rows = VoxelRows(boxes, in: size)
+        func inside(_ v: Int) -> Bool {
+            let i = v % size.x, r = v / size.x
+            return rows.rows[r].contains(i)
+        }
+        XCTAssertTrue(inside(10 + 37 * (5 + 29 * 50)))
+        XCTAssertFalse(inside(30 + 37 * (5 + 29 * 50)))
+        for quantity in DoseQuantity.allCases {
+            for (useMap, recovery) in [(false, Recovery.none), (true, .fraction(0.25)), (true, .jonesGrant(toleranceBED: 100, r: 0.5))] {
+                var whole = [Float](repeating: 0, count: n), part = [Float](repeating: -7, count: n)
+                var largest: Float = 0
+                a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in ab.withUnsafeBufferPointer { pab in
+                    let terms = [CompositeTerm(dose: pa, fractions: 5, recovery: recovery), CompositeTerm(dose: pb, fractions: 3)]
+                    let field: AlphaBetaField = useMap ? .map(pab) : .uniform(3)
+                    whole.withUnsafeMutableBufferPointer { CompositeKernel.sum(quantity, terms, alphaBeta: field, linearAboveGy: 6, into: $0) }
+                    largest = part.withUnsafeMutableBufferPointer { CompositeKernel.sum(quantity, terms, alphaBeta: field, linearAboveGy: 6, into: $0, only: rows) }
+                } } }
+                let label = "\(quantity) map \(useMap) \(recovery)"
+                XCTAssertEqual(largest, whole.max()!, label)
+                var mismatches = 0, written = 0
+                for v in 0..<n {
+                    if inside(v) { if part[v].bitPattern != whole[v].bitPattern { mismatches += 1 } } else if part[v] != -7 { written += 1 }
+                }
+                XCTAssertEqual(mismatches, 0, label)
+                XCTAssertEqual(written, 0, label)
+            }
+        }
+        var poisoned = randomDoses(n, seed: 7, max: 10)
+        poisoned[n - 3] = .nan
+        var out = [Float](repeating: 0, count: n)
+        let m = poisoned.withUnsafeBufferPointer { p in
+            out.withUnsafeMutableBufferPointer { CompositeKernel.sum(.physical, [CompositeTerm(dose: p, fractions: 1)], alphaBeta: .uniform(3), into: $0, only: rows) }
+        }
+        XCTAssertTrue(m.isNaN, "a NaN anywhere makes the maximum NaN")
+    }
+
     func testKernelUsesEachVoxelsOwnDosePerFraction() {
         // Two voxels of one course: 40 Gy and 20 Gy in 5 fx, α/β 10 → EQD2 60 and 23.33.
         let d: [Float] = [40, 20]
