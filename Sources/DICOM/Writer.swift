@@ -37,7 +37,8 @@ public enum DICOMWriter {
         var metaBody = ByteSink()
         for e in meta.elements { try metaBody.write(e, characterSet: .default) }
         var out = ByteSink()
-        out.bytes.reserveCapacity(132 + metaBody.bytes.count + 12 + 4096)
+        // The whole file at once: a 10 MB pixel value is then copied once, into its place.
+        out.bytes.reserveCapacity(132 + metaBody.bytes.count + 12 + 4096 + dataSet.elements.reduce(0) { $0 + $1.byteCount + 13 })
         out.bytes.append(contentsOf: [UInt8](repeating: 0, count: 128))
         out.bytes.append(contentsOf: Array("DICM".utf8))
         out.tag(.fileMetaInformationGroupLength)
@@ -48,7 +49,7 @@ public enum DICOMWriter {
         for e in dataSet.elements where e.tag.group != 0x0002 && !(e.tag.isGroupLength) {
             try out.write(e, characterSet: dataSet.characterSet)
         }
-        return Data(out.bytes)
+        return out.bytes
     }
 
     /// Writes `dataSet` to `path` as one output (`OutputFiles`: atomic, never over an input).
@@ -60,7 +61,7 @@ public enum DICOMWriter {
 
 /// A growing little-endian byte buffer with the element encoder.
 struct ByteSink {
-    var bytes: [UInt8] = []
+    var bytes = Data()
 
     mutating func u16(_ v: UInt16) { bytes.append(UInt8(v & 0xFF)); bytes.append(UInt8(v >> 8)) }
     mutating func u32(_ v: UInt32) {
