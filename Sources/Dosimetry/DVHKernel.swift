@@ -306,26 +306,104 @@ public enum DVHKernel {
                 n &+= 1
             }
             if n == 0 { continue }
-            for m in 0..<maps.count {
-                var hist = histograms[m]
-                let map = maps[m]
+            // Maps in pairs, the pair's arithmetic in the two lanes of SIMD2 (the same IEEE
+            // operations as one map at a time, so the same bits); an odd last map alone.
+            var m = 0
+            while m + 1 < maps.count {
+                var h0 = histograms[m], h1 = histograms[m + 1]
+                let map0 = maps[m], map1 = maps[m + 1]
                 for k in 0..<n {
                     let s = scratch[k]
-                    let d, gx, gy, gz: Double
                     if s.base >= 0 {
-                        (d, gx, gy, gz) = DoseField.interpolate(map, s.base, dx: 1, dy: g.size.x, dz: g.size.x &* g.size.y, s.fx, s.fy, s.fz)
-                    } else if s.base == DVHSample.border {
-                        let (v, grad) = DoseField.trilinear(map, g.size, Vec3(s.fx, s.fy, s.fz))!
-                        (d, gx, gy, gz) = (v, grad.x, grad.y, grad.z)
+                        let (d, gx, gy, gz) = interpolatePair(map0, map1, s.base, dy: g.size.x, dz: g.size.x &* g.size.y, s.fx, s.fy, s.fz)
+                        if s.outer {
+                            h0.boundaryMax = max(h0.boundaryMax, d[0])
+                            h1.boundaryMax = max(h1.boundaryMax, d[1])
+                        }
+                        spreadPair(&h0, &h1, d, gx, gy, gz, s.c, s.mu, s.mv, s.weight, g, dz)
                     } else {
-                        hist.addOutside(s.weight)
-                        continue
+                        deposit(&h0, map0, s, g, dz)
+                        deposit(&h1, map1, s, g, dz)
                     }
-                    if s.outer { hist.boundaryMax = max(hist.boundaryMax, d) }
-                    spread(&hist, d, gx, gy, gz, s.c, s.mu, s.mv, s.weight, g, dz)
                 }
+                histograms[m] = h0
+                histograms[m + 1] = h1
+                m += 2
+            }
+            if m < maps.count {
+                var hist = histograms[m]
+                let map = maps[m]
+                for k in 0..<n { deposit(&hist, map, scratch[k], g, dz) }
                 histograms[m] = hist
             }
+        }
+    }
+
+    /// One placed sample of map `map` into `hist`.
+    @inline(__always)
+    static func deposit(_ hist: inout DoseHistogram, _ map: UnsafePointer<Float>, _ s: DVHSample, _ g: DVHLatticeGeometry, _ dz: Double) {
+        let d, gx, gy, gz: Double
+        if s.base >= 0 {
+            (d, gx, gy, gz) = DoseField.interpolate(map, s.base, dx: 1, dy: g.size.x, dz: g.size.x &* g.size.y, s.fx, s.fy, s.fz)
+        } else if s.base == DVHSample.border {
+            let (v, grad) = DoseField.trilinear(map, g.size, Vec3(s.fx, s.fy, s.fz))!
+            (d, gx, gy, gz) = (v, grad.x, grad.y, grad.z)
+        } else {
+            hist.addOutside(s.weight)
+            return
+        }
+        if s.outer { hist.boundaryMax = max(hist.boundaryMax, d) }
+        spread(&hist, d, gx, gy, gz, s.c, s.mu, s.mv, s.weight, g, dz)
+    }
+
+    /// `DoseField.interpolate` of two maps at once (an interior cell, dx = 1), lane 0 the
+    /// first map's: the same expressions, evaluated lane-wise.
+    @inline(__always)
+    static func interpolatePair(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ base: Int, dy: Int, dz: Int,
+                                _ fx: Double, _ fy: Double, _ fz: Double) -> (SIMD2<Double>, SIMD2<Double>, SIMD2<Double>, SIMD2<Double>) {
+        let p = a + base, q = b + base
+        @inline(__always) func c(_ o: Int) -> SIMD2<Double> { SIMD2(Double(p[o]), Double(q[o])) }
+        let c000 = c(0), c100 = c(1), c010 = c(dy), c110 = c(1 &+ dy)
+        let c001 = c(dz), c101 = c(1 &+ dz), c011 = c(dy &+ dz), c111 = c(1 &+ dy &+ dz)
+        let c00 = c000 + (c100 - c000) * fx, c10 = c010 + (c110 - c010) * fx
+        let c01 = c001 + (c101 - c001) * fx, c11 = c011 + (c111 - c011) * fx
+        let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
+        let value = c0 + (c1 - c0) * fz
+        let gx = ((c100 - c000) * (1 - fy) + (c110 - c010) * fy) * (1 - fz) + ((c101 - c001) * (1 - fy) + (c111 - c011) * fy) * fz
+        let gy = (c10 - c00) * (1 - fz) + (c11 - c01) * fz
+        let gz = c1 - c0
+        return (value, gx, gy, gz)
+    }
+
+    /// `spread` of one sample into two maps' histograms, the half-widths computed lane-wise.
+    @inline(__always)
+    static func spreadPair(_ h0: inout DoseHistogram, _ h1: inout DoseHistogram, _ d: SIMD2<Double>, _ gx: SIMD2<Double>,
+                           _ gy: SIMD2<Double>, _ gz: SIMD2<Double>, _ c: Double, _ mu: Double, _ mv: Double, _ wgt: Double,
+                           _ g: DVHLatticeGeometry, _ dz: Double) {
+        h0.weightedDose += wgt * d[0]
+        h1.weightedDose += wgt * d[1]
+        let gu = gx * g.uPerMM.x + gy * g.uPerMM.y + gz * g.uPerMM.z
+        let gv = gx * g.vPerMM.x + gy * g.vPerMM.y + gz * g.vPerMM.z
+        let an = (gx * g.nPerMM.x + gy * g.nPerMM.y + gz * g.nPerMM.z) * dz / 2
+        let h = g.h
+        let half: SIMD2<Double>
+        if c < 1 && (mu != 0 || mv != 0) {
+            let across = (gu * mu + gv * mv) * c * h / 2, along = (-gu * mv + gv * mu) * h / 2
+            half = (across * across + along * along + an * an).squareRoot()
+        } else {
+            let side = c < 1 ? c.squareRoot() * h : h
+            let au = gu * side / 2, av = gv * side / 2
+            half = (au * au + av * av + an * an).squareRoot()
+        }
+        let lo = d - half, hi = d + half
+        h0.addUniform(lo[0], hi[0], wgt)
+        h1.addUniform(lo[1], hi[1], wgt)
+        if c >= 1 {
+            h0.minDose = min(h0.minDose, lo[0]); h0.maxDose = max(h0.maxDose, hi[0])
+            h1.minDose = min(h1.minDose, lo[1]); h1.maxDose = max(h1.maxDose, hi[1])
+        } else if c >= 0.5 {
+            h0.minDose = min(h0.minDose, d[0]); h0.maxDose = max(h0.maxDose, d[0])
+            h1.minDose = min(h1.minDose, d[1]); h1.maxDose = max(h1.maxDose, d[1])
         }
     }
 

@@ -64,10 +64,11 @@ final class DVHKernelTests: XCTestCase {
     }
 
     func testKernelEqualsScalarReferenceOverAwkwardShapes() {
-        // Grids: odd sizes, a single plane, a single voxel row; one or three maps.
+        // Grids: odd sizes, a single plane, a single voxel row; one to four maps (the kernel
+        // takes them in pairs, an odd last one alone).
         let sizes = [SIMD3(7, 5, 4), SIMD3(9, 6, 1), SIMD3(1, 8, 3), SIMD3(13, 11, 6)]
         for (n, size) in sizes.enumerated() {
-            for mapCount in [1, 3] {
+            for mapCount in [1, 2, 3, 4] {
                 let maps = (0..<mapCount).map { randomDose(size, seed: UInt64(10 * n + $0 + 1), max: 10 + 20 * Double($0)) }
                 let layouts = maps.map { HistogramLayout(maxGy: Double($0.max()!)) }
                 // A lattice of 17 × 9 cells (odd, not a multiple of anything), stepping 0.37 and
