@@ -22,3 +22,22 @@ final class DoseWriterTests: XCTestCase {
         }
     }
 }
+
+extension DoseWriterTests {
+    /// The quantiser's maximum is the plain loop's (start at 0, keep a larger value; NaNs and
+    /// negatives passed over) for every length around the eight lanes.
+    func testLargestPositiveIsThePlainLoopsMaximum() {
+        var g = SplitMix64(seed: 12)
+        for n in [0, 1, 7, 8, 9, 15, 16, 17, 1000, 1003] {
+            for trial in 0..<4 {
+                var v = (0..<n).map { _ in Float(g.next01() * 80 - 20) }
+                if trial == 1, n > 0 { v[Int(g.next01() * Double(n))] = .nan }
+                if trial == 2 { v = v.map { -abs($0) - 1 } }
+                if trial == 3, n > 2 { v[n - 1] = 1000; v[0] = .nan }
+                var loop: Float = 0
+                for x in v where x > loop { loop = x }
+                XCTAssertEqual(DoseWriter.largestPositive(v), loop, "n \(n) trial \(trial)")
+            }
+        }
+    }
+}
