@@ -89,22 +89,45 @@ public struct DoseHistogram {
     }
 
     /// Adds mass `w` spread uniformly over [a0, b0] (clamped to [0, top]; a point mass
-    /// when the interval is narrower than a thousandth of a bin). The arithmetic (divisions
-    /// by the bin width, not multiplications by its inverse) is the engine's since its
-    /// first version: the golden DVHs depend on its last bits.
+    /// when the interval is narrower than a thousandth of a bin; `place`).
     @inline(__always)
     public mutating func addUniform(_ a0: Double, _ b0: Double, _ w: Double) {
         let top = layout.top, delta = layout.binWidthGy
         // Written so that a NaN end clamps to 0 instead of reaching an Int conversion.
         let a = a0 > 0 ? min(a0, top) : 0, b = b0 > 0 ? min(b0, top) : 0
+        // Both ends in one division instruction (lane-wise: the same quotients as a / delta
+        // and b / delta); the density (unused for a point mass) before the test.
+        let s = w / (b - a)
+        let x = SIMD2(a, b) / delta
+        place(a, b, x[0], x[1], s, w)
+    }
+
+    /// `addUniform` of two histograms at once: lane 0 into `h0`, lane 1 into `h1`, the
+    /// divisions lane-wise (the same quotients).
+    @inline(__always)
+    static func addUniformPair(_ h0: inout DoseHistogram, _ h1: inout DoseHistogram, _ a0: SIMD2<Double>, _ b0: SIMD2<Double>, _ w: Double) {
+        let a = SIMD2(a0[0] > 0 ? min(a0[0], h0.layout.top) : 0, a0[1] > 0 ? min(a0[1], h1.layout.top) : 0)
+        let b = SIMD2(b0[0] > 0 ? min(b0[0], h0.layout.top) : 0, b0[1] > 0 ? min(b0[1], h1.layout.top) : 0)
+        let delta = SIMD2(h0.layout.binWidthGy, h1.layout.binWidthGy)
+        let s = w / (b - a), xa = a / delta, xb = b / delta
+        h0.place(a[0], b[0], xa[0], xb[0], s[0], w)
+        h1.place(a[1], b[1], xa[1], xb[1], s[1], w)
+    }
+
+    /// Mass `w` on the clamped interval [a, b] at bin positions xa = a / δ, xb = b / δ with
+    /// density s = w / (b − a): a point mass when the interval is narrower than a thousandth
+    /// of a bin. The arithmetic (divisions by the bin width, not multiplications by its
+    /// inverse) is the engine's since its first version: the golden DVHs depend on its
+    /// last bits.
+    @inline(__always)
+    mutating func place(_ a: Double, _ b: Double, _ xa: Double, _ xb: Double, _ s: Double, _ w: Double) {
+        let delta = layout.binWidthGy
         if b - a < delta * 1e-3 {
-            let k = min(Int(a / delta) + 1, layout.bins + 1)
+            let k = min(Int(xa) + 1, layout.bins + 1)
             points[k] += w
             touchPoints(k, k)
             return
         }
-        let s = w / (b - a)
-        let xa = a / delta, xb = b / delta
         let ka = Int(xa), kb = Int(xb)
         let fa = xa - Double(ka), fb = xb - Double(kb)
         ramps[ka] += s * delta * (1 - fa)
@@ -396,8 +419,7 @@ public enum DVHKernel {
             half = (au * au + av * av + an * an).squareRoot()
         }
         let lo = d - half, hi = d + half
-        h0.addUniform(lo[0], hi[0], wgt)
-        h1.addUniform(lo[1], hi[1], wgt)
+        DoseHistogram.addUniformPair(&h0, &h1, lo, hi, wgt)
         if c >= 1 {
             h0.minDose = min(h0.minDose, lo[0]); h0.maxDose = max(h0.maxDose, hi[0])
             h1.minDose = min(h1.minDose, lo[1]); h1.maxDose = max(h1.maxDose, hi[1])
