@@ -74,12 +74,7 @@ public struct CourseSpec: Sendable {
     public static func parseDate(_ s: String) -> Date? {
         let digits = s.filter(\.isNumber)
         guard digits.count == 8, s.count == 8 || s.count == 10 else { return nil }
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd"
-        guard let d = f.date(from: digits), f.string(from: d) == digits else { return nil }
-        return d
+        return CivilDate(compact: digits)?.date
     }
 }
 
@@ -385,13 +380,7 @@ public enum Composite {
 
     // MARK: Helpers
 
-    static func isoDate(_ d: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy-MM-dd"
-        return f.string(from: d)
-    }
+    static func isoDate(_ d: Date) -> String { CivilDate(d).iso }
 
     static func num(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e6 ? String(Int(x)) : String(format: "%g", x) }
 

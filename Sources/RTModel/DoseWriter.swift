@@ -132,13 +132,8 @@ public enum DoseWriter {
             ds.set(tag, DataDictionary.vr(for: tag), strings: [])
         }
         if ds[.studyInstanceUID] == nil { ds.set(.studyInstanceUID, .UI, UID.generate()) }
-        let fmt = DateFormatter()
-        fmt.locale = Locale(identifier: "en_US_POSIX")
-        fmt.timeZone = TimeZone(identifier: "UTC")
-        fmt.dateFormat = "yyyyMMdd"
-        let date = fmt.string(from: now)
-        fmt.dateFormat = "HHmmss"
-        let time = fmt.string(from: now)
+        let date = CivilDate(now).compact
+        let time = CivilDate.timeOfDay(now)
 
         ds.set(.instanceCreationDate, .DA, date)
         ds.set(.instanceCreationTime, .TM, time)

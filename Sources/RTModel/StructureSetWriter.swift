@@ -70,13 +70,8 @@ public enum StructureSetWriter {
             throw SBRTError(.missingAttribute, "\(images.displayName) has no Frame of Reference UID; cannot write a structure set on it")
         }
         var ds = base
-        let fmt = DateFormatter()
-        fmt.locale = Locale(identifier: "en_US_POSIX")
-        fmt.timeZone = TimeZone(identifier: "UTC")
-        fmt.dateFormat = "yyyyMMdd"
-        let date = fmt.string(from: now)
-        fmt.dateFormat = "HHmmss"
-        let time = fmt.string(from: now)
+        let date = CivilDate(now).compact
+        let time = CivilDate.timeOfDay(now)
         let sop = UID.generate()
         ds.set(.sopClassUID, .UI, SOPClass.rtStructureSet)
         ds.set(.sopInstanceUID, .UI, sop)
