@@ -386,16 +386,7 @@ public enum DVHKernel {
                                 _ fx: Double, _ fy: Double, _ fz: Double) -> (SIMD2<Double>, SIMD2<Double>, SIMD2<Double>, SIMD2<Double>) {
         let p = a + base, q = b + base
         @inline(__always) func c(_ o: Int) -> SIMD2<Double> { SIMD2(Double(p[o]), Double(q[o])) }
-        let c000 = c(0), c100 = c(1), c010 = c(dy), c110 = c(1 &+ dy)
-        let c001 = c(dz), c101 = c(1 &+ dz), c011 = c(dy &+ dz), c111 = c(1 &+ dy &+ dz)
-        let c00 = c000 + (c100 - c000) * fx, c10 = c010 + (c110 - c010) * fx
-        let c01 = c001 + (c101 - c001) * fx, c11 = c011 + (c111 - c011) * fx
-        let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
-        let value = c0 + (c1 - c0) * fz
-        let gx = ((c100 - c000) * (1 - fy) + (c110 - c010) * fy) * (1 - fz) + ((c101 - c001) * (1 - fy) + (c111 - c011) * fy) * fz
-        let gy = (c10 - c00) * (1 - fz) + (c11 - c01) * fz
-        let gz = c1 - c0
-        return (value, gx, gy, gz)
+        return DoseField.interpolate(c(0), c(1), c(dy), c(1 &+ dy), c(dz), c(1 &+ dz), c(dy &+ dz), c(1 &+ dy &+ dz), fx, fy, fz)
     }
 
     /// `spread` of one sample into two maps' histograms, the half-widths computed lane-wise.
@@ -405,19 +396,7 @@ public enum DVHKernel {
                            _ g: DVHLatticeGeometry, _ dz: Double) {
         h0.weightedDose += wgt * d[0]
         h1.weightedDose += wgt * d[1]
-        let gu = gx * g.uPerMM.x + gy * g.uPerMM.y + gz * g.uPerMM.z
-        let gv = gx * g.vPerMM.x + gy * g.vPerMM.y + gz * g.vPerMM.z
-        let an = (gx * g.nPerMM.x + gy * g.nPerMM.y + gz * g.nPerMM.z) * dz / 2
-        let h = g.h
-        let half: SIMD2<Double>
-        if c < 1 && (mu != 0 || mv != 0) {
-            let across = (gu * mu + gv * mv) * c * h / 2, along = (-gu * mv + gv * mu) * h / 2
-            half = (across * across + along * along + an * an).squareRoot()
-        } else {
-            let side = c < 1 ? c.squareRoot() * h : h
-            let au = gu * side / 2, av = gv * side / 2
-            half = (au * au + av * av + an * an).squareRoot()
-        }
+        let half = halfWidth(gx, gy, gz, c, mu, mv, g, dz)
         let lo = d - half, hi = d + half
         DoseHistogram.addUniformPair(&h0, &h1, lo, hi, wgt)
         if c >= 1 {
@@ -514,20 +493,7 @@ public enum DVHKernel {
     static func spread(_ hist: inout DoseHistogram, _ d: Double, _ gx: Double, _ gy: Double, _ gz: Double,
                        _ c: Double, _ mu: Double, _ mv: Double, _ wgt: Double, _ g: DVHLatticeGeometry, _ dz: Double) {
         hist.weightedDose += wgt * d
-        // Dose change across the box, per axis (Gy), combined to match the variance.
-        let gu = gx * g.uPerMM.x + gy * g.uPerMM.y + gz * g.uPerMM.z
-        let gv = gx * g.vPerMM.x + gy * g.vPerMM.y + gz * g.vPerMM.z
-        let an = (gx * g.nPerMM.x + gy * g.nPerMM.y + gz * g.nPerMM.z) * dz / 2
-        let h = g.h
-        let half: Double
-        if c < 1 && (mu != 0 || mv != 0) {
-            let across = (gu * mu + gv * mv) * c * h / 2, along = (-gu * mv + gv * mu) * h / 2
-            half = (across * across + along * along + an * an).squareRoot()
-        } else {
-            let side = c < 1 ? c.squareRoot() * h : h
-            let au = gu * side / 2, av = gv * side / 2
-            half = (au * au + av * av + an * an).squareRoot()
-        }
+        let half = halfWidth(gx, gy, gz, c, mu, mv, g, dz)
         hist.addUniform(d - half, d + half, wgt)
         if c >= 1 {
             hist.minDose = min(hist.minDose, d - half)
@@ -536,6 +502,24 @@ public enum DVHKernel {
             hist.minDose = min(hist.minDose, d)
             hist.maxDose = max(hist.maxDose, d)
         }
+    }
+
+    /// A sample's half-width: the dose change across its box, per axis (Gy), combined to
+    /// match the variance; for one map (`Double`) or two (`SIMD2`, lane-wise).
+    @inline(__always)
+    static func halfWidth<T: LaneArithmetic>(_ gx: T, _ gy: T, _ gz: T, _ c: Double, _ mu: Double, _ mv: Double,
+                                             _ g: DVHLatticeGeometry, _ dz: Double) -> T {
+        let gu = gx * g.uPerMM.x + gy * g.uPerMM.y + gz * g.uPerMM.z
+        let gv = gx * g.vPerMM.x + gy * g.vPerMM.y + gz * g.vPerMM.z
+        let an = (gx * g.nPerMM.x + gy * g.nPerMM.y + gz * g.nPerMM.z) * dz / 2
+        let h = g.h
+        if c < 1 && (mu != 0 || mv != 0) {
+            let across = (gu * mu + gv * mv) * c * h / 2, along = (-gu * mv + gv * mu) * h / 2
+            return (across * across + along * along + an * an).squareRoot()
+        }
+        let side = c < 1 ? c.squareRoot() * h : h
+        let au = gu * side / 2, av = gv * side / 2
+        return (au * au + av * av + an * an).squareRoot()
     }
 
     /// Whether every sample position of the sub-slice (cell centres, and centroids at most

@@ -129,8 +129,16 @@ public struct DoseField: Sendable {
                                    _ fx: Double, _ fy: Double, _ fz: Double) -> (value: Double, gx: Double, gy: Double, gz: Double) {
         // Indices of a cell inside the grid: no overflow to check.
         let p = v + base
-        let c000 = Double(p[0]), c100 = Double(p[dx]), c010 = Double(p[dy]), c110 = Double(p[dx &+ dy])
-        let c001 = Double(p[dz]), c101 = Double(p[dx &+ dz]), c011 = Double(p[dy &+ dz]), c111 = Double(p[dx &+ dy &+ dz])
+        return interpolate(Double(p[0]), Double(p[dx]), Double(p[dy]), Double(p[dx &+ dy]),
+                           Double(p[dz]), Double(p[dx &+ dz]), Double(p[dy &+ dz]), Double(p[dx &+ dy &+ dz]), fx, fy, fz)
+    }
+
+    /// The trilinear form of corner values c_ijk (i along x, j along y, k along z) at
+    /// fractions (fx, fy, fz): value and gradient, for one field (`Double`) or several at
+    /// once (`SIMD2<Double>`, each lane computed exactly as the scalar would be).
+    @inlinable @inline(__always)
+    public static func interpolate<T: LaneArithmetic>(_ c000: T, _ c100: T, _ c010: T, _ c110: T, _ c001: T, _ c101: T, _ c011: T, _ c111: T,
+                                                      _ fx: Double, _ fy: Double, _ fz: Double) -> (value: T, gx: T, gy: T, gz: T) {
         let c00 = c000 + (c100 - c000) * fx, c10 = c010 + (c110 - c010) * fx
         let c01 = c001 + (c101 - c001) * fx, c11 = c011 + (c111 - c011) * fx
         let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
@@ -141,3 +149,19 @@ public struct DoseField: Sendable {
         return (value, gx, gy, gz)
     }
 }
+
+/// The arithmetic of the trilinear form and the DVH kernel's spread, on one value
+/// (`Double`) or on lanes (`SIMD2<Double>`): lane-wise IEEE operations, so a lane gives the
+/// bits the scalar gives.
+public protocol LaneArithmetic {
+    static func + (a: Self, b: Self) -> Self
+    static func - (a: Self, b: Self) -> Self
+    static func * (a: Self, b: Self) -> Self
+    static func * (a: Self, b: Double) -> Self
+    static func / (a: Self, b: Double) -> Self
+    static prefix func - (a: Self) -> Self
+    func squareRoot() -> Self
+}
+
+extension Double: LaneArithmetic {}
+extension SIMD2: LaneArithmetic where Scalar == Double {}
