@@ -92,14 +92,23 @@ public struct DoseHistogram {
     /// when the interval is narrower than a thousandth of a bin; `place`).
     @inline(__always)
     public mutating func addUniform(_ a0: Double, _ b0: Double, _ w: Double) {
-        let top = layout.top, delta = layout.binWidthGy
         // Written so that a NaN end clamps to 0 instead of reaching an Int conversion.
-        let a = a0 > 0 ? min(a0, top) : 0, b = b0 > 0 ? min(b0, top) : 0
+        let a = a0 > 0 ? min(a0, layout.top) : 0, b = b0 > 0 ? min(b0, layout.top) : 0
+        addClamped(a, b, w)
+    }
+
+    /// `addUniform` of [a, b], already clamped to [0, top].
+    @inline(__always)
+    mutating func addClamped(_ a: Double, _ b: Double, _ w: Double) {
+        let delta = layout.binWidthGy
+        if b - a < delta * 1e-3 {
+            addPoint(a, w)
+            return
+        }
         // Both ends in one division instruction (lane-wise: the same quotients as a / delta
-        // and b / delta); the density (unused for a point mass) before the test.
-        let s = w / (b - a)
+        // and b / delta).
         let x = SIMD2(a, b) / delta
-        place(a, b, x[0], x[1], s, w)
+        addRamps(x[0], x[1], w / (b - a))
     }
 
     /// `addUniform` of two histograms at once: lane 0 into `h0`, lane 1 into `h1`, the
@@ -109,25 +118,31 @@ public struct DoseHistogram {
         let a = SIMD2(a0[0] > 0 ? min(a0[0], h0.layout.top) : 0, a0[1] > 0 ? min(a0[1], h1.layout.top) : 0)
         let b = SIMD2(b0[0] > 0 ? min(b0[0], h0.layout.top) : 0, b0[1] > 0 ? min(b0[1], h1.layout.top) : 0)
         let delta = SIMD2(h0.layout.binWidthGy, h1.layout.binWidthGy)
+        guard !any(b - a .< delta * 1e-3) else {
+            h0.addClamped(a[0], b[0], w)
+            h1.addClamped(a[1], b[1], w)
+            return
+        }
         let s = w / (b - a), xa = a / delta, xb = b / delta
-        h0.place(a[0], b[0], xa[0], xb[0], s[0], w)
-        h1.place(a[1], b[1], xa[1], xb[1], s[1], w)
+        h0.addRamps(xa[0], xb[0], s[0])
+        h1.addRamps(xa[1], xb[1], s[1])
     }
 
-    /// Mass `w` on the clamped interval [a, b] at bin positions xa = a / δ, xb = b / δ with
-    /// density s = w / (b − a): a point mass when the interval is narrower than a thousandth
-    /// of a bin. The arithmetic (divisions by the bin width, not multiplications by its
+    /// A point mass `w` at dose a (clamped): into the slot below the edge above it.
+    @inline(__always)
+    mutating func addPoint(_ a: Double, _ w: Double) {
+        let k = min(Int(a / layout.binWidthGy) + 1, layout.bins + 1)
+        points[k] += w
+        touchPoints(k, k)
+    }
+
+    /// A uniform density `s` between bin positions xa = a / δ and xb = b / δ (a < b,
+    /// clamped). The arithmetic (divisions by the bin width, not multiplications by its
     /// inverse) is the engine's since its first version: the golden DVHs depend on its
     /// last bits.
     @inline(__always)
-    mutating func place(_ a: Double, _ b: Double, _ xa: Double, _ xb: Double, _ s: Double, _ w: Double) {
+    mutating func addRamps(_ xa: Double, _ xb: Double, _ s: Double) {
         let delta = layout.binWidthGy
-        if b - a < delta * 1e-3 {
-            let k = min(Int(xa) + 1, layout.bins + 1)
-            points[k] += w
-            touchPoints(k, k)
-            return
-        }
         let ka = Int(xa), kb = Int(xb)
         let fa = xa - Double(ka), fb = xb - Double(kb)
         ramps[ka] += s * delta * (1 - fa)
