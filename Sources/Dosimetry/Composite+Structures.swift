@@ -60,7 +60,7 @@ extension Composite {
         }
         var out: [AlphaBetaAssignment] = []
         for (name, ab) in request.structureAlphaBeta {
-            guard ab > 0 else { throw SBRTError(.invalidRequest, "α/β of \(name) must be positive") }
+            guard ab > 0, ab.isFinite else { throw SBRTError(.invalidRequest, "α/β of \(name) must be a positive number, got \(ab)") }
             guard let roi = ss.roi(named: name) else {
                 throw SBRTError(.structureNotFound, "no ROI named \"\(name)\" to give an α/β (structures: \(ss.rois.map(\.name).joined(separator: ", ")))", file: ss.path)
             }

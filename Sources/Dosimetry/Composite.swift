@@ -203,7 +203,9 @@ public enum Composite {
     public static func run(_ request: CompositeRequest) throws -> CompositeResult {
         var clock = StageClock()
         guard !request.courses.isEmpty else { throw SBRTError(.invalidRequest, "no course given") }
-        guard request.defaultAlphaBeta > 0 else { throw SBRTError(.invalidRequest, "α/β must be positive") }
+        guard request.defaultAlphaBeta > 0, request.defaultAlphaBeta.isFinite else {
+            throw SBRTError(.invalidRequest, "α/β must be a positive number, got \(request.defaultAlphaBeta)")
+        }
         let labels = try courseLabels(request)
         let refIndex = referenceIndex(request.courses.map { $0.date.flatMap(CourseSpec.parseDate) })
         let (courses, givenStructures) = try loadInputs(request, labels, refIndex: refIndex)

@@ -50,10 +50,13 @@ public struct DoseHistogram {
     /// The largest dose of a sample in the grid's outermost voxel layer (−∞ when none), Gy.
     public var boundaryMax = -Double.infinity
 
+    /// Doubles in the store's block (at least the two arrays; a pooled block may be larger).
+    let blockDoubles: Int
+
     public init(_ layout: HistogramLayout) {
         self.layout = layout
         let slots = layout.bins + 2
-        ramps = HistogramStore.shared.take(doubles: 2 * slots)
+        (ramps, blockDoubles) = HistogramStore.shared.take(doubles: 2 * slots)
         points = ramps + slots
     }
 
@@ -61,7 +64,7 @@ public struct DoseHistogram {
     public func deallocate() {
         if lowestRamp <= highestRamp { (ramps + lowestRamp).update(repeating: 0, count: highestRamp - lowestRamp + 1) }
         if lowestPoint <= highestPoint { (points + lowestPoint).update(repeating: 0, count: highestPoint - lowestPoint + 1) }
-        HistogramStore.shared.give(ramps, doubles: 2 * (layout.bins + 2))
+        HistogramStore.shared.give(ramps, doubles: blockDoubles)
     }
 
     @inline(__always)
@@ -178,8 +181,8 @@ final class HistogramStore: @unchecked Sendable {
     private var pool: [(base: UnsafeMutablePointer<Double>, doubles: Int)] = []
     private var pooledBytes = 0
 
-    /// A zeroed block of at least `doubles` values.
-    func take(doubles: Int) -> UnsafeMutablePointer<Double> {
+    /// A zeroed block of at least `doubles` values, and its size (to give back with it).
+    func take(doubles: Int) -> (UnsafeMutablePointer<Double>, Int) {
         lock.lock()
         // The smallest pooled block that fits.
         var best: Int?
@@ -188,7 +191,7 @@ final class HistogramStore: @unchecked Sendable {
             let b = pool.remove(at: k)
             pooledBytes -= b.doubles * 8
             lock.unlock()
-            return b.base
+            return (b.base, b.doubles)
         }
         lock.unlock()
         let bytes = Self.mappedBytes(doubles)
@@ -198,7 +201,7 @@ final class HistogramStore: @unchecked Sendable {
         guard let raw = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), raw != MAP_FAILED else {
             fatalError("cannot map \(bytes) bytes for a DVH histogram")
         }
-        guard huge else { return raw.bindMemory(to: Double.self, capacity: doubles) }
+        guard huge else { return (raw.bindMemory(to: Double.self, capacity: doubles), doubles) }
         let start = (Int(bitPattern: raw) + Self.hugePage - 1) / Self.hugePage * Self.hugePage
         let head = start - Int(bitPattern: raw), tail = mapped - head - bytes
         if head > 0 { munmap(raw, head) }
@@ -209,7 +212,7 @@ final class HistogramStore: @unchecked Sendable {
         // the histogram touches every page of it (one fault per 2 MiB instead of 512).
         _ = madvise(base, bytes, MADV_HUGEPAGE)
         #endif
-        return base.bindMemory(to: Double.self, capacity: doubles)
+        return (base.bindMemory(to: Double.self, capacity: doubles), doubles)
     }
 
     static let hugePage = 2 << 20

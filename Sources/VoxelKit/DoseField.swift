@@ -74,9 +74,12 @@ public struct DoseField: Sendable {
     public func indexDelta(_ d: Vec3) -> Vec3 { Vec3(dot(inv0, d), dot(inv1, d), dot(inv2, d)) }
 
     /// Dose at a continuous index, or nil outside the grid (beyond half a voxel).
+    /// - Precondition: the field is known everywhere (`definedBoxes` is nil): a field known
+    ///   only in boxes is read through `DVHEngine`, which checks the boxes.
     @inlinable
     public func value(atIndex x: Vec3) -> Double? {
-        volume.voxels.withUnsafeBufferPointer { buf in
+        precondition(definedBoxes == nil, "DoseField.value on a field known only in some boxes")
+        return volume.voxels.withUnsafeBufferPointer { buf in
             DoseField.trilinear(buf.baseAddress!, grid.size, x)?.value
         }
     }

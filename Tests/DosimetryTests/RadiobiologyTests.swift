@@ -1,3 +1,4 @@
+import Base
 import DICOM
 import Dosimetry
 import Foundation
@@ -361,3 +362,21 @@ final class RadiobiologyTests: XCTestCase {
     }
 }
 
+
+extension RadiobiologyTests {
+    /// α/β enters the library checked: positive and finite (an infinite one made NaN EQD2
+    /// maps), for the default and for a structure.
+    func testAlphaBetaMustBeAPositiveFiniteNumber() throws {
+        let pelvis = GammaFixtureTests.root.appendingPathComponent("Fixtures/pelvis").path
+        for (defaultAB, structureAB) in [(Double.infinity, 3.0), (.nan, 3), (-1, 3), (3, .infinity), (3, .nan), (3, 0)] {
+            var r = CompositeRequest()
+            r.courses = [CourseSpec(path: pelvis, fractions: 5)]
+            r.structuresPath = pelvis
+            r.defaultAlphaBeta = defaultAB
+            r.structureAlphaBeta = [("GTV", structureAB)]
+            XCTAssertThrowsError(try Composite.run(r), "\(defaultAB) \(structureAB)") { e in
+                XCTAssertEqual((e as? SBRTError)?.kind, .invalidRequest)
+            }
+        }
+    }
+}
