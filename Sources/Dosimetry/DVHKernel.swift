@@ -303,14 +303,16 @@ public struct DVHSample: Sendable {
 /// `accumulate` is the kernel: a sub-slice whose sample positions all lie outside the
 /// grid is added without interpolation; each row's samples are placed once (`place`, in
 /// scalars: the cell lookup without clamps in the grid's interior) into `scratch`, then
-/// each map runs over the row with its histogram held in a local. `accumulateReference`
-/// is the plain version, every sample and map through `DoseField.trilinear`, kept for
-/// tests. Both use the same arithmetic in the same order (`DoseField.interpolate`), so
-/// they agree to the bit.
+/// the maps run over the row two at a time, their arithmetic in the lanes of SIMD2 (an
+/// odd last map alone), each histogram held in a local. `accumulateReference` is the plain
+/// version, every sample and map through `DoseField.trilinear`, kept for tests. Both use
+/// the same arithmetic in the same order (`DoseField.interpolate`, `halfWidth`,
+/// `DoseHistogram.addUniform`, lane-wise in the pairs), so they agree to the bit.
 /// - Complexity: O(lattice cells) per sub-slice, plus O(maps) per covered cell: 8 dose
-///   loads, about 60 flops, a square root, a division and one histogram update per map and
-///   sample. The histograms (0.5 mGy bins: 100 000 slots per 50 Gy) are read and written
-///   at random, so they should stay in the L2 cache: one per map and chunk.
+///   loads, about 60 flops, a square root, three divisions (two of them one packed
+///   instruction) and one histogram update per map and sample. The divide and square-root
+///   unit bounds it; the histograms (0.5 mGy bins: 100 000 slots per 50 Gy) are read and
+///   written where neighbouring samples' doses fall, one per map and chunk.
 public enum DVHKernel {
     /// Accumulates the samples of one sub-slice into `histograms[m]` for every dose map
     /// `maps[m]` (voxels on the grid of `geometry.size`), and the shared counts into `totals`.
