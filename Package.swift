@@ -43,9 +43,10 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // libpq's header only: the library is loaded at the first PostgreSQL connection
+        // (Store's LibPQ), so that no other command maps it and its dependencies.
         .systemLibrary(
             name: "CLibPQ",
-            pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
 

@@ -10,6 +10,7 @@ final class PostgresConnection: DatabaseConnection {
     let dialect = SQLDialect.postgres
     let displayName: String
     private var handle: OpaquePointer?
+    private let pq: LibPQ
     /// `?`-placeholder SQL → `$n`-placeholder SQL, converted once per text.
     private var numbered: [String: String] = [:]
 
@@ -19,20 +20,22 @@ final class PostgresConnection: DatabaseConnection {
     /// library never prints.
     init(url: String, displayName: String) throws {
         self.displayName = displayName
+        do { pq = try LibPQ.load() } catch { throw StoreError(error.kind, error.message, file: displayName) }
+        let pq = self.pq
         let keys = ["connect_timeout", "client_encoding", "application_name", "dbname"]
         let values = ["10", "UTF8", "sbrt", url]
         let conn = Self.withCStrings(keys) { k in
-            Self.withCStrings(values) { v in PQconnectdbParams(k, v, 1) }
+            Self.withCStrings(values) { v in pq.connectdbParams(k, v, 1) }
         }
         guard let conn else {
             throw StoreError(.connection, "cannot allocate a PostgreSQL connection", file: displayName)
         }
-        guard PQstatus(conn) == CONNECTION_OK else {
-            let message = Self.trimmed(PQerrorMessage(conn))
-            PQfinish(conn)
+        guard pq.status(conn) == CONNECTION_OK else {
+            let message = Self.trimmed(pq.errorMessage(conn))
+            pq.finish(conn)
             throw StoreError(.connection, "cannot connect to PostgreSQL: \(message)", file: displayName)
         }
-        PQsetNoticeProcessor(conn, { _, _ in }, nil)
+        _ = pq.setNoticeProcessor(conn, { _, _ in }, nil)
         handle = conn
     }
 
@@ -40,19 +43,19 @@ final class PostgresConnection: DatabaseConnection {
 
     /// Ends the session (`PQfinish`); the server rolls back an open transaction.
     func close() {
-        if let handle { PQfinish(handle) }
+        if let handle { pq.finish(handle) }
         handle = nil
     }
 
     func execute(_ sql: String, _ arguments: [DatabaseValue]) throws {
-        PQclear(try run(sql, arguments))
+        pq.clear(try run(sql, arguments))
     }
 
     func query(_ sql: String, _ arguments: [DatabaseValue]) throws -> [Row] {
         let result = try run(sql, arguments)
-        defer { PQclear(result) }
-        let nrows = PQntuples(result), ncols = PQnfields(result)
-        let columns = (0..<ncols).map { String(cString: PQfname(result, $0)) }
+        defer { pq.clear(result) }
+        let nrows = pq.ntuples(result), ncols = pq.nfields(result)
+        let columns = (0..<ncols).map { c in pq.fname(result, c).map { String(cString: $0) } ?? "" }
         var rows: [Row] = []
         rows.reserveCapacity(Int(nrows))
         for r in 0..<nrows {
@@ -74,14 +77,14 @@ final class PostgresConnection: DatabaseConnection {
             let pointers: [UnsafePointer<CChar>?] = p.offsets.map { o in
                 o.map { base.advanced(by: $0).assumingMemoryBound(to: CChar.self) }
             }
-            return PQexecParams(handle, text, Int32(arguments.count), p.types, pointers, p.lengths, p.formats, 1)
+            return pq.execParams(handle, text, Int32(arguments.count), p.types, pointers, p.lengths, p.formats, 1)
         }
         guard let result else {
-            throw StoreError(.connection, "PostgreSQL: \(Self.trimmed(PQerrorMessage(handle)))", file: displayName)
+            throw StoreError(.connection, "PostgreSQL: \(Self.trimmed(pq.errorMessage(handle)))", file: displayName)
         }
-        let status = PQresultStatus(result)
+        let status = pq.resultStatus(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
-            defer { PQclear(result) }
+            defer { pq.clear(result) }
             throw error(result, sql)
         }
         return result
@@ -90,23 +93,23 @@ final class PostgresConnection: DatabaseConnection {
     /// The server's error for a failed statement (`PQresultErrorMessage`, SQLSTATE from
     /// `PQresultErrorField(PG_DIAG_SQLSTATE)`), with a kind.
     private func error(_ result: OpaquePointer, _ sql: String) -> StoreError {
-        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-        let message = Self.trimmed(PQresultErrorMessage(result))
+        let state = pq.resultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+        let message = Self.trimmed(pq.resultErrorMessage(result))
         let kind: StoreError.Kind
         switch state {
         case "40001", "40P01": kind = .conflict
         case .some(let s) where s.hasPrefix("08") || s == "57P01": kind = .connection
-        default: kind = handle.map { PQstatus($0) == CONNECTION_OK } == false ? .connection : .database
+        default: kind = handle.map { pq.status($0) == CONNECTION_OK } == false ? .connection : .database
         }
         return StoreError(kind, "\(statementSummary(sql)) failed: \(message)", file: displayName, code: state)
     }
 
     /// Decodes one binary result field (`PQgetisnull`, `PQftype`, `PQgetvalue`, `PQgetlength`).
     private func decode(_ result: OpaquePointer, _ r: Int32, _ c: Int32, column: String) throws -> DatabaseValue {
-        if PQgetisnull(result, r, c) != 0 { return .null }
-        let n = Int(PQgetlength(result, r, c))
-        let bytes = UnsafeRawBufferPointer(start: PQgetvalue(result, r, c), count: n)
-        let oid = PQftype(result, c)
+        if pq.getisnull(result, r, c) != 0 { return .null }
+        let n = Int(pq.getlength(result, r, c))
+        let bytes = UnsafeRawBufferPointer(start: pq.getvalue(result, r, c), count: n)
+        let oid = pq.ftype(result, c)
         func bigEndian(_ width: Int) throws -> UInt64 {
             guard n == width else { throw StoreError(.corruptData, "column \(column): \(n) bytes for a \(width)-byte value", file: displayName) }
             return bytes.reduce(0) { $0 << 8 | UInt64($1) }
