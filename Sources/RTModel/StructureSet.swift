@@ -158,39 +158,57 @@ public struct StructureSet: Sendable {
     /// warning.
     /// - Throws: `SBRTError` naming the file, the ROI, the attribute and the value.
     static func contours(_ item: DataSet, roiName: String, path: String, warnings: inout [Warning]) throws -> [Contour] {
-        var out: [Contour] = []
-        let limit = InputLimits.coordinateMM
-        for c in item.sequence(.contourSequence) ?? [] {
-            let type = c.string(.contourGeometricType) ?? "CLOSED_PLANAR"
-            let values: [Double]
-            do {
-                values = try c.doubles(.contourData) ?? []
-            } catch let e as SBRTError {
-                throw SBRTError(.invalidValue, "ROI \"\(roiName)\": Contour Data (3006,0050) is unreadable: \(e.message)", file: path)
+        let items = item.sequence(.contourSequence) ?? []
+        // Contours are parsed concurrently (a body's 160 contours hold tens of thousands of
+        // decimal strings), then taken in order: the same contours, warnings and first error.
+        var parsed = [Result<(Contour?, [Warning]), Error>?](repeating: nil, count: items.count)
+        parsed.withUnsafeMutableBufferPointer { out in
+            let out = out
+            Parallel.forEachChunk(items.count, minimumChunk: 16) { _, range in
+                for k in range { out[k] = Result { try contour(items[k], roiName: roiName, path: path) } }
             }
-            guard values.count % 3 == 0 else {
-                throw SBRTError(.invalidValue, "ROI \"\(roiName)\": Contour Data (3006,0050) holds \(values.count) numbers, not a multiple of 3 (x,y,z triplets)", file: path)
-            }
-            if let n = values.firstIndex(where: { !($0.isFinite && abs($0) <= limit) }) {
-                throw SBRTError(.invalidValue, "ROI \"\(roiName)\": Contour Data (3006,0050) holds \(InputLimits.number(values[n])) (point \(n / 3 + 1), \(["x", "y", "z"][n % 3])), outside ±\(InputLimits.number(limit)) mm", file: path)
-            }
-            var points: [Vec3] = []
-            points.reserveCapacity(values.count / 3)
-            var n = 0
-            while n < values.count { points.append(Vec3(values[n], values[n + 1], values[n + 2])); n += 3 }
-            if let declared = try? c.int(.numberOfContourPoints), declared != points.count {
-                warnings.append(Warning(kind: "contour-point-count",
-                                        message: "ROI \"\(roiName)\": a contour declares \(declared) points but holds \(points.count); the data is used",
-                                        files: [path]))
-            }
-            if points.isEmpty {
-                warnings.append(Warning(kind: "empty-contour", message: "ROI \"\(roiName)\": a contour has no points; ignored", files: [path]))
-                continue
-            }
-            let refs = (c.sequence(.contourImageSequence) ?? []).compactMap { $0.string(.referencedSOPInstanceUID) }
-            out.append(Contour(geometricType: type, points: points, referencedSOPInstanceUIDs: refs))
         }
-        return out
+        var result: [Contour] = []
+        for p in parsed {
+            let (c, w) = try p!.get()
+            warnings += w
+            if let c { result.append(c) }
+        }
+        return result
+    }
+
+    /// One item of the Contour Sequence: its contour (nil when it has no points) and warnings.
+    static func contour(_ c: DataSet, roiName: String, path: String) throws -> (Contour?, [Warning]) {
+        let limit = InputLimits.coordinateMM
+        var warnings: [Warning] = []
+        let type = c.string(.contourGeometricType) ?? "CLOSED_PLANAR"
+        let values: [Double]
+        do {
+            values = try c.doubles(.contourData) ?? []
+        } catch let e as SBRTError {
+            throw SBRTError(.invalidValue, "ROI \"\(roiName)\": Contour Data (3006,0050) is unreadable: \(e.message)", file: path)
+        }
+        guard values.count % 3 == 0 else {
+            throw SBRTError(.invalidValue, "ROI \"\(roiName)\": Contour Data (3006,0050) holds \(values.count) numbers, not a multiple of 3 (x,y,z triplets)", file: path)
+        }
+        if let n = values.firstIndex(where: { !($0.isFinite && abs($0) <= limit) }) {
+            throw SBRTError(.invalidValue, "ROI \"\(roiName)\": Contour Data (3006,0050) holds \(InputLimits.number(values[n])) (point \(n / 3 + 1), \(["x", "y", "z"][n % 3])), outside ±\(InputLimits.number(limit)) mm", file: path)
+        }
+        var points: [Vec3] = []
+        points.reserveCapacity(values.count / 3)
+        var n = 0
+        while n < values.count { points.append(Vec3(values[n], values[n + 1], values[n + 2])); n += 3 }
+        if let declared = try? c.int(.numberOfContourPoints), declared != points.count {
+            warnings.append(Warning(kind: "contour-point-count",
+                                    message: "ROI \"\(roiName)\": a contour declares \(declared) points but holds \(points.count); the data is used",
+                                    files: [path]))
+        }
+        if points.isEmpty {
+            warnings.append(Warning(kind: "empty-contour", message: "ROI \"\(roiName)\": a contour has no points; ignored", files: [path]))
+            return (nil, warnings)
+        }
+        let refs = (c.sequence(.contourImageSequence) ?? []).compactMap { $0.string(.referencedSOPInstanceUID) }
+        return (Contour(geometricType: type, points: points, referencedSOPInstanceUIDs: refs), warnings)
     }
 
     /// The ROI named `name` (case-insensitive, surrounding spaces ignored).
