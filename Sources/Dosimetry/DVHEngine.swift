@@ -134,10 +134,9 @@ extension DVHEngine {
         var slots: Int
     }
 
-    /// Sizes the lattice: cells of cbrt(volume / minimumSamples), no larger than the dose
-    /// grid's in-plane spacing or `maximumCellMM` (no smaller than 0.02 mm), coarsened when
-    /// the lattice would exceed 8 million cells; sub-slices no thicker than the cell, half
-    /// the dose grid's slice spacing or the slice spacing.
+    /// The lattice (`sizedLattice`), each leaf's occupancy on it, the sub-slices (no thicker
+    /// than the cell, half the dose grid's slice spacing or the slice spacing) and their
+    /// chunks.
     func samplingPlan(_ expression: StructureExpression, label: String) throws -> SamplingPlan {
         let (leaves, lattice, volumeEstimate) = try sizedLattice(expression, label: label)
         let h = lattice.h
@@ -191,8 +190,10 @@ extension DVHEngine {
         return VoxelBox(around: lo, hi, margin: 1, in: dose.grid.size)
     }
 
-    /// The leaves of `expression` and the lattice they are sampled on: cells of
-    /// cbrt(volume / minimumSamples), bounded as `samplingPlan` says; and the volume estimate.
+    /// The leaves of `expression`, the lattice they are sampled on and the volume estimate:
+    /// cells of cbrt(volume / minimumSamples), no larger than the dose grid's in-plane
+    /// spacing or `maximumCellMM` (no smaller than 0.02 mm), coarsened when the lattice
+    /// would exceed 8 million cells.
     func sizedLattice(_ expression: StructureExpression, label: String) throws -> (leaves: [PlanarShape], lattice: CellLattice, volumeEstimate: Double) {
         guard sliceSpacing.isFinite, sliceSpacing > 0 else { throw SBRTError(.invalidValue, "DVH of \(label): slice spacing \(sliceSpacing) mm") }
         let leaves = try expression.names.map { n -> PlanarShape in
@@ -489,10 +490,6 @@ final class DVHPartials: @unchecked Sendable {
         var acc = histograms[m]
         let p = histograms[c * maps + m]
         acc.add(p)
-        acc.weightedDose += p.weightedDose
-        acc.minDose = min(acc.minDose, p.minDose)
-        acc.maxDose = max(acc.maxDose, p.maxDose)
-        acc.boundaryMax = max(acc.boundaryMax, p.boundaryMax)
         histograms[m] = acc
         p.deallocate()
         (histograms + c * maps + m).deinitialize(count: 1)

@@ -79,8 +79,13 @@ public struct DoseHistogram {
         if hi > highestPoint { highestPoint = hi }
     }
 
-    /// Adds `other`'s masses, slot by slot, where it wrote them.
+    /// Adds `other`: its masses slot by slot where it wrote them, its weighted dose, and
+    /// its extremes.
     mutating func add(_ other: DoseHistogram) {
+        weightedDose += other.weightedDose
+        minDose = min(minDose, other.minDose)
+        maxDose = max(maxDose, other.maxDose)
+        boundaryMax = max(boundaryMax, other.boundaryMax)
         if other.lowestRamp <= other.highestRamp {
             for k in other.lowestRamp...other.highestRamp { ramps[k] += other.ramps[k] }
             touchRamps(other.lowestRamp, other.highestRamp)
@@ -92,12 +97,29 @@ public struct DoseHistogram {
     }
 
     /// Adds mass `w` spread uniformly over [a0, b0] (clamped to [0, top]; a point mass
-    /// when the interval is narrower than a thousandth of a bin; `place`).
+    /// when the interval is narrower than a thousandth of a bin: `addPoint`, else
+    /// `addRamps`).
     @inline(__always)
     public mutating func addUniform(_ a0: Double, _ b0: Double, _ w: Double) {
-        // Written so that a NaN end clamps to 0 instead of reaching an Int conversion.
-        let a = a0 > 0 ? min(a0, layout.top) : 0, b = b0 > 0 ? min(b0, layout.top) : 0
-        addClamped(a, b, w)
+        addClamped(clamped(a0), clamped(b0), w)
+    }
+
+    /// A dose clamped to [0, top], written so that NaN clamps to 0 instead of reaching an
+    /// Int conversion.
+    @inline(__always)
+    func clamped(_ x: Double) -> Double { x > 0 ? min(x, layout.top) : 0 }
+
+    /// A sample of dose `d` spread over [lo, hi] and covering fraction `c` of its cell, as a
+    /// candidate for the extremes: lo and hi when whole, d when at least half covered.
+    @inline(__always)
+    mutating func noteExtremes(_ d: Double, _ lo: Double, _ hi: Double, coverage c: Double) {
+        if c >= 1 {
+            minDose = min(minDose, lo)
+            maxDose = max(maxDose, hi)
+        } else if c >= 0.5 {
+            minDose = min(minDose, d)
+            maxDose = max(maxDose, d)
+        }
     }
 
     /// `addUniform` of [a, b], already clamped to [0, top].
@@ -118,8 +140,7 @@ public struct DoseHistogram {
     /// divisions lane-wise (the same quotients).
     @inline(__always)
     static func addUniformPair(_ h0: inout DoseHistogram, _ h1: inout DoseHistogram, _ a0: SIMD2<Double>, _ b0: SIMD2<Double>, _ w: Double) {
-        let a = SIMD2(a0[0] > 0 ? min(a0[0], h0.layout.top) : 0, a0[1] > 0 ? min(a0[1], h1.layout.top) : 0)
-        let b = SIMD2(b0[0] > 0 ? min(b0[0], h0.layout.top) : 0, b0[1] > 0 ? min(b0[1], h1.layout.top) : 0)
+        let a = SIMD2(h0.clamped(a0[0]), h1.clamped(a0[1])), b = SIMD2(h0.clamped(b0[0]), h1.clamped(b0[1]))
         let delta = SIMD2(h0.layout.binWidthGy, h1.layout.binWidthGy)
         guard !any(b - a .< delta * 1e-3) else {
             h0.addClamped(a[0], b[0], w)
@@ -207,11 +228,9 @@ final class HistogramStore: @unchecked Sendable {
         if head > 0 { munmap(raw, head) }
         if tail > 0 { munmap(UnsafeMutableRawPointer(bitPattern: start + bytes), tail) }
         let base = UnsafeMutableRawPointer(bitPattern: start)!
-        #if os(Linux)
-        // Huge pages where the kernel gives them for madvise: a structure whose doses span
-        // the histogram touches every page of it (one fault per 2 MiB instead of 512).
-        _ = madvise(base, bytes, MADV_HUGEPAGE)
-        #endif
+        // Huge pages: a structure whose doses span the histogram touches every page of it
+        // (one fault per 2 MiB instead of 512).
+        HugePages.advise(UnsafeMutableRawBufferPointer(start: base, count: bytes))
         return (base.bindMemory(to: Double.self, capacity: doubles), doubles)
     }
 
@@ -419,13 +438,8 @@ public enum DVHKernel {
         let half = halfWidth(gx, gy, gz, c, mu, mv, g, dz)
         let lo = d - half, hi = d + half
         DoseHistogram.addUniformPair(&h0, &h1, lo, hi, wgt)
-        if c >= 1 {
-            h0.minDose = min(h0.minDose, lo[0]); h0.maxDose = max(h0.maxDose, hi[0])
-            h1.minDose = min(h1.minDose, lo[1]); h1.maxDose = max(h1.maxDose, hi[1])
-        } else if c >= 0.5 {
-            h0.minDose = min(h0.minDose, d[0]); h0.maxDose = max(h0.maxDose, d[0])
-            h1.minDose = min(h1.minDose, d[1]); h1.maxDose = max(h1.maxDose, d[1])
-        }
+        h0.noteExtremes(d[0], lo[0], hi[0], coverage: c)
+        h1.noteExtremes(d[1], lo[1], hi[1], coverage: c)
     }
 
     /// The plain scalar reference of `accumulate`: every sample and map through `DoseField.trilinear`.
@@ -514,14 +528,9 @@ public enum DVHKernel {
                        _ c: Double, _ mu: Double, _ mv: Double, _ wgt: Double, _ g: DVHLatticeGeometry, _ dz: Double) {
         hist.weightedDose += wgt * d
         let half = halfWidth(gx, gy, gz, c, mu, mv, g, dz)
-        hist.addUniform(d - half, d + half, wgt)
-        if c >= 1 {
-            hist.minDose = min(hist.minDose, d - half)
-            hist.maxDose = max(hist.maxDose, d + half)
-        } else if c >= 0.5 {
-            hist.minDose = min(hist.minDose, d)
-            hist.maxDose = max(hist.maxDose, d)
-        }
+        let lo = d - half, hi = d + half
+        hist.addUniform(lo, hi, wgt)
+        hist.noteExtremes(d, lo, hi, coverage: c)
     }
 
     /// A sample's half-width: the dose change across its box, per axis (Gy), combined to

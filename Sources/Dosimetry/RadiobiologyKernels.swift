@@ -113,7 +113,7 @@ public enum CompositeKernel {
                 while s < range.upperBound {
                     let e = min(s + block, range.upperBound)
                     compute(t, s..<e)
-                    let (m, nan) = largestOf(t, e - s)
+                    let (m, nan) = DoseField.largest(in: UnsafeBufferPointer(start: t, count: e - s), above: -.infinity)
                     largest = max(largest, m)
                     sawNaN = sawNaN || nan
                     // The held part of each row the block crosses.
@@ -157,23 +157,6 @@ public enum CompositeKernel {
                 body(range) { dst, sub in simdRange(quantity, termBuffer, alphaBeta, dT, dst, sub) }
             }
         }
-    }
-
-    /// The largest of `p[0..<n]` (NaNs passed over) and whether there was a NaN, eight lanes at a time.
-    @inline(__always)
-    static func largestOf(_ p: UnsafePointer<Float>, _ n: Int) -> (Float, Bool) {
-        var acc = SIMD8<Float>(repeating: -.infinity)
-        var nan = SIMDMask<SIMD8<Int32>>(repeating: false)
-        var i = 0
-        while i + 8 <= n {
-            let x = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
-            nan .|= x .!= x
-            acc.replace(with: x, where: acc .< x)
-            i += 8
-        }
-        var m = acc.max(), sawNaN = any(nan)
-        while i < n { if p[i] > m { m = p[i] } else if p[i].isNaN { sawNaN = true }; i += 1 }
-        return (m, sawNaN)
     }
 
     /// The plain scalar reference (Double arithmetic, one voxel at a time, one thread).

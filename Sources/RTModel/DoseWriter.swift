@@ -61,22 +61,9 @@ public enum DoseWriter {
         return t &+ (x - Double(t) >= 0.5 ? 1 : 0)
     }
 
-    /// The largest value above 0 (0 when none; NaNs passed over), eight lanes at a time:
-    /// a plain loop's compare-and-branch over a 10 MB map cost milliseconds on one core.
+    /// The largest value above 0 (0 when none; NaNs passed over).
     static func largestPositive(_ dose: [Float]) -> Float {
-        dose.withUnsafeBufferPointer { b in
-            guard let p = b.baseAddress else { return 0 }
-            var acc = SIMD8<Float>(repeating: 0)
-            var i = 0
-            while i + 8 <= b.count {
-                let x = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
-                acc.replace(with: x, where: acc .< x)
-                i += 8
-            }
-            var m = acc.max()
-            while i < b.count { if p[i] > m { m = p[i] }; i += 1 }
-            return m
-        }
+        dose.withUnsafeBufferPointer { DoseField.largest(in: $0, above: 0).value }
     }
 
     /// Quantises non-negative doses to 32-bit unsigned integers.

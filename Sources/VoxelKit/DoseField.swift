@@ -47,19 +47,28 @@ public struct DoseField: Sendable {
     /// are passed over), eight lanes at a time.
     static func largest(_ v: [Float]) -> Float? {
         v.withUnsafeBufferPointer { b -> Float? in
-            guard let p = b.baseAddress, b.count > 0 else { return nil }
-            var acc = SIMD8<Float>(repeating: p[0])
-            var i = 0
-            while i + 8 <= b.count {
-                let x = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
-                acc.replace(with: x, where: acc .< x)   // pointwiseMax, written out so that it inlines
-                i += 8
-            }
-            var m = acc.max()
-            if p[0].isNaN { return p[0] }
-            while i < b.count { if m < p[i] { m = p[i] }; i += 1 }
-            return m
+            guard let first = b.first else { return nil }
+            return first.isNaN ? first : largest(in: b, above: first).value
         }
+    }
+
+    /// The largest of `start` and the values of `b` above it, NaNs passed over, and whether
+    /// `b` holds a NaN; eight lanes at a time (a compare-and-branch loop over a 10 MB map
+    /// costs milliseconds on one core).
+    public static func largest(in b: UnsafeBufferPointer<Float>, above start: Float) -> (value: Float, sawNaN: Bool) {
+        guard let p = b.baseAddress else { return (start, false) }
+        var acc = SIMD8<Float>(repeating: start)
+        var nan = SIMDMask<SIMD8<Int32>>(repeating: false)
+        var i = 0
+        while i + 8 <= b.count {
+            let x = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+            nan .|= x .!= x
+            acc.replace(with: x, where: acc .< x)   // pointwiseMax, written out so that it inlines
+            i += 8
+        }
+        var m = acc.max(), sawNaN = any(nan)
+        while i < b.count { if m < p[i] { m = p[i] } else if p[i].isNaN { sawNaN = true }; i += 1 }
+        return (m, sawNaN)
     }
 
     /// Continuous index of a patient point.

@@ -177,7 +177,4 @@ public struct VoxelRows: Sendable {
         self.size = size
         self.rows = rows
     }
-
-    /// Voxels held.
-    public var count: Int { rows.reduce(0) { $0 + $1.count } }
 }

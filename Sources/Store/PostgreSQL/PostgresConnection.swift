@@ -21,7 +21,6 @@ final class PostgresConnection: DatabaseConnection {
     init(url: String, displayName: String) throws {
         self.displayName = displayName
         do { pq = try LibPQ.load() } catch { throw StoreError(error.kind, error.message, file: displayName) }
-        let pq = self.pq
         let keys = ["connect_timeout", "client_encoding", "application_name", "dbname"]
         let values = ["10", "UTF8", "sbrt", url]
         let conn = Self.withCStrings(keys) { k in
