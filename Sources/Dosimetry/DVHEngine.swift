@@ -305,7 +305,7 @@ extension DVHEngine {
         let leaves = UnsafeMutablePointer<Float>.allocate(capacity: n * leafCount)
         let slots = UnsafeMutablePointer<Float>.allocate(capacity: n * max(1, plan.slots))
         let present = UnsafeMutablePointer<Bool>.allocate(capacity: leafCount)
-        let scratch = UnsafeMutablePointer<DVHSample>.allocate(capacity: plan.lattice.nu)
+        let scratch = DVHKernel.Scratch(rowLength: plan.lattice.nu)
         defer { leaves.deallocate(); slots.deallocate(); present.deallocate(); scratch.deallocate() }
         var totals = DVHSampleTotals()
         let h = plan.lattice.h

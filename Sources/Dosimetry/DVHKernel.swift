@@ -136,20 +136,40 @@ public struct DoseHistogram {
         addRamps(x[0], x[1], w / (b - a))
     }
 
-    /// `addUniform` of two histograms at once: lane 0 into `h0`, lane 1 into `h1`, the
-    /// divisions lane-wise (the same quotients).
+    /// The writes of two `addUniform`s in lanes: lane 0 into `h0`, lane 1 into `h1` (two
+    /// maps of one sample, or one histogram twice: two samples of one map), the divisions
+    /// lane-wise (the same quotients as `addClamped`'s).
     @inline(__always)
-    static func addUniformPair(_ h0: inout DoseHistogram, _ h1: inout DoseHistogram, _ a0: SIMD2<Double>, _ b0: SIMD2<Double>, _ w: Double) {
+    static func uniformPair(_ h0: DoseHistogram, _ h1: DoseHistogram, _ a0: SIMD2<Double>, _ b0: SIMD2<Double>,
+                            _ w: SIMD2<Double>) -> (Deposit, Deposit) {
         let a = SIMD2(h0.clamped(a0[0]), h1.clamped(a0[1])), b = SIMD2(h0.clamped(b0[0]), h1.clamped(b0[1]))
         let delta = SIMD2(h0.layout.binWidthGy, h1.layout.binWidthGy)
-        guard !any(b - a .< delta * 1e-3) else {
-            h0.addClamped(a[0], b[0], w)
-            h1.addClamped(a[1], b[1], w)
-            return
-        }
+        guard !any(b - a .< delta * 1e-3) else { return (.uniform(a[0], b[0], w[0]), .uniform(a[1], b[1], w[1])) }
         let s = w / (b - a), xa = a / delta, xb = b / delta
-        h0.addRamps(xa[0], xb[0], s[0])
-        h1.addRamps(xa[1], xb[1], s[1])
+        return (h0.rampSteps(xa[0], xb[0], s[0]), h1.rampSteps(xa[1], xb[1], s[1]))
+    }
+
+    /// A held write into one histogram's slots (`apply`): the ramp steps of `addRamps`, an
+    /// `addClamped` of [a, b] (clamped), or an `addOutside`.
+    public enum Deposit {
+        case ramps(ka: Int, kb: Int, Double, Double, Double, Double)
+        case uniform(Double, Double, Double)
+        case outside(Double)
+    }
+
+    /// Makes a held write.
+    @inline(__always)
+    mutating func apply(_ d: Deposit) {
+        switch d {
+        case let .ramps(ka, kb, a0, a1, b0, b1):
+            ramps[ka] += a0
+            ramps[ka + 1] += a1
+            ramps[kb] -= b0
+            ramps[kb + 1] -= b1
+            touchRamps(ka, kb + 1)
+        case let .uniform(a, b, w): addClamped(a, b, w)
+        case let .outside(w): addOutside(w)
+        }
     }
 
     /// A point mass `w` at dose a (clamped): into the slot below the edge above it.
@@ -165,15 +185,15 @@ public struct DoseHistogram {
     /// inverse) is the engine's since its first version: the golden DVHs depend on its
     /// last bits.
     @inline(__always)
-    mutating func addRamps(_ xa: Double, _ xb: Double, _ s: Double) {
+    mutating func addRamps(_ xa: Double, _ xb: Double, _ s: Double) { apply(rampSteps(xa, xb, s)) }
+
+    /// The four density steps of `addRamps` and their slots, as a held write.
+    @inline(__always)
+    func rampSteps(_ xa: Double, _ xb: Double, _ s: Double) -> Deposit {
         let delta = layout.binWidthGy
         let ka = Int(xa), kb = Int(xb)
         let fa = xa - Double(ka), fb = xb - Double(kb)
-        ramps[ka] += s * delta * (1 - fa)
-        ramps[ka + 1] += s * delta * fa
-        ramps[kb] -= s * delta * (1 - fb)
-        ramps[kb + 1] -= s * delta * fb
-        touchRamps(ka, kb + 1)
+        return .ramps(ka: ka, kb: kb, s * delta * (1 - fa), s * delta * fa, s * delta * (1 - fb), s * delta * fb)
     }
 
     /// A mass outside the dose grid: a point mass at 0 Gy.
@@ -323,27 +343,54 @@ public struct DVHSample: Sendable {
 /// grid is added without interpolation; each row's samples are placed once (`place`, in
 /// scalars: the cell lookup without clamps in the grid's interior) into `scratch`, then
 /// the maps run over the row two at a time, their arithmetic in the lanes of SIMD2 (an
-/// odd last map alone), each histogram held in a local. `accumulateReference` is the plain
-/// version, every sample and map through `DoseField.trilinear`, kept for tests. Both use
-/// the same arithmetic in the same order (`DoseField.interpolate`, `halfWidth`,
-/// `DoseHistogram.addUniform`, lane-wise in the pairs), so they agree to the bit.
+/// odd last map alone, its fully covered interior samples two at a time in the lanes),
+/// each histogram held in a local. Each pass over the row first computes every sample's
+/// dose, weighted sum and extremes and holds its histogram write (`DoseHistogram.Deposit`),
+/// then makes the writes in sample order: the same additions in the same order, with the
+/// cache misses of large histograms (a cumulative BED map of 350 Gy has 700 000 slots)
+/// overlapping in a loop of loads and stores instead of stalling the arithmetic.
+/// `accumulateReference` is the plain version, every sample and map through
+/// `DoseField.trilinear`, kept for tests. Both use the same arithmetic in the same order
+/// (`DoseField.interpolate`, `halfWidth`, `DoseHistogram.addUniform`, lane-wise in the
+/// pairs), so they agree to the bit.
 /// - Complexity: O(lattice cells) per sub-slice, plus O(maps) per covered cell: 8 dose
-///   loads, about 60 flops, a square root, three divisions (two of them one packed
-///   instruction) and one histogram update per map and sample. The divide and square-root
-///   unit bounds it; the histograms (0.5 mGy bins: 100 000 slots per 50 Gy) are read and
-///   written where neighbouring samples' doses fall, one per map and chunk.
+///   loads, about 60 flops, a square root, three divisions (packed two lanes at a time)
+///   and one histogram update per map and sample. The divisions and square roots, and the
+///   histogram writes where the histograms outgrow the caches, bound it; the histograms
+///   (0.5 mGy bins: 100 000 slots per 50 Gy) are written where neighbouring samples' doses
+///   fall, one per map and chunk.
 public enum DVHKernel {
+    typealias Deposit = DoseHistogram.Deposit
+
+    /// Room for one row of the kernel: its placed samples and their held histogram writes
+    /// (two per sample: a pair of maps at a time).
+    public struct Scratch {
+        public let samples: UnsafeMutablePointer<DVHSample>
+        let deposits: UnsafeMutablePointer<Deposit>
+
+        public init(rowLength: Int) {
+            samples = .allocate(capacity: max(1, rowLength))
+            deposits = .allocate(capacity: 2 * max(1, rowLength))
+        }
+
+        public func deallocate() {
+            samples.deallocate()
+            deposits.deallocate()
+        }
+    }
+
     /// Accumulates the samples of one sub-slice into `histograms[m]` for every dose map
     /// `maps[m]` (voxels on the grid of `geometry.size`), and the shared counts into `totals`.
     /// - Parameters:
     ///   - origin: dose index of the centre of cell (0, 0) in this sub-slice.
     ///   - dz: the sub-slice's thickness, mm.
     ///   - coverage: `nu × nv` coverage fractions, row by row.
-    ///   - scratch: room for `nu` samples (one row).
+    ///   - scratch: room for one row (`Scratch(rowLength: nu)`).
     public static func accumulate(_ geometry: DVHLatticeGeometry, origin x00: Vec3, thickness dz: Double,
                                   coverage: UnsafePointer<Float>, maps: UnsafeBufferPointer<UnsafePointer<Float>>,
                                   into histograms: UnsafeMutablePointer<DoseHistogram>, totals: inout DVHSampleTotals,
-                                  scratch: UnsafeMutablePointer<DVHSample>) {
+                                  scratch rowScratch: Scratch) {
+        let scratch = rowScratch.samples, held = rowScratch.deposits
         let g = geometry
         let volumeFactor = g.h * g.h * dz
         if entirelyOutside(g, x00) {
@@ -372,38 +419,70 @@ public enum DVHKernel {
             // operations as one map at a time, so the same bits); an odd last map alone.
             var m = 0
             while m + 1 < maps.count {
-                var h0 = histograms[m], h1 = histograms[m + 1]
-                let map0 = maps[m], map1 = maps[m + 1]
-                for k in 0..<n {
-                    let s = scratch[k]
-                    if s.base >= 0 {
-                        let (d, gx, gy, gz) = interpolatePair(map0, map1, s.base, dy: g.size.x, dz: g.size.x &* g.size.y, s.fx, s.fy, s.fz)
-                        if s.outer {
-                            h0.boundaryMax = max(h0.boundaryMax, d[0])
-                            h1.boundaryMax = max(h1.boundaryMax, d[1])
-                        }
-                        spreadPair(&h0, &h1, d, gx, gy, gz, s.c, s.mu, s.mv, s.weight, g, dz)
-                    } else {
-                        deposit(&h0, map0, s, g, dz)
-                        deposit(&h1, map1, s, g, dz)
-                    }
-                }
-                histograms[m] = h0
-                histograms[m + 1] = h1
+                rowThroughPair(&histograms[m], &histograms[m + 1], maps[m], maps[m + 1], scratch, n, held, g, dz)
                 m += 2
             }
-            if m < maps.count {
-                var hist = histograms[m]
-                let map = maps[m]
-                for k in 0..<n { deposit(&hist, map, scratch[k], g, dz) }
-                histograms[m] = hist
-            }
+            if m < maps.count { rowThroughOne(&histograms[m], maps[m], scratch, n, held, g, dz) }
         }
     }
 
-    /// One placed sample of map `map` into `hist`.
+    /// A row's `n` placed samples through two maps, lane 0 into `hist0`. The row's doses
+    /// first, their histogram writes held (`Deposit`); then the writes, in sample order.
     @inline(__always)
-    static func deposit(_ hist: inout DoseHistogram, _ map: UnsafePointer<Float>, _ s: DVHSample, _ g: DVHLatticeGeometry, _ dz: Double) {
+    static func rowThroughPair(_ hist0: inout DoseHistogram, _ hist1: inout DoseHistogram, _ map0: UnsafePointer<Float>,
+                               _ map1: UnsafePointer<Float>, _ scratch: UnsafeMutablePointer<DVHSample>, _ n: Int,
+                               _ held: UnsafeMutablePointer<Deposit>, _ g: DVHLatticeGeometry, _ dz: Double) {
+        // The histograms in locals for the row.
+        var h0 = hist0, h1 = hist1
+        for k in 0..<n {
+            let s = scratch[k]
+            if s.base >= 0 {
+                let (d, gx, gy, gz) = interpolatePair(map0, map1, s.base, dy: g.size.x, dz: g.size.x &* g.size.y, s.fx, s.fy, s.fz)
+                if s.outer {
+                    h0.boundaryMax = max(h0.boundaryMax, d[0])
+                    h1.boundaryMax = max(h1.boundaryMax, d[1])
+                }
+                spreadPair(&h0, &h1, d, gx, gy, gz, s.c, s.mu, s.mv, s.weight, g, dz, held + 2 &* k)
+            } else {
+                held[2 &* k] = heldDeposit(&h0, map0, s, g, dz)
+                held[2 &* k &+ 1] = heldDeposit(&h1, map1, s, g, dz)
+            }
+        }
+        for k in 0..<n {
+            h0.apply(held[2 &* k])
+            h1.apply(held[2 &* k &+ 1])
+        }
+        hist0 = h0
+        hist1 = h1
+    }
+
+    /// A row's `n` placed samples through one map (an odd last map; the only one of
+    /// `sbrt dvh`): fully covered interior samples two at a time, in lanes; the writes
+    /// held, then made in sample order.
+    @inline(__always)
+    static func rowThroughOne(_ histogram: inout DoseHistogram, _ map: UnsafePointer<Float>, _ scratch: UnsafeMutablePointer<DVHSample>,
+                              _ n: Int, _ held: UnsafeMutablePointer<Deposit>, _ g: DVHLatticeGeometry, _ dz: Double) {
+        var hist = histogram
+        var k = 0
+        while k < n {
+            let s0 = scratch[k]
+            if k &+ 1 < n && pairable(s0) && pairable(scratch[k &+ 1]) {
+                (held[k], held[k &+ 1]) = heldPair(&hist, map, s0, scratch[k &+ 1], g, dz)
+                k &+= 2
+            } else {
+                held[k] = heldDeposit(&hist, map, s0, g, dz)
+                k &+= 1
+            }
+        }
+        for k in 0..<n { hist.apply(held[k]) }
+        histogram = hist
+    }
+
+    /// One placed sample of map `map`, its histogram write held: the dose, its weighted
+    /// sum and extremes taken now, the write returned (`DoseHistogram.apply`).
+    @inline(__always)
+    static func heldDeposit(_ hist: inout DoseHistogram, _ map: UnsafePointer<Float>, _ s: DVHSample, _ g: DVHLatticeGeometry,
+                            _ dz: Double) -> Deposit {
         let d, gx, gy, gz: Double
         if s.base >= 0 {
             (d, gx, gy, gz) = DoseField.interpolate(map, s.base, dx: 1, dy: g.size.x, dz: g.size.x &* g.size.y, s.fx, s.fy, s.fz)
@@ -411,11 +490,10 @@ public enum DVHKernel {
             let (v, grad) = DoseField.trilinear(map, g.size, Vec3(s.fx, s.fy, s.fz))!
             (d, gx, gy, gz) = (v, grad.x, grad.y, grad.z)
         } else {
-            hist.addOutside(s.weight)
-            return
+            return .outside(s.weight)
         }
         if s.outer { hist.boundaryMax = max(hist.boundaryMax, d) }
-        spread(&hist, d, gx, gy, gz, s.c, s.mu, s.mv, s.weight, g, dz)
+        return heldSpread(&hist, d, gx, gy, gz, s.c, s.mu, s.mv, s.weight, g, dz)
     }
 
     /// `DoseField.interpolate` of two maps at once (an interior cell, dx = 1), lane 0 the
@@ -425,19 +503,49 @@ public enum DVHKernel {
                                 _ fx: Double, _ fy: Double, _ fz: Double) -> (SIMD2<Double>, SIMD2<Double>, SIMD2<Double>, SIMD2<Double>) {
         let p = a + base, q = b + base
         @inline(__always) func c(_ o: Int) -> SIMD2<Double> { SIMD2(Double(p[o]), Double(q[o])) }
-        return DoseField.interpolate(c(0), c(1), c(dy), c(1 &+ dy), c(dz), c(1 &+ dz), c(dy &+ dz), c(1 &+ dy &+ dz), fx, fy, fz)
+        return DoseField.interpolate(c(0), c(1), c(dy), c(1 &+ dy), c(dz), c(1 &+ dz), c(dy &+ dz), c(1 &+ dy &+ dz),
+                                     SIMD2(repeating: fx), SIMD2(repeating: fy), SIMD2(repeating: fz))
     }
 
-    /// `spread` of one sample into two maps' histograms, the half-widths computed lane-wise.
+    /// Whether two placed samples can share `depositPair`: both in the grid's interior and
+    /// fully covered (no boundary normal, the same half-width form).
+    @inline(__always)
+    static func pairable(_ s: DVHSample) -> Bool { s.base >= 0 && s.c >= 1 }
+
+    /// `heldDeposit` of two samples of one map, in order (s0, then s1, into each
+    /// accumulator), their arithmetic in the two lanes of SIMD2: the same IEEE operations
+    /// as one at a time, so the same bits; the divisions and the square root packed.
+    /// - Precondition: `pairable(s0)` and `pairable(s1)`.
+    @inline(__always)
+    static func heldPair(_ hist: inout DoseHistogram, _ map: UnsafePointer<Float>, _ s0: DVHSample, _ s1: DVHSample,
+                         _ g: DVHLatticeGeometry, _ dz: Double) -> (Deposit, Deposit) {
+        let p = map + s0.base, q = map + s1.base, dy = g.size.x, dzs = g.size.x &* g.size.y
+        @inline(__always) func c(_ o: Int) -> SIMD2<Double> { SIMD2(Double(p[o]), Double(q[o])) }
+        let (d, gx, gy, gz) = DoseField.interpolate(c(0), c(1), c(dy), c(1 &+ dy), c(dzs), c(1 &+ dzs), c(dy &+ dzs), c(1 &+ dy &+ dzs),
+                                                    SIMD2(s0.fx, s1.fx), SIMD2(s0.fy, s1.fy), SIMD2(s0.fz, s1.fz))
+        if s0.outer { hist.boundaryMax = max(hist.boundaryMax, d[0]) }
+        if s1.outer { hist.boundaryMax = max(hist.boundaryMax, d[1]) }
+        hist.weightedDose += s0.weight * d[0]
+        hist.weightedDose += s1.weight * d[1]
+        // Fully covered: the half-width of `halfWidth` with c = 1 (no normal, side h).
+        let half = halfWidth(gx, gy, gz, 1, 0, 0, g, dz)
+        let lo = d - half, hi = d + half
+        hist.noteExtremes(d[0], lo[0], hi[0], coverage: s0.c)
+        hist.noteExtremes(d[1], lo[1], hi[1], coverage: s1.c)
+        return DoseHistogram.uniformPair(hist, hist, lo, hi, SIMD2(s0.weight, s1.weight))
+    }
+
+    /// `spread` of one sample into two maps' histograms, the half-widths computed lane-wise;
+    /// the histogram writes held in `held[0]` (h0's) and `held[1]`.
     @inline(__always)
     static func spreadPair(_ h0: inout DoseHistogram, _ h1: inout DoseHistogram, _ d: SIMD2<Double>, _ gx: SIMD2<Double>,
                            _ gy: SIMD2<Double>, _ gz: SIMD2<Double>, _ c: Double, _ mu: Double, _ mv: Double, _ wgt: Double,
-                           _ g: DVHLatticeGeometry, _ dz: Double) {
+                           _ g: DVHLatticeGeometry, _ dz: Double, _ held: UnsafeMutablePointer<Deposit>) {
         h0.weightedDose += wgt * d[0]
         h1.weightedDose += wgt * d[1]
         let half = halfWidth(gx, gy, gz, c, mu, mv, g, dz)
         let lo = d - half, hi = d + half
-        DoseHistogram.addUniformPair(&h0, &h1, lo, hi, wgt)
+        (held[0], held[1]) = DoseHistogram.uniformPair(h0, h1, lo, hi, SIMD2(repeating: wgt))
         h0.noteExtremes(d[0], lo[0], hi[0], coverage: c)
         h1.noteExtremes(d[1], lo[1], hi[1], coverage: c)
     }
@@ -526,11 +634,19 @@ public enum DVHKernel {
     @inline(__always)
     static func spread(_ hist: inout DoseHistogram, _ d: Double, _ gx: Double, _ gy: Double, _ gz: Double,
                        _ c: Double, _ mu: Double, _ mv: Double, _ wgt: Double, _ g: DVHLatticeGeometry, _ dz: Double) {
+        hist.apply(heldSpread(&hist, d, gx, gy, gz, c, mu, mv, wgt, g, dz))
+    }
+
+    /// `spread` with its histogram write held: the weighted dose and extremes taken now,
+    /// the write (`addUniform` of D ± H) returned.
+    @inline(__always)
+    static func heldSpread(_ hist: inout DoseHistogram, _ d: Double, _ gx: Double, _ gy: Double, _ gz: Double,
+                           _ c: Double, _ mu: Double, _ mv: Double, _ wgt: Double, _ g: DVHLatticeGeometry, _ dz: Double) -> Deposit {
         hist.weightedDose += wgt * d
         let half = halfWidth(gx, gy, gz, c, mu, mv, g, dz)
         let lo = d - half, hi = d + half
-        hist.addUniform(lo, hi, wgt)
         hist.noteExtremes(d, lo, hi, coverage: c)
+        return .uniform(hist.clamped(lo), hist.clamped(hi), wgt)
     }
 
     /// A sample's half-width: the dose change across its box, per axis (Gy), combined to

@@ -146,11 +146,12 @@ public struct DoseField: Sendable {
     }
 
     /// The trilinear form of corner values c_ijk (i along x, j along y, k along z) at
-    /// fractions (fx, fy, fz): value and gradient, for one field (`Double`) or several at
-    /// once (`SIMD2<Double>`, each lane computed exactly as the scalar would be).
+    /// fractions (fx, fy, fz): value and gradient, for one field at one point (`Double`) or
+    /// in lanes (`SIMD2<Double>`: several fields at one point, or one field at several
+    /// points; each lane computed exactly as the scalar would be).
     @inlinable @inline(__always)
     public static func interpolate<T: LaneArithmetic>(_ c000: T, _ c100: T, _ c010: T, _ c110: T, _ c001: T, _ c101: T, _ c011: T, _ c111: T,
-                                                      _ fx: Double, _ fy: Double, _ fz: Double) -> (value: T, gx: T, gy: T, gz: T) {
+                                                      _ fx: T, _ fy: T, _ fz: T) -> (value: T, gx: T, gy: T, gz: T) {
         let c00 = c000 + (c100 - c000) * fx, c10 = c010 + (c110 - c010) * fx
         let c01 = c001 + (c101 - c001) * fx, c11 = c011 + (c111 - c011) * fx
         let c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy
@@ -170,6 +171,7 @@ public protocol LaneArithmetic {
     static func - (a: Self, b: Self) -> Self
     static func * (a: Self, b: Self) -> Self
     static func * (a: Self, b: Double) -> Self
+    static func - (a: Double, b: Self) -> Self
     static func / (a: Self, b: Double) -> Self
     static prefix func - (a: Self) -> Self
     func squareRoot() -> Self

@@ -45,7 +45,7 @@ final class DVHKernelTests: XCTestCase {
         constPointers.withUnsafeBufferPointer { mp in
             coverage.withUnsafeBufferPointer { cov in
                 hist.withUnsafeMutableBufferPointer { hp in
-                    let scratch = UnsafeMutablePointer<DVHSample>.allocate(capacity: g.nu)
+                    let scratch = DVHKernel.Scratch(rowLength: g.nu)
                     defer { scratch.deallocate() }
                     for (x00, dz) in origins {
                         if reference {
