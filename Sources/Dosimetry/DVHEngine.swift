@@ -63,7 +63,8 @@ public struct DVHEngine: Sendable {
 
     /// DVHs of one structure in several dose maps on the engine's dose grid, from one pass:
     /// the structure is rasterised once and every sample is placed once, then histogrammed
-    /// in each map. Each DVH equals `dvh` of an engine on that map, to the bit.
+    /// in each map (a map of one value over the voxels the structure reads without
+    /// interpolation). Each DVH equals `dvh` of an engine on that map, to the bit.
     /// - Throws: as `dvh`, and when a map is not on the engine's dose grid.
     public func dvhs(_ expression: StructureExpression, name: String? = nil, doses: [DoseField]) throws -> [DVH] {
         let label = name ?? expression.description
@@ -74,13 +75,16 @@ public struct DVHEngine: Sendable {
         }
         let layouts = doses.map { HistogramLayout(maxGy: $0.maxGy) }
         let plan = try samplingPlan(expression, label: label)
-        if doses.contains(where: { $0.definedBoxes != nil }), let box = readBox(plan.leaves, plan.lattice) {
+        let box = readBox(plan.leaves, plan.lattice)
+        if doses.contains(where: { $0.definedBoxes != nil }), let box {
             for d in doses where !d.isDefined(in: box) {
                 throw SBRTError(.invalidRequest, "DVHs of \(label): a dose map holds values only in voxels \(d.definedBoxes!.map(\.description).joined(separator: ", ")), the structure reads \(box)")
             }
         }
+        // Maps of one value over every voxel the structure reads (`DVHKernel.uniformPass`).
+        let uniform = doses.map { d in box.flatMap { d.uniformValue(in: $0) }.map(Double.init) ?? .nan }
         return try DVHEngine.withVoxelPointers(doses) { maps in
-            let partials = accumulate(plan, expression, maps: maps, layouts: layouts)
+            let partials = accumulate(plan, expression, maps: maps, uniform: uniform, layouts: layouts)
             let totals = partials.totals()
             guard totals.weight > 0 else {
                 throw SBRTError(.invalidRequest, "structure \"\(label)\" has no volume (\(options.endCap.rawValue) end caps)")
@@ -272,7 +276,7 @@ extension DVHEngine {
     /// Every map's histogram in a chunk receives the chunk's samples in the same order
     /// whatever the grouping, so the partials do not depend on the core count.
     func accumulate(_ plan: SamplingPlan, _ expression: StructureExpression,
-                    maps: UnsafeBufferPointer<UnsafePointer<Float>>, layouts: [HistogramLayout]) -> DVHPartials {
+                    maps: UnsafeBufferPointer<UnsafePointer<Float>>, uniform: [Double], layouts: [HistogramLayout]) -> DVHPartials {
         let groups = DVHEngine.mapGroups(maps: maps.count, chunks: plan.chunks)
         let partials = DVHPartials(chunks: plan.chunks, layouts: layouts, groups: groups)
         Parallel.forEachChunk(plan.chunks * groups, minimumChunk: 1) { _, tasks in
@@ -281,7 +285,7 @@ extension DVHEngine {
                 let range = partials.maps(ofGroup: group)
                 let histograms = partials.take(chunk: chunk, maps: range)
                 let totals = accumulateChunk(plan, expression, chunk: chunk, maps: UnsafeBufferPointer(rebasing: maps[range]),
-                                             into: histograms)
+                                             uniform: Array(uniform[range]), into: histograms)
                 if group == 0 { partials.sampleTotals[chunk] = totals }
                 partials.finished(chunk: chunk, group: group)
             }
@@ -300,7 +304,8 @@ extension DVHEngine {
 
     /// One chunk's sub-slices through the kernel, for the given maps.
     func accumulateChunk(_ plan: SamplingPlan, _ expression: StructureExpression, chunk: Int,
-                         maps: UnsafeBufferPointer<UnsafePointer<Float>>, into histograms: UnsafeMutablePointer<DoseHistogram>) -> DVHSampleTotals {
+                         maps: UnsafeBufferPointer<UnsafePointer<Float>>, uniform: [Double],
+                         into histograms: UnsafeMutablePointer<DoseHistogram>) -> DVHSampleTotals {
         let n = plan.lattice.count, leafCount = plan.occupancies.count
         let leaves = UnsafeMutablePointer<Float>.allocate(capacity: n * leafCount)
         let slots = UnsafeMutablePointer<Float>.allocate(capacity: n * max(1, plan.slots))
@@ -319,8 +324,10 @@ extension DVHEngine {
             if options.referenceKernel {
                 DVHKernel.accumulateReference(plan.geometry, origin: x00, thickness: dz, coverage: cov, maps: maps, into: histograms, totals: &totals)
             } else {
-                DVHKernel.accumulate(plan.geometry, origin: x00, thickness: dz, coverage: cov, maps: maps, into: histograms,
-                                     totals: &totals, scratch: scratch)
+                uniform.withUnsafeBufferPointer { u in
+                    DVHKernel.accumulate(plan.geometry, origin: x00, thickness: dz, coverage: cov, maps: maps, uniform: u.baseAddress,
+                                         into: histograms, totals: &totals, scratch: scratch)
+                }
             }
         }
         return totals

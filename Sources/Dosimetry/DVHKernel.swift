@@ -344,7 +344,9 @@ public struct DVHSample: Sendable {
 /// scalars: the cell lookup without clamps in the grid's interior) into `scratch`, then
 /// the maps run over the row two at a time, their arithmetic in the lanes of SIMD2 (an
 /// odd last map alone, its fully covered interior samples two at a time in the lanes),
-/// each histogram held in a local. Each pass over the row first computes every sample's
+/// each histogram held in a local; a map that holds one value at every voxel the
+/// structure reads takes its samples as point masses, without interpolation
+/// (`uniformPass`). Each pass over the row first computes every sample's
 /// dose, weighted sum and extremes and holds its histogram write (`DoseHistogram.Deposit`),
 /// then makes the writes in sample order: the same additions in the same order, with the
 /// cache misses of large histograms (a cumulative BED map of 350 Gy has 700 000 slots)
@@ -386,8 +388,11 @@ public enum DVHKernel {
     ///   - dz: the sub-slice's thickness, mm.
     ///   - coverage: `nu × nv` coverage fractions, row by row.
     ///   - scratch: room for one row (`Scratch(rowLength: nu)`).
+    ///   - uniform: per map, the one value it holds at every voxel the samples read (a map
+    ///     of one value there, `uniformPass`), NaN for a map that varies; nil: every map varies.
     public static func accumulate(_ geometry: DVHLatticeGeometry, origin x00: Vec3, thickness dz: Double,
                                   coverage: UnsafePointer<Float>, maps: UnsafeBufferPointer<UnsafePointer<Float>>,
+                                  uniform: UnsafePointer<Double>? = nil,
                                   into histograms: UnsafeMutablePointer<DoseHistogram>, totals: inout DVHSampleTotals,
                                   scratch rowScratch: Scratch) {
         let scratch = rowScratch.samples, held = rowScratch.deposits
@@ -415,15 +420,48 @@ public enum DVHKernel {
                 n &+= 1
             }
             if n == 0 { continue }
-            // Maps in pairs, the pair's arithmetic in the two lanes of SIMD2 (the same IEEE
-            // operations as one map at a time, so the same bits); an odd last map alone.
-            var m = 0
-            while m + 1 < maps.count {
-                rowThroughPair(&histograms[m], &histograms[m + 1], maps[m], maps[m + 1], scratch, n, held, g, dz)
-                m += 2
+            // Maps of one value on their own; the others in pairs, the pair's arithmetic in
+            // the two lanes of SIMD2 (the same IEEE operations as one map at a time, so the
+            // same bits), an odd last one alone.
+            var waiting = -1
+            for m in 0..<maps.count {
+                if let u = uniform, !u[m].isNaN {
+                    uniformPass(&histograms[m], u[m], scratch, n)
+                } else if waiting < 0 {
+                    waiting = m
+                } else {
+                    rowThroughPair(&histograms[waiting], &histograms[m], maps[waiting], maps[m], scratch, n, held, g, dz)
+                    waiting = -1
+                }
             }
-            if m < maps.count { rowThroughOne(&histograms[m], maps[m], scratch, n, held, g, dz) }
+            if waiting >= 0 { rowThroughOne(&histograms[waiting], maps[waiting], scratch, n, held, g, dz) }
         }
+    }
+
+    /// A row's `n` placed samples through a map that holds the one value `value` at every
+    /// voxel they read, without interpolation: the trilinear form of equal corners gives
+    /// value + 0 (+0 for a zero of either sign) and a zero gradient, so a zero half-width,
+    /// and each sample is the point mass of `heldSpread` — the same operations on the same
+    /// numbers as the general path, so the same bits. For maps such as a course's coverage
+    /// inside the grid it covers (1, and 0 at its edge). Cost: a multiply-add and a point
+    /// deposit per sample.
+    @inline(__always)
+    static func uniformPass(_ histogram: inout DoseHistogram, _ value: Double, _ scratch: UnsafeMutablePointer<DVHSample>, _ n: Int) {
+        var hist = histogram
+        let d = value + 0
+        for k in 0..<n {
+            let s = scratch[k]
+            if s.base == DVHSample.outside {
+                hist.addOutside(s.weight)
+                continue
+            }
+            if s.outer { hist.boundaryMax = max(hist.boundaryMax, d) }
+            hist.weightedDose += s.weight * d
+            let lo = d - 0, hi = d + 0
+            hist.noteExtremes(d, lo, hi, coverage: s.c)
+            hist.addClamped(hist.clamped(lo), hist.clamped(hi), s.weight)
+        }
+        histogram = hist
     }
 
     /// A row's `n` placed samples through two maps, lane 0 into `hist0`. The row's doses

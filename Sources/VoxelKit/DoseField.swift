@@ -43,6 +43,25 @@ public struct DoseField: Sendable {
         definedBoxes.map { $0.contains { $0.contains(box) } } ?? true
     }
 
+    /// The one value every voxel of `box` holds, or nil when they differ (or one is NaN, or
+    /// the field is not known throughout the box). Row by row, stopping at the first
+    /// difference.
+    public func uniformValue(in box: VoxelBox) -> Float? {
+        guard isDefined(in: box), all(box.lo .>= 0), all(box.hi .< grid.size) else { return nil }
+        let nx = grid.nx, ny = grid.ny
+        return volume.voxels.withUnsafeBufferPointer { v -> Float? in
+            let first = v[(box.lo.z * ny + box.lo.y) * nx + box.lo.x]
+            guard first.isFinite else { return nil }
+            for k in box.lo.z...box.hi.z {
+                for j in box.lo.y...box.hi.y {
+                    let row = (k * ny + j) * nx
+                    for i in box.lo.x...box.hi.x where v[row + i] != first { return nil }
+                }
+            }
+            return first
+        }
+    }
+
     /// The largest value, as `Array.max()` gives it (a NaN first value gives NaN, later NaNs
     /// are passed over), eight lanes at a time.
     static func largest(_ v: [Float]) -> Float? {

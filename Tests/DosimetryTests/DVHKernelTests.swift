@@ -31,7 +31,8 @@ final class DVHKernelTests: XCTestCase {
         var totals: DVHSampleTotals
     }
 
-    func run(_ g: DVHLatticeGeometry, origins: [(Vec3, Double)], coverage: [Float], maps: [[Float]], layouts: [HistogramLayout], reference: Bool) -> Run {
+    func run(_ g: DVHLatticeGeometry, origins: [(Vec3, Double)], coverage: [Float], maps: [[Float]], layouts: [HistogramLayout], reference: Bool,
+             uniform: [Double]? = nil) -> Run {
         var hist = layouts.map { DoseHistogram($0) }
         defer { for h in hist { h.deallocate() } }
         var totals = DVHSampleTotals()
@@ -51,8 +52,11 @@ final class DVHKernelTests: XCTestCase {
                         if reference {
                             DVHKernel.accumulateReference(g, origin: x00, thickness: dz, coverage: cov.baseAddress!, maps: mp, into: hp.baseAddress!, totals: &totals)
                         } else {
-                            DVHKernel.accumulate(g, origin: x00, thickness: dz, coverage: cov.baseAddress!, maps: mp, into: hp.baseAddress!,
-                                                 totals: &totals, scratch: scratch)
+                            (uniform ?? []).withUnsafeBufferPointer { u in
+                                DVHKernel.accumulate(g, origin: x00, thickness: dz, coverage: cov.baseAddress!, maps: mp,
+                                                     uniform: uniform == nil ? nil : u.baseAddress, into: hp.baseAddress!,
+                                                     totals: &totals, scratch: scratch)
+                            }
                         }
                     }
                 }
@@ -102,6 +106,43 @@ final class DVHKernelTests: XCTestCase {
                         XCTAssertEqual(fast.histograms[m], slow.histograms[m], "\(label), map \(m)")
                     }
                 }
+            }
+        }
+    }
+
+    /// Maps of one value (the kernel's `uniformPass`, no interpolation) among varying ones
+    /// give the bits of the general path: values 1, 0, −0, a mix of ±0, 7.3 and 1e-4 (a
+    /// point mass near the first bin), on every kind of sample (interior, border, outside,
+    /// partly covered).
+    func testMapsOfOneValueGiveTheBitsOfTheGeneralPath() {
+        let size = SIMD3(9, 7, 5), count = 9 * 7 * 5
+        var g0 = SplitMix64(seed: 77)
+        let mixedZeros = (0..<count).map { _ in g0.next01() < 0.5 ? Float(0) : -Float(0) }
+        let constants: [[Float]] = [[Float](repeating: 1, count: count), [Float](repeating: 0, count: count),
+                                    [Float](repeating: -0.0, count: count), mixedZeros,
+                                    [Float](repeating: 7.3, count: count), [Float](repeating: 1e-4, count: count)]
+        let varying = (0..<2).map { randomDose(size, seed: UInt64(40 + $0), max: 30) }
+        let du = Vec3(0.33, 0.12, 0.05), dv = Vec3(-0.1, 0.5, 0.11), h = 0.9
+        let g = DVHLatticeGeometry(nu: 17, nv: 9, h: h, du: du, dv: dv, uPerMM: du / h, vPerMM: dv / h, nPerMM: Vec3(0.02, -0.05, 0.8), size: size)
+        let coverage = randomCoverage(17 * 9, seed: 7)
+        let origins: [(Vec3, Double)] = [(Vec3(0.2, 0.1, 0.4), 0.5), (Vec3(-2.5, -1.7, 2), 0.7), (Vec3(-0.45, -0.3, -0.4), 0.3),
+                                         (Vec3(5, 4, 4.3), 1.1), (Vec3(-40, 0, 1), 0.5)]
+        // Constant maps first, between and after the varying ones (the pairing changes).
+        for order in [[2, 0, 3, 1, 4, 5, 6, 7], [6, 0, 1, 7, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5, 6, 7]] {
+            let all = constants + varying
+            let maps = order.map { all[$0] }
+            let layouts = maps.map { HistogramLayout(maxGy: Double($0.max()!)) }
+            let uniform = order.map { $0 < constants.count ? Double(constants[$0][0]) : .nan }
+            let fast = run(g, origins: origins, coverage: coverage, maps: maps, layouts: layouts, reference: false, uniform: uniform)
+            let slow = run(g, origins: origins, coverage: coverage, maps: maps, layouts: layouts, reference: true)
+            XCTAssertEqual(fast.totals, slow.totals)
+            for m in maps.indices {
+                let label = "order \(order), map \(m)"
+                XCTAssertEqual(fast.weighted[m].bitPattern, slow.weighted[m].bitPattern, label)
+                XCTAssertEqual(fast.minDose[m].bitPattern, slow.minDose[m].bitPattern, label)
+                XCTAssertEqual(fast.maxDose[m].bitPattern, slow.maxDose[m].bitPattern, label)
+                XCTAssertEqual(fast.boundary[m].bitPattern, slow.boundary[m].bitPattern, label)
+                XCTAssertEqual(fast.histograms[m].map(\.bitPattern), slow.histograms[m].map(\.bitPattern), label)
             }
         }
     }
