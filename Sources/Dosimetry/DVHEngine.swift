@@ -82,7 +82,8 @@ public struct DVHEngine: Sendable {
             }
         }
         // Maps of one value over every voxel the structure reads (`DVHKernel.uniformPass`).
-        let uniform = doses.map { d in box.flatMap { d.uniformValue(in: $0) }.map(Double.init) ?? .nan }
+        let uniform = options.referenceKernel ? doses.map { _ in Double.nan }
+            : doses.map { d in box.flatMap { d.uniformValue(in: $0) }.map(Double.init) ?? .nan }
         return try DVHEngine.withVoxelPointers(doses) { maps in
             let partials = accumulate(plan, expression, maps: maps, uniform: uniform, layouts: layouts)
             let totals = partials.totals()

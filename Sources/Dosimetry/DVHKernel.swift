@@ -150,7 +150,8 @@ public struct DoseHistogram {
     }
 
     /// A held write into one histogram's slots (`apply`): the ramp steps of `addRamps`, an
-    /// `addClamped` of [a, b] (clamped), or an `addOutside`.
+    /// `addClamped` of [a, b] (clamped), or an `addOutside`'s point mass (its extremes are
+    /// taken when the write is held, in sample order).
     public enum Deposit {
         case ramps(ka: Int, kb: Int, Double, Double, Double, Double)
         case uniform(Double, Double, Double)
@@ -168,7 +169,7 @@ public struct DoseHistogram {
             ramps[kb + 1] -= b1
             touchRamps(ka, kb + 1)
         case let .uniform(a, b, w): addClamped(a, b, w)
-        case let .outside(w): addOutside(w)
+        case let .outside(w): addOutsideMass(w)
         }
     }
 
@@ -199,8 +200,21 @@ public struct DoseHistogram {
     /// A mass outside the dose grid: a point mass at 0 Gy.
     @inline(__always)
     public mutating func addOutside(_ w: Double) {
+        addOutsideMass(w)
+        noteOutside()
+    }
+
+    /// `addOutside`'s point mass alone (a held write: `Deposit.outside`).
+    @inline(__always)
+    mutating func addOutsideMass(_ w: Double) {
         points[1] += w
         touchPoints(1, 1)
+    }
+
+    /// `addOutside`'s extremes alone: 0 Gy. Taken in sample order with the other samples'
+    /// extremes (min and max keep the first of equal values: +0 and −0 differ).
+    @inline(__always)
+    mutating func noteOutside() {
         minDose = min(minDose, 0)
         maxDose = max(maxDose, 0)
     }
@@ -528,6 +542,7 @@ public enum DVHKernel {
             let (v, grad) = DoseField.trilinear(map, g.size, Vec3(s.fx, s.fy, s.fz))!
             (d, gx, gy, gz) = (v, grad.x, grad.y, grad.z)
         } else {
+            hist.noteOutside()
             return .outside(s.weight)
         }
         if s.outer { hist.boundaryMax = max(hist.boundaryMax, d) }

@@ -97,10 +97,11 @@ final class DVHKernelTests: XCTestCase {
                     XCTAssertEqual(fast.totals, slow.totals, label)
                     XCTAssertGreaterThan(fast.totals.outside, 0, label)
                     XCTAssertLessThan(fast.totals.outside, fast.totals.weight, label)
-                    XCTAssertEqual(fast.weighted, slow.weighted, label)
-                    XCTAssertEqual(fast.minDose, slow.minDose, label)
-                    XCTAssertEqual(fast.maxDose, slow.maxDose, label)
-                    XCTAssertEqual(fast.boundary, slow.boundary, label)
+                    // Bit patterns: +0 and −0 must not pass for each other.
+                    XCTAssertEqual(fast.weighted.map(\.bitPattern), slow.weighted.map(\.bitPattern), label)
+                    XCTAssertEqual(fast.minDose.map(\.bitPattern), slow.minDose.map(\.bitPattern), label)
+                    XCTAssertEqual(fast.maxDose.map(\.bitPattern), slow.maxDose.map(\.bitPattern), label)
+                    XCTAssertEqual(fast.boundary.map(\.bitPattern), slow.boundary.map(\.bitPattern), label)
                     XCTAssertTrue(fast.boundary.allSatisfy(\.isFinite), label)
                     for m in 0..<mapCount {
                         XCTAssertEqual(fast.histograms[m], slow.histograms[m], "\(label), map \(m)")
@@ -143,6 +144,33 @@ final class DVHKernelTests: XCTestCase {
                 XCTAssertEqual(fast.maxDose[m].bitPattern, slow.maxDose[m].bitPattern, label)
                 XCTAssertEqual(fast.boundary[m].bitPattern, slow.boundary[m].bitPattern, label)
                 XCTAssertEqual(fast.histograms[m].map(\.bitPattern), slow.histograms[m].map(\.bitPattern), label)
+            }
+        }
+    }
+
+    /// Extremes keep the reference's order of equal values: an outside sample (0 Gy) before
+    /// a sample of −0 Gy gives min +0 and max −0, as one sample at a time does (min and max
+    /// keep the first of equal values). Found by a review of the held writes, which had
+    /// taken the outside sample's extremes after the row's other samples.
+    func testSignedZeroExtremesFollowSampleOrder() {
+        let size = SIMD3(4, 4, 4)
+        var map = [Float](repeating: -1, count: 64)
+        map[(1 * 4 + 1) * 4 + 1] = -0.0   // voxel (1, 1, 1)
+        let du = Vec3(1, 0, 0), dv = Vec3(0, 1, 0)
+        let g = DVHLatticeGeometry(nu: 4, nv: 1, h: 1, du: du, dv: dv, uPerMM: du, vPerMM: dv, nPerMM: Vec3(0, 0, 1), size: size)
+        // Cell 0 at x = −2 (outside), cell 3 on voxel (1, 1, 1): half covered, no normal.
+        let coverage: [Float] = [0.7, 0, 0, 0.7]
+        for count in 1...3 {
+            let maps = [[Float]](repeating: map, count: count)
+            let layouts = maps.map { _ in HistogramLayout(maxGy: 1) }
+            let origins = [(Vec3(-2, 1, 1), 1.0)]
+            let fast = run(g, origins: origins, coverage: coverage, maps: maps, layouts: layouts, reference: false)
+            let slow = run(g, origins: origins, coverage: coverage, maps: maps, layouts: layouts, reference: true)
+            XCTAssertEqual(slow.minDose[0].bitPattern, Double(0).bitPattern)
+            XCTAssertEqual(slow.maxDose[0].bitPattern, (-Double(0)).bitPattern)
+            for m in 0..<count {
+                XCTAssertEqual(fast.minDose[m].bitPattern, slow.minDose[m].bitPattern, "\(count) maps, map \(m)")
+                XCTAssertEqual(fast.maxDose[m].bitPattern, slow.maxDose[m].bitPattern, "\(count) maps, map \(m)")
             }
         }
     }

@@ -9,7 +9,10 @@ import XCTest
 /// expressions, every end cap, aligned and oblique dose grids covering them partly or not
 /// at all. Every voxel outside the box is poisoned with a large finite value, so a single
 /// read of one changes the DVH (a box one voxel short gave 58–130 mismatches in 300 seeds
-/// when this test was written). It also ties the kernel's two-map path to its one-map path.
+/// when this test was written). It also ties the kernel's two-map path to its one-map path,
+/// and maps of one value in the box (the kernel's uniform pass), placed between varying
+/// maps, to the scalar reference bit for bit (from a review of that pass, which ran 573
+/// such cases with −0 among the values).
 final class ReadBoxFuzzTests: XCTestCase {
     func randomPolygon(_ g: inout SplitMix64, centre: SIMD2<Double>, radius: Double) -> [SIMD2<Double>] {
         let n = 3 + Int(g.next01() * 9)
@@ -54,9 +57,42 @@ final class ReadBoxFuzzTests: XCTestCase {
         return Grid(size: size, origin: origin, spacing: spacing, axisI: rot(Vec3(1, 0, 0)), axisJ: rot(Vec3(0, 1, 0)), axisK: rot(Vec3(0, 0, 1)))
     }
 
+    /// Maps of one value in `box` (1, 0, −0, 7.3; poison outside it, as in `masked`) among
+    /// the varying `field` and `partial`: they take the kernel's uniform pass, and must give
+    /// the scalar reference's bits. Returns the number of maps that differ.
+    func oneValueMismatches(_ engine: DVHEngine, _ reference: DVHEngine, _ e: StructureExpression, field: DoseField, partial: DoseField,
+                            masked: [Float], box: VoxelBox, label: String) throws -> Int {
+        let grid = field.grid
+        let oneValue = [Float(1), 0, -0.0, 7.3].map { v in
+            DoseField(Volume(grid: grid, voxels: masked.map { $0 == 1e4 ? $0 : v }), maxGy: Double(max(v, 1)), definedIn: [box])
+        }
+        let mixed = [field] + oneValue[0...1] + [partial] + oneValue[2...3]
+        let fast = try engine.dvhs(e, doses: mixed), slow = try reference.dvhs(e, doses: mixed)
+        var failures = 0
+        for m in mixed.indices where !Self.sameBits(fast[m], slow[m]) {
+            failures += 1
+            XCTFail("\(label) map \(m) of one value or between them: min \(fast[m].minGy) vs \(slow[m].minGy), mean \(fast[m].meanGy) vs \(slow[m].meanGy)")
+        }
+        return failures
+    }
+
+    /// `options` with the scalar reference kernel.
+    static func referenceKernel(_ options: DVHOptions) -> DVHOptions {
+        var o = options
+        o.referenceKernel = true
+        return o
+    }
+
+    /// Whether two DVHs agree to the bit (+0 and −0 apart).
+    static func sameBits(_ a: DVH, _ b: DVH) -> Bool {
+        a.minGy.bitPattern == b.minGy.bitPattern && a.maxGy.bitPattern == b.maxGy.bitPattern && a.meanGy.bitPattern == b.meanGy.bitPattern
+            && a.boundaryMaxGy?.bitPattern == b.boundaryMaxGy?.bitPattern && a.volumeCC.bitPattern == b.volumeCC.bitPattern
+            && a.outsideFraction.bitPattern == b.outsideFraction.bitPattern && a.cumulativeCC.map(\.bitPattern) == b.cumulativeCC.map(\.bitPattern)
+    }
+
     func testNoReadOutsideTheReadBox() throws {
         let iterations = 160
-        var failures = 0, poisoned = 0, cases = 0, nilBoxes = 0
+        var failures = 0, poisoned = 0, cases = 0, nilBoxes = 0, uniformCases = 0
         for seed in 0..<UInt64(iterations) {
             var g = SplitMix64(seed: seed &* 7919 &+ 11)
             let wide = seed % 2 == 1
@@ -79,6 +115,7 @@ final class ReadBoxFuzzTests: XCTestCase {
             options.endCap = [EndCap.prism, .none, .interpolated][Int(g.next01() * 3)]
             options.minimumSamples = 3000
             let engine = DVHEngine(frame: frame, sliceSpacing: slice, shapes: [a, b], dose: field, options: options)
+            let reference = DVHEngine(frame: frame, sliceSpacing: slice, shapes: [a, b], dose: field, options: Self.referenceKernel(options))
             let exprs: [StructureExpression] = [.roi("A"), .roi("B"), .union(.roi("A"), .roi("B")), .difference(.roi("A"), .roi("B")),
                                                 .intersection(.roi("A"), .roi("B"))]
             for e in exprs {
@@ -117,11 +154,18 @@ final class ReadBoxFuzzTests: XCTestCase {
                     failures += 1
                     XCTFail("seed \(seed) \(e) \(options.endCap) map \(m): mean \(whole[m].meanGy) vs \(known[m].meanGy), box \(box), grid \(grid.size)")
                 }
+                // One seed in three (the reference kernel is slow in a debug build).
+                if seed % 3 == 0 {
+                    uniformCases += 1
+                    failures += try oneValueMismatches(engine, reference, e, field: field, partial: partial, masked: masked, box: box,
+                                                       label: "seed \(seed) \(e) \(options.endCap)")
+                }
             }
         }
         XCTAssertEqual(failures, 0)
         // The cases reach what they are for: boxes that leave voxels out, and none at all.
         XCTAssertGreaterThan(cases, 200)
+        XCTAssertGreaterThan(uniformCases, 60)
         XCTAssertGreaterThan(nilBoxes, 20)
         XCTAssertGreaterThan(poisoned, 100_000)
     }

@@ -21,6 +21,15 @@ final class UniformValueTests: XCTestCase {
         var nan = voxels
         nan[(1 * 5 + 1) * 6 + 1] = .nan          // the box's first voxel
         XCTAssertNil(DoseField(Volume(grid: grid(size), voxels: nan)).uniformValue(in: box))
+        // Zeros of both signs are one value (the trilinear form of either is +0); an
+        // infinite voxel is never one.
+        var zeros = [Float](repeating: 0, count: 120)
+        zeros[(1 * 5 + 1) * 6 + 1] = -0.0
+        zeros[(2 * 5 + 2) * 6 + 3] = -0.0
+        XCTAssertEqual(DoseField(Volume(grid: grid(size), voxels: zeros)).uniformValue(in: box), 0)
+        var infinite = voxels
+        infinite[(1 * 5 + 1) * 6 + 1] = .infinity
+        XCTAssertNil(DoseField(Volume(grid: grid(size), voxels: infinite), maxGy: 2.5, definedIn: [box]).uniformValue(in: box))
         let partial = DoseField(Volume(grid: grid(size), voxels: voxels), maxGy: 2.5, definedIn: [VoxelBox(lo: SIMD3(1, 1, 1), hi: SIMD3(4, 3, 1))])
         XCTAssertNil(partial.uniformValue(in: box))
         XCTAssertEqual(partial.uniformValue(in: VoxelBox(lo: SIMD3(1, 1, 1), hi: SIMD3(2, 2, 1))), 2.5)
