@@ -363,7 +363,7 @@ public struct DVHSample: Sendable {
 /// (`uniformPass`). Each pass over the row first computes every sample's
 /// dose, weighted sum and extremes and holds its histogram write (`DoseHistogram.Deposit`),
 /// then makes the writes in sample order: the same additions in the same order, with the
-/// cache misses of large histograms (a cumulative BED map of 350 Gy has 700 000 slots)
+/// cache misses of large histograms (a cumulative BED map of 350 Gy has 200 000 bins of 1.75 mGy)
 /// overlapping in a loop of loads and stores instead of stalling the arithmetic.
 /// `accumulateReference` is the plain version, every sample and map through
 /// `DoseField.trilinear`, kept for tests. Both use the same arithmetic in the same order
