@@ -440,7 +440,7 @@ public enum DVHKernel {
             var waiting = -1
             for m in 0..<maps.count {
                 if let u = uniform, !u[m].isNaN {
-                    uniformPass(&histograms[m], u[m], scratch, n)
+                    uniformPass(&histograms[m], maps[m], value: u[m], scratch, n, g, dz)
                 } else if waiting < 0 {
                     waiting = m
                 } else {
@@ -453,28 +453,17 @@ public enum DVHKernel {
     }
 
     /// A row's `n` placed samples through a map that holds the one value `value` at every
-    /// voxel they read, without interpolation: the trilinear form of equal corners gives
-    /// value + 0 (+0 for a zero of either sign) and a zero gradient, so a zero half-width,
-    /// and each sample is the point mass of `heldSpread` — the same operations on the same
-    /// numbers as the general path, so the same bits. For maps such as a course's coverage
-    /// inside the grid it covers (1, and 0 at its edge). Cost: a multiply-add and a point
-    /// deposit per sample.
+    /// voxel they read: `heldDeposit` told the dose instead of interpolating it (the
+    /// trilinear form of equal corners is value + 0, +0 for a zero of either sign, with a
+    /// zero gradient), so the same operations on the same numbers as the general path, and
+    /// the same bits. For maps such as a course's coverage inside the grid it covers (1,
+    /// and 0 at its edge). Cost: no dose loads; a square root of zero and a point deposit
+    /// per sample.
     @inline(__always)
-    static func uniformPass(_ histogram: inout DoseHistogram, _ value: Double, _ scratch: UnsafeMutablePointer<DVHSample>, _ n: Int) {
+    static func uniformPass(_ histogram: inout DoseHistogram, _ map: UnsafePointer<Float>, value: Double,
+                            _ scratch: UnsafeMutablePointer<DVHSample>, _ n: Int, _ g: DVHLatticeGeometry, _ dz: Double) {
         var hist = histogram
-        let d = value + 0
-        for k in 0..<n {
-            let s = scratch[k]
-            if s.base == DVHSample.outside {
-                hist.addOutside(s.weight)
-                continue
-            }
-            if s.outer { hist.boundaryMax = max(hist.boundaryMax, d) }
-            hist.weightedDose += s.weight * d
-            let lo = d - 0, hi = d + 0
-            hist.noteExtremes(d, lo, hi, coverage: s.c)
-            hist.addClamped(hist.clamped(lo), hist.clamped(hi), s.weight)
-        }
+        for k in 0..<n { hist.apply(heldDeposit(&hist, map, scratch[k], g, dz, oneValue: value)) }
         histogram = hist
     }
 
@@ -531,19 +520,23 @@ public enum DVHKernel {
     }
 
     /// One placed sample of map `map`, its histogram write held: the dose, its weighted
-    /// sum and extremes taken now, the write returned (`DoseHistogram.apply`).
+    /// sum and extremes taken now, the write returned (`DoseHistogram.apply`). With
+    /// `oneValue`, the map holds that value at every voxel the sample reads: its dose is
+    /// value + 0 with a zero gradient, what interpolation gives, without the loads.
     @inline(__always)
     static func heldDeposit(_ hist: inout DoseHistogram, _ map: UnsafePointer<Float>, _ s: DVHSample, _ g: DVHLatticeGeometry,
-                            _ dz: Double) -> Deposit {
+                            _ dz: Double, oneValue: Double? = nil) -> Deposit {
         let d, gx, gy, gz: Double
-        if s.base >= 0 {
-            (d, gx, gy, gz) = DoseField.interpolate(map, s.base, dx: 1, dy: g.size.x, dz: g.size.x &* g.size.y, s.fx, s.fy, s.fz)
-        } else if s.base == DVHSample.border {
-            let (v, grad) = DoseField.trilinear(map, g.size, Vec3(s.fx, s.fy, s.fz))!
-            (d, gx, gy, gz) = (v, grad.x, grad.y, grad.z)
-        } else {
+        if s.base == DVHSample.outside {
             hist.noteOutside()
             return .outside(s.weight)
+        } else if let v = oneValue {
+            (d, gx, gy, gz) = (v + 0, 0, 0, 0)
+        } else if s.base >= 0 {
+            (d, gx, gy, gz) = DoseField.interpolate(map, s.base, dx: 1, dy: g.size.x, dz: g.size.x &* g.size.y, s.fx, s.fy, s.fz)
+        } else {
+            let (v, grad) = DoseField.trilinear(map, g.size, Vec3(s.fx, s.fy, s.fz))!
+            (d, gx, gy, gz) = (v, grad.x, grad.y, grad.z)
         }
         if s.outer { hist.boundaryMax = max(hist.boundaryMax, d) }
         return heldSpread(&hist, d, gx, gy, gz, s.c, s.mu, s.mv, s.weight, g, dz)
@@ -560,7 +553,7 @@ public enum DVHKernel {
                                      SIMD2(repeating: fx), SIMD2(repeating: fy), SIMD2(repeating: fz))
     }
 
-    /// Whether two placed samples can share `depositPair`: both in the grid's interior and
+    /// Whether two placed samples can share `heldPair`: both in the grid's interior and
     /// fully covered (no boundary normal, the same half-width form).
     @inline(__always)
     static func pairable(_ s: DVHSample) -> Bool { s.base >= 0 && s.c >= 1 }
