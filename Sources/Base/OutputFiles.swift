@@ -37,7 +37,7 @@ public struct FileIdentity: Hashable, Sendable {
 ///   killed run (their process no longer alive) are swept when the same output is
 ///   written again.
 public struct OutputFiles {
-    private var entries: [(path: String, data: Data)] = []
+    private var entries: [(path: String, segments: [Data])] = []
 
     public init() {}
 
@@ -58,7 +58,13 @@ public struct OutputFiles {
 
     /// Adds an output. Nothing is written until `commit()`.
     public mutating func add(_ data: Data, to path: String) {
-        entries.append((path, data))
+        entries.append((path, [data]))
+    }
+
+    /// Adds an output given as consecutive segments (written in order, never joined in
+    /// memory: a large value is not copied).
+    public mutating func add(segments: [Data], to path: String) {
+        entries.append((path, segments))
     }
 
     /// Adds a text output (UTF-8).
@@ -72,7 +78,7 @@ public struct OutputFiles {
         try Self.validate(entries.map(\.path))
         var staged: [Staged] = []
         do {
-            for e in entries { staged.append(try Staged(e.path, e.data)) }
+            for e in entries { staged.append(try Staged(e.path, e.segments)) }
         } catch {
             staged.forEach { $0.discard() }
             throw error
@@ -169,17 +175,17 @@ extension OutputFiles {
     /// One output staged for publishing: a complete temporary file, or (devices) the data.
     struct Staged {
         var target: Target
-        var data: Data
+        var segments: [Data]
         var temporary: String?
 
-        init(_ path: String, _ data: Data) throws {
+        init(_ path: String, _ segments: [Data]) throws {
             target = try Target(path)
-            self.data = data
+            self.segments = segments
             guard target.mode != .direct else { return }
-            temporary = try Self.writeTemporary(data, for: target)
+            temporary = try Self.writeTemporary(segments, for: target)
         }
 
-        static func writeTemporary(_ data: Data, for target: Target) throws -> String {
+        static func writeTemporary(_ segments: [Data], for target: Target) throws -> String {
             let url = URL(fileURLWithPath: target.resolved)
             let dir = url.deletingLastPathComponent().path
             let name = url.lastPathComponent
@@ -190,7 +196,7 @@ extension OutputFiles {
             TemporaryRegistry.add(tmp)
             do {
                 if let perms = target.permissions { _ = fchmod(fd, perms) }
-                try writeAll(fd, data, path: target.path)
+                try writeAll(fd, segments, path: target.path)
                 guard fsync(fd) == 0 else { throw SBRTError(.io, "cannot write: \(errnoText())", file: target.path) }
                 guard close(fd) == 0 else { throw SBRTError(.io, "cannot write: \(errnoText())", file: target.path) }
             } catch {
@@ -209,13 +215,13 @@ extension OutputFiles {
                 let fd = open(target.resolved, O_WRONLY | O_CLOEXEC)
                 guard fd >= 0 else { throw SBRTError(.io, "cannot open for writing: \(errnoText())", file: target.path) }
                 defer { _ = close(fd) }
-                try writeAll(fd, data, path: target.path)
+                try writeAll(fd, segments, path: target.path)
             case .inPlace:
                 defer { discard() }
                 let fd = open(target.resolved, O_WRONLY | O_TRUNC | O_CLOEXEC)
                 guard fd >= 0 else { throw SBRTError(.io, "cannot open for writing: \(errnoText())", file: target.path) }
                 defer { _ = close(fd) }
-                try writeAll(fd, data, path: target.path)
+                try writeAll(fd, segments, path: target.path)
                 guard fsync(fd) == 0 else { throw SBRTError(.io, "cannot write: \(errnoText())", file: target.path) }
             case .replace:
                 guard let tmp = temporary else { return }
@@ -250,6 +256,11 @@ extension OutputFiles {
             }
         }
     }
+}
+
+/// Writes all of `segments` to `fd`, in order.
+func writeAll(_ fd: Int32, _ segments: [Data], path: String) throws {
+    for s in segments { try writeAll(fd, s, path: path) }
 }
 
 /// Writes all of `data` to `fd`, retrying short writes and EINTR.

@@ -18,8 +18,19 @@ public enum DICOMWriter {
     public static let implementationVersionName = "SBRT_0_1"
 
     /// The bytes of a complete Part 10 file for `dataSet`.
-    /// - Parameter sopClassUID/sopInstanceUID: taken from the data set when nil.
     public static func encodeFile(_ dataSet: DataSet) throws -> Data {
+        let segments = try encodeFileSegments(dataSet)
+        guard segments.count > 1 else { return segments.first ?? Data() }
+        var whole = Data()
+        whole.reserveCapacity(segments.reduce(0) { $0 + $1.count })
+        for s in segments { whole.append(s) }
+        return whole
+    }
+
+    /// The bytes of a complete Part 10 file for `dataSet`, as consecutive segments: a
+    /// value of 64 KiB or more (a Pixel Data) is a segment of its own, the data set's own
+    /// bytes, not copied; everything between is encoded into the segments around it.
+    public static func encodeFileSegments(_ dataSet: DataSet) throws -> [Data] {
         guard let sopClass = dataSet.string(.sopClassUID), !sopClass.isEmpty else {
             throw SBRTError(.missingAttribute, "cannot write a file without SOP Class UID (0008,0016)")
         }
@@ -37,31 +48,43 @@ public enum DICOMWriter {
         var metaBody = ByteSink()
         for e in meta.elements { try metaBody.write(e, characterSet: .default) }
         var out = ByteSink()
-        // The whole file at once: a 10 MB pixel value is then copied once, into its place.
-        out.bytes.reserveCapacity(132 + metaBody.bytes.count + 12 + 4096 + dataSet.elements.reduce(0) { $0 + $1.byteCount + 13 })
+        // The bytes between large values at once (no regrowth); large values are not copied.
+        let inline = dataSet.elements.reduce(0) { $0 + ($1.byteCount >= ByteSink.ownSegment && $1.bytes != nil ? 0 : $1.byteCount) + 13 }
+        out.bytes.reserveCapacity(132 + metaBody.bytes.count + 12 + 4096 + inline)
         out.bytes.append(contentsOf: [UInt8](repeating: 0, count: 128))
         out.bytes.append(contentsOf: Array("DICM".utf8))
         out.tag(.fileMetaInformationGroupLength)
         out.bytes.append(contentsOf: Array("UL".utf8))
         out.u16(4)
-        out.u32(UInt32(metaBody.bytes.count))
+        out.u32(UInt32(metaBody.bytes.count))   // the meta group's values are all short: no segments
         out.bytes.append(contentsOf: metaBody.bytes)
         for e in dataSet.elements where e.tag.group != 0x0002 && !(e.tag.isGroupLength) {
             try out.write(e, characterSet: dataSet.characterSet)
         }
-        return out.bytes
+        return out.finished()
     }
 
     /// Writes `dataSet` to `path` as one output (`OutputFiles`: atomic, never over an input).
     public static func write(_ dataSet: DataSet, to path: String) throws {
-        let data = try encodeFile(dataSet)
-        try OutputFiles.write(data, to: path)
+        var outputs = OutputFiles()
+        outputs.add(segments: try encodeFileSegments(dataSet), to: path)
+        try outputs.commit()
     }
 }
 
-/// A growing little-endian byte buffer with the element encoder.
+/// A growing little-endian byte buffer with the element encoder. A large value is kept
+/// as a segment of its own (`segments`), not copied into `bytes`.
 struct ByteSink {
+    /// Values of at least this many bytes become segments of their own.
+    static let ownSegment = 1 << 16
     var bytes = Data()
+    private var segments: [Data] = []
+
+    /// Every byte written, in order.
+    func finished() -> [Data] {
+        let all = (segments + [bytes]).filter { !$0.isEmpty }
+        return all.isEmpty ? [Data()] : all
+    }
 
     mutating func u16(_ v: UInt16) { bytes.append(UInt8(v & 0xFF)); bytes.append(UInt8(v >> 8)) }
     mutating func u32(_ v: UInt32) {
@@ -107,7 +130,13 @@ struct ByteSink {
                 throw SBRTError(.invalidValue, "value of \(e.tag) is too long to encode (\(d.count) bytes)")
             }
             header(e.tag, vr, length: UInt32(padded))
-            bytes.append(contentsOf: d)
+            if d.count >= Self.ownSegment {
+                segments.append(bytes)
+                segments.append(d)
+                bytes = Data()
+            } else {
+                bytes.append(contentsOf: d)
+            }
             if padded != d.count { bytes.append(padding) }
         case .encapsulated(let table, let fragments):
             header(e.tag, vr == .OW ? .OW : .OB, length: 0xFFFF_FFFF)

@@ -44,7 +44,8 @@ public enum DoseWriter {
 
     /// Stored values and the scaling: dose ≈ stored × scaling.
     public struct Quantised: Sendable {
-        public var stored: [UInt32]
+        /// The stored values as the Pixel Data holds them: 32-bit unsigned, little-endian.
+        public var pixelData: Data
         public var scaling: Double
         /// The dose a reader gets back (stored × scaling, as `DoseGrid.loadDose` computes it).
         public var dequantised: [Float]
@@ -74,27 +75,26 @@ public enum DoseWriter {
         scaling = Double(DecimalString.format(scaling)) ?? scaling
         let s = scaling, inv = 1 / scaling
         let n = dose.count
-        // Every element is written by exactly one chunk, so the arrays are not zero-filled first.
+        // Every element is written by exactly one chunk, so the buffers are not zero-filled
+        // first. The stored values go straight into the Pixel Data's bytes (no copy later).
         var back = [Float]()
-        let stored = [UInt32](unsafeUninitializedCapacity: n) { st, stCount in
-            HugePages.advise(st)
+        let pixels = HugePages.data(count: n * MemoryLayout<UInt32>.size) { st in
             back = [Float](unsafeUninitializedCapacity: n) { bk, bkCount in
                 HugePages.advise(bk)
                 dose.withUnsafeBufferPointer { src in
-                    let stp = st.baseAddress!, bkp = bk.baseAddress!, sp = src.baseAddress!
+                    let stp = st.bindMemory(to: UInt32.self).baseAddress!, bkp = bk.baseAddress!, sp = src.baseAddress!
                     Parallel.forEachChunk(n, minimumChunk: 1 << 16) { _, range in
                         for v in range {
                             let q = storedValue(Swift.max(0, Double(sp[v])) * inv)
-                            stp[v] = q
+                            stp[v] = q.littleEndian
                             bkp[v] = Float(Double(q) * s)
                         }
                     }
                 }
                 bkCount = n
             }
-            stCount = n
         }
-        return Quantised(stored: stored, scaling: scaling, dequantised: back)
+        return Quantised(pixelData: pixels, scaling: scaling, dequantised: back)
     }
 
     /// The RT Dose data set for `grid` and quantised values.
@@ -168,7 +168,7 @@ public enum DoseWriter {
             item.set(.referencedSOPInstanceUID, .UI, uid)
             return item
         })
-        ds.set(.pixelData, .OW, binary: q.stored)
+        ds.set(.pixelData, .OW, data: q.pixelData)
         return ds
     }
 

@@ -19,4 +19,19 @@ public enum HugePages {
         if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
         #endif
     }
+
+    /// `count` bytes that `fill` writes (every byte), on a 2 MiB boundary and advised as
+    /// above, owned by the returned `Data` (freed with it): a large value built once,
+    /// without a second copy into a `Data` and with 1/512 of the page faults.
+    public static func data(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> Data {
+        let bytes = max(1, count)
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 2 << 20, bytes) == 0, let base = raw else {
+            fatalError("cannot allocate \(bytes) bytes")
+        }
+        let buffer = UnsafeMutableRawBufferPointer(start: base, count: count)
+        advise(buffer)
+        fill(buffer)
+        return Data(bytesNoCopy: base, count: count, deallocator: .free)
+    }
 }

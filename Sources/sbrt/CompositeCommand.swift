@@ -187,7 +187,7 @@ extension SBRT {
                 json = try JSONOutput.text(result.report)
             }
             var outputs = OutputFiles()
-            outputs.add(try DICOMWriter.encodeFile(result.dataSet), to: out)
+            outputs.add(segments: try DICOMWriter.encodeFileSegments(result.dataSet), to: out)
             if let nrrd {
                 let r = result.report
                 outputs.add(NRRDWriter.encode(result.volume, comments: ["sbrt composite: \(r.quantity) in Gy; \(r.recovery.description)"],

@@ -198,7 +198,7 @@ extension SBRT {
                                                     color: StructureSetWriter.color(forType: kind, index: ss.rois.count),
                                                     contours: contours, description: String(desc.prefix(1000)))
                 let ds = try StructureSetWriter.dataSet(base: file.dataSet, images: images, adding: [roi])
-                outputs.add(try DICOMWriter.encodeFile(ds), to: out)
+                outputs.add(segments: try DICOMWriter.encodeFileSegments(ds), to: out)
             }
             if let nrrd { outputs.add(mask(result, images: images, frame: frame, description: desc), to: nrrd) }
             try outputs.commit()

@@ -32,6 +32,16 @@ final class OutputFilesTests: XCTestCase {
         XCTAssertEqual(leftovers(), [])
     }
 
+    func testSegmentsAreWrittenInOrderAsOneFile() throws {
+        let p = path("s.bin")
+        var outputs = OutputFiles()
+        outputs.add(segments: [Data("head-".utf8), Data(), Data(repeating: 7, count: 300_000), Data("-tail".utf8)], to: p)
+        try outputs.commit()
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: p)),
+                       Data("head-".utf8) + Data(repeating: 7, count: 300_000) + Data("-tail".utf8))
+        XCTAssertEqual(leftovers(), [])
+    }
+
     func testRefusesToWriteOverAnInputOfTheRun() throws {
         let p = path("input.dcm")
         try "precious".write(toFile: p, atomically: false, encoding: .utf8)

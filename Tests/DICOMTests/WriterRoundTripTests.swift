@@ -411,4 +411,39 @@ final class WriterRoundTripTests: XCTestCase {
         XCTAssertEqual(parsed.dataSet[Tag(0x0009, 0x1001)]?.vr, .UN)
         XCTAssertEqual(parsed.dataSet.bytes(Tag(0x0009, 0x1001)), Data([1, 2]))
     }
+
+    // MARK: Large values as segments of their own
+
+    func testALargeValueIsASegmentOfItsOwnAndTheSegmentsAreTheFile() throws {
+        var ds = baseDataSet()
+        // An odd-length OB of 70 001 bytes (padded with one NUL), between small elements,
+        // and a 100 000-byte Pixel Data at the end.
+        let lut = Data((0..<70_001).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        let pixels = Data((0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) })
+        ds.set(Tag(0x0009, 0x1010), .OB, data: lut)
+        ds.set(Tag(0x0010, 0x0020), .LO, "ID")
+        ds.set(.pixelData, .OW, data: pixels)
+        let segments = try DICOMWriter.encodeFileSegments(ds)
+        XCTAssertTrue(segments.contains(lut), "the 70 001-byte value is a segment")
+        XCTAssertEqual(segments.last, pixels, "the Pixel Data is the last segment")
+        XCTAssertFalse(segments.contains { $0.isEmpty })
+        XCTAssertEqual(segments.count, 4, "bytes, OB value, bytes (its padding and the next elements' headers), Pixel Data")
+        let whole = try DICOMWriter.encodeFile(ds)
+        XCTAssertEqual(segments.reduce(Data(), +), whole)
+        let parsed = try DICOMFile.parse(whole).dataSet
+        XCTAssertEqual(parsed.bytes(Tag(0x0009, 0x1010)), lut + Data([0]))
+        XCTAssertEqual(parsed.string(Tag(0x0010, 0x0020)), "ID")
+        XCTAssertEqual(parsed.bytes(.pixelData), pixels)
+        // Written through `OutputFiles`, segment after segment: the same bytes.
+        let path = NSTemporaryDirectory() + "sbrt-segments-\(UUID().uuidString).dcm"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try DICOMWriter.write(ds, to: path)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), whole)
+    }
+
+    func testSmallValuesStayInOneSegment() throws {
+        var ds = baseDataSet()
+        ds.set(.pixelData, .OW, data: Data(count: ByteSink.ownSegment - 2))
+        XCTAssertEqual(try DICOMWriter.encodeFileSegments(ds).count, 1)
+    }
 }
