@@ -66,15 +66,16 @@ extension Composite {
         let n = request.courses.count
         var courses = [Result<LoadedCourse, Error>?](repeating: nil, count: n)
         var structures: Result<ResolvedStudy?, Error>?
+        // The structures folder (an inventory of every file in it, then the structure set)
+        // takes longest: it goes first, and the courses share the other workers.
+        let jobs = (request.structuresPath == nil ? [] : [n]) + Array(0..<n)
         courses.withUnsafeMutableBufferPointer { out in
             let out = out
-            Parallel.forEachChunk(n + (request.structuresPath == nil ? 0 : 1), minimumChunk: 1) { _, jobs in
-                for k in jobs {
-                    if k < n {
-                        out[k] = Result { try loadCourse(request, k, label: labels[k], isReference: k == refIndex) }
-                    } else {
-                        structures = Result { try structuresStudy(request, reference: nil) }
-                    }
+            Parallel.forEachDynamic(jobs) { _, k in
+                if k < n {
+                    out[k] = Result { try loadCourse(request, k, label: labels[k], isReference: k == refIndex) }
+                } else {
+                    structures = Result { try structuresStudy(request, reference: nil) }
                 }
             }
         }
