@@ -50,14 +50,17 @@ public enum DICOMWriter {
         var out = ByteSink()
         // The bytes between large values at once (no regrowth); large values are not copied.
         let inline = dataSet.elements.reduce(0) { $0 + ($1.byteCount >= ByteSink.ownSegment && $1.bytes != nil ? 0 : $1.byteCount) + 13 }
-        out.bytes.reserveCapacity(132 + metaBody.bytes.count + 12 + 4096 + inline)
+        out.bytes.reserveCapacity(132 + 12 + 4096 + inline)
         out.bytes.append(contentsOf: [UInt8](repeating: 0, count: 128))
         out.bytes.append(contentsOf: Array("DICM".utf8))
         out.tag(.fileMetaInformationGroupLength)
         out.bytes.append(contentsOf: Array("UL".utf8))
         out.u16(4)
-        out.u32(UInt32(metaBody.bytes.count))   // the meta group's values are all short: no segments
-        out.bytes.append(contentsOf: metaBody.bytes)
+        // The meta group is short (UIDs), but a caller's value of 64 KiB or more would be a
+        // segment of its own: joined here, so the group length counts every byte.
+        let metaBytes = metaBody.finished().reduce(Data(), +)
+        out.u32(UInt32(metaBytes.count))
+        out.bytes.append(contentsOf: metaBytes)
         for e in dataSet.elements where e.tag.group != 0x0002 && !(e.tag.isGroupLength) {
             try out.write(e, characterSet: dataSet.characterSet)
         }

@@ -441,9 +441,28 @@ final class WriterRoundTripTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), whole)
     }
 
-    func testSmallValuesStayInOneSegment() throws {
+    func testSmallValuesStayInOneSegmentAndTheThresholdIsExact() throws {
         var ds = baseDataSet()
         ds.set(.pixelData, .OW, data: Data(count: ByteSink.ownSegment - 2))
         XCTAssertEqual(try DICOMWriter.encodeFileSegments(ds).count, 1)
+        ds.set(.pixelData, .OW, data: Data(repeating: 5, count: ByteSink.ownSegment))
+        let segments = try DICOMWriter.encodeFileSegments(ds)
+        XCTAssertEqual(segments.count, 2)
+        XCTAssertEqual(segments.last, Data(repeating: 5, count: ByteSink.ownSegment))
+    }
+
+    func testALongMetaValueIsCountedInTheGroupLength() throws {
+        // A SOP Instance UID of 70 001 characters (absurd, but a public-API caller can
+        // pass it) goes into the meta group too: the group length must count all of it.
+        var ds = baseDataSet()
+        let uid = String(repeating: "1.", count: 35_000) + "1"
+        ds.set(.sopInstanceUID, .UI, uid)
+        let bytes = try DICOMWriter.encodeFile(ds)
+        let b = [UInt8](bytes)
+        let groupLength = Int(b[140]) | Int(b[141]) << 8 | Int(b[142]) << 16 | Int(b[143]) << 24
+        XCTAssertEqual(Array(b[(144 + groupLength)..<(146 + groupLength)]), [0x08, 0x00], "the group ends where group 0008 starts")
+        let parsed = try DICOMFile.parse(bytes)
+        XCTAssertEqual(parsed.dataSet.string(.sopInstanceUID), uid)
+        XCTAssertEqual(try DICOMWriter.encodeFileSegments(ds).reduce(Data(), +), bytes)
     }
 }
