@@ -251,14 +251,7 @@ public enum Composite {
         let report = assembleReport(request, reference, registered, alphaBeta.infos, texts, intervals: courseIntervals(courses),
                                     entries: entries, flags: flags, warnings: warnings)
         clock.lap("flags")
-        return CompositeResult(volume: volume, quantised: q, dataSet: dataSet, report: report, timings: clock.timings)
-    }
-
-    /// Seconds per stage, for progress lines.
-    struct StageClock {
-        var timings: [(String, Double)] = []
-        var t0 = Date()
-        mutating func lap(_ name: String) { timings.append((name, Date().timeIntervalSince(t0))); t0 = Date() }
+        return CompositeResult(volume: volume, quantised: q, dataSet: dataSet, report: report, timings: clock.stages.map { ($0.stage, $0.seconds) })
     }
 
     // MARK: Labels and the reference

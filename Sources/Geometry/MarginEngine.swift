@@ -302,28 +302,6 @@ public final class MarginEngine: @unchecked Sendable {
     }
 }
 
-/// Wall-clock laps of the engine's stages (`MarginResult.timings`).
-struct StageClock {
-    private var last = DispatchTime.now().uptimeNanoseconds
-    private(set) var stages: [(stage: String, seconds: Double)] = []
-
-    /// Seconds since the last lap (or since the clock was made).
-    @discardableResult
-    mutating func lap() -> Double {
-        let now = DispatchTime.now().uptimeNanoseconds
-        defer { last = now }
-        return Double(now - last) * 1e-9
-    }
-
-    mutating func lap(_ stage: String) { stages.append((stage, lap())) }
-
-    /// Records a stage timed elsewhere, and restarts the lap.
-    mutating func record(_ stage: String, _ seconds: Double) {
-        stages.append((stage, seconds))
-        lap()
-    }
-}
-
 /// Level functions of several planes in one allocation (plane-major).
 final class PlaneBuffers: @unchecked Sendable {
     let storage: UnsafeMutableBufferPointer<Float>
