@@ -19,7 +19,11 @@ public enum DICOMWriter {
 
     /// The bytes of a complete Part 10 file for `dataSet`.
     public static func encodeFile(_ dataSet: DataSet) throws -> Data {
-        let segments = try encodeFileSegments(dataSet)
+        joined(try encodeFileSegments(dataSet))
+    }
+
+    /// Consecutive segments as one `Data` (one allocation; a lone segment as it is).
+    static func joined(_ segments: [Data]) -> Data {
         guard segments.count > 1 else { return segments.first ?? Data() }
         var whole = Data()
         whole.reserveCapacity(segments.reduce(0) { $0 + $1.count })
@@ -58,7 +62,7 @@ public enum DICOMWriter {
         out.u16(4)
         // The meta group is short (UIDs), but a caller's value of 64 KiB or more would be a
         // segment of its own: joined here, so the group length counts every byte.
-        let metaBytes = metaBody.finished().reduce(Data(), +)
+        let metaBytes = joined(metaBody.finished())
         out.u32(UInt32(metaBytes.count))
         out.bytes.append(contentsOf: metaBytes)
         for e in dataSet.elements where e.tag.group != 0x0002 && !(e.tag.isGroupLength) {
