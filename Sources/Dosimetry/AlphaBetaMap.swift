@@ -54,6 +54,24 @@ public enum AlphaBetaMap {
         return Result(values: values, voxelCounts: inside, winningCounts: winning)
     }
 
+    /// The distinct values of `values` at `indices`, increasing: what `Set` of them gives,
+    /// sorted, found by a scan that compares each value with the previous one and with the
+    /// few distinct ones seen (an α/β map holds one value per assignment and the default),
+    /// instead of hashing every voxel of a large organ.
+    public static func distinctValues(_ values: [Float], at indices: [Int]) -> [Double] {
+        var seen: [Float] = []
+        values.withUnsafeBufferPointer { v in
+            var last: Float?
+            for i in indices {
+                let x = v[i]
+                if x == last { continue }
+                if !seen.contains(x) { seen.append(x) }
+                last = x
+            }
+        }
+        return seen.map(Double.init).sorted()
+    }
+
     /// Linear indices of the voxels of `grid` whose centre lies inside `shape`, increasing.
     /// - Complexity: O(voxels in the shape's bounding box × crossings of a row, + rows ×
     ///   edges of one plane) on a grid whose rows run along the planes' u axis (a row's

@@ -219,7 +219,7 @@ extension Composite {
         var abValues: [Double] = [request.defaultAlphaBeta]
         if let m = alphaBeta.map, let shape = structures.shape(roi) {
             let idx = AlphaBetaMap.insideIndices(shape, sliceSpacing: structures.sliceSpacing, grid: grid)
-            abValues = idx.isEmpty ? [request.defaultAlphaBeta] : Array(Set(idx.map { Double(m.values[$0]) })).sorted()
+            abValues = idx.isEmpty ? [request.defaultAlphaBeta] : AlphaBetaMap.distinctValues(m.values, at: idx)
         }
         let (assigned, source) = alphaBeta.assigned(roi.name, default: request.defaultAlphaBeta)
         return .init(name: roi.name, volumeCC: dvhs[f.cumulativeEQD2].volumeCC, alphaBetaGy: abValues, alphaBetaAssignedGy: assigned,

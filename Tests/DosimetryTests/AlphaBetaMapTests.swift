@@ -44,6 +44,18 @@ final class AlphaBetaMapTests: XCTestCase {
         return out
     }
 
+    /// The distinct α/β values at a structure's voxels, as the sorted set of them gives.
+    func testDistinctValuesAreTheSortedSetOfTheValuesRead() {
+        var g = SplitMix64(seed: 5)
+        for trial in 0..<50 {
+            let palette: [Float] = [3, 2, 10, 1.5, 0, -0.0, 8.5].shuffled(using: &g)
+            let kinds = 1 + Int(g.next01() * Double(palette.count))
+            let values = (0..<500).map { _ in palette[Int(g.next01() * Double(kinds))] }
+            let indices = (0..<Int(g.next01() * 300)).map { _ in Int(g.next01() * 500) }
+            XCTAssertEqual(AlphaBetaMap.distinctValues(values, at: indices), Array(Set(indices.map { Double(values[$0]) })).sorted(), "trial \(trial)")
+        }
+    }
+
     func testRowCrossingsEqualThePerVoxelTestOnAlignedAndObliqueGrids() {
         let frame = PlaneFrame(origin: Vec3(0, 0, 0), u: Vec3(1, 0, 0), v: Vec3(0, 1, 0), n: Vec3(0, 0, 1))
         let s = shape(frame: frame)
