@@ -144,7 +144,9 @@ public struct DoseHistogram {
                             _ w: SIMD2<Double>) -> (Deposit, Deposit) {
         let a = SIMD2(h0.clamped(a0[0]), h1.clamped(a0[1])), b = SIMD2(h0.clamped(b0[0]), h1.clamped(b0[1]))
         let delta = SIMD2(h0.layout.binWidthGy, h1.layout.binWidthGy)
-        guard !any(b - a .< delta * 1e-3) else { return (.uniform(a[0], b[0], w[0]), .uniform(a[1], b[1], w[1])) }
+        // Lane by lane (`any` of a SIMD mask is a call here, not an instruction).
+        let width = b - a, narrow = delta * 1e-3
+        guard !(width[0] < narrow[0] || width[1] < narrow[1]) else { return (.uniform(a[0], b[0], w[0]), .uniform(a[1], b[1], w[1])) }
         let s = w / (b - a), xa = a / delta, xb = b / delta
         return (h0.rampSteps(xa[0], xb[0], s[0]), h1.rampSteps(xa[1], xb[1], s[1]))
     }
@@ -360,11 +362,15 @@ public struct DVHSample: Sendable {
 /// odd last map alone, its fully covered interior samples two at a time in the lanes),
 /// each histogram held in a local; a map that holds one value at every voxel the
 /// structure reads takes its samples as point masses, without interpolation
-/// (`uniformPass`). Each pass over the row first computes every sample's
-/// dose, weighted sum and extremes and holds its histogram write (`DoseHistogram.Deposit`),
-/// then makes the writes in sample order: the same additions in the same order, with the
-/// cache misses of large histograms (a cumulative BED map of 350 Gy has 200 000 bins of 1.75 mGy)
-/// overlapping in a loop of loads and stores instead of stalling the arithmetic.
+/// (`uniformPass`). Each pass over the row is three loops: every sample's dose, weighted
+/// sum, extremes and dose interval; then the histogram writes of the intervals
+/// (`DoseHistogram.Deposit`: the clamps and the divisions by the bin width, independent
+/// from sample to sample, out of the first loop's dependent chain of loads, square root
+/// and accumulators); then the writes, in sample order: the same additions in the same
+/// order, with the cache misses of large histograms (a cumulative BED map of 350 Gy has
+/// 200 000 bins of 1.75 mGy) overlapping in a loop of loads and stores instead of
+/// stalling the arithmetic. (Splitting the row so cut the composite report's DVH stage
+/// by about a tenth; docs/performance.md.)
 /// `accumulateReference` is the plain version, every sample and map through
 /// `DoseField.trilinear`, kept for tests. Both use the same arithmetic in the same order
 /// (`DoseField.interpolate`, `halfWidth`, `DoseHistogram.addUniform`, lane-wise in the
@@ -383,15 +389,19 @@ public enum DVHKernel {
     public struct Scratch {
         public let samples: UnsafeMutablePointer<DVHSample>
         let deposits: UnsafeMutablePointer<Deposit>
+        /// Per sample of a pair pass, its dose interval's ends (lane per map): lo, then hi.
+        let bounds: UnsafeMutablePointer<SIMD2<Double>>
 
         public init(rowLength: Int) {
             samples = .allocate(capacity: max(1, rowLength))
             deposits = .allocate(capacity: 2 * max(1, rowLength))
+            bounds = .allocate(capacity: 2 * max(1, rowLength))
         }
 
         public func deallocate() {
             samples.deallocate()
             deposits.deallocate()
+            bounds.deallocate()
         }
     }
 
@@ -444,11 +454,11 @@ public enum DVHKernel {
                 } else if waiting < 0 {
                     waiting = m
                 } else {
-                    rowThroughPair(&histograms[waiting], &histograms[m], maps[waiting], maps[m], scratch, n, held, g, dz)
+                    rowThroughPair(&histograms[waiting], &histograms[m], maps[waiting], maps[m], scratch, n, held, rowScratch.bounds, g, dz)
                     waiting = -1
                 }
             }
-            if waiting >= 0 { rowThroughOne(&histograms[waiting], maps[waiting], scratch, n, held, g, dz) }
+            if waiting >= 0 { rowThroughOne(&histograms[waiting], maps[waiting], scratch, n, held, rowScratch.bounds, g, dz) }
         }
     }
 
@@ -467,12 +477,16 @@ public enum DVHKernel {
         histogram = hist
     }
 
-    /// A row's `n` placed samples through two maps, lane 0 into `hist0`. The row's doses
-    /// first, their histogram writes held (`Deposit`); then the writes, in sample order.
+    /// A row's `n` placed samples through two maps, lane 0 into `hist0`, in three passes:
+    /// each sample's doses, weighted sums, extremes and interval (`bounds`), the
+    /// non-interior ones' writes held; then the interior ones' writes (`uniformPair`: the
+    /// clamps and divisions, independent from sample to sample); then the writes, in
+    /// sample order. Every accumulator sees the samples in order, as `spread` gives them.
     @inline(__always)
     static func rowThroughPair(_ hist0: inout DoseHistogram, _ hist1: inout DoseHistogram, _ map0: UnsafePointer<Float>,
                                _ map1: UnsafePointer<Float>, _ scratch: UnsafeMutablePointer<DVHSample>, _ n: Int,
-                               _ held: UnsafeMutablePointer<Deposit>, _ g: DVHLatticeGeometry, _ dz: Double) {
+                               _ held: UnsafeMutablePointer<Deposit>, _ bounds: UnsafeMutablePointer<SIMD2<Double>>,
+                               _ g: DVHLatticeGeometry, _ dz: Double) {
         // The histograms in locals for the row.
         var h0 = hist0, h1 = hist1
         for k in 0..<n {
@@ -483,11 +497,22 @@ public enum DVHKernel {
                     h0.boundaryMax = max(h0.boundaryMax, d[0])
                     h1.boundaryMax = max(h1.boundaryMax, d[1])
                 }
-                spreadPair(&h0, &h1, d, gx, gy, gz, s.c, s.mu, s.mv, s.weight, g, dz, held + 2 &* k)
+                h0.weightedDose += s.weight * d[0]
+                h1.weightedDose += s.weight * d[1]
+                let half = halfWidth(gx, gy, gz, s.c, s.mu, s.mv, g, dz)
+                let lo = d - half, hi = d + half
+                h0.noteExtremes(d[0], lo[0], hi[0], coverage: s.c)
+                h1.noteExtremes(d[1], lo[1], hi[1], coverage: s.c)
+                bounds[2 &* k] = lo
+                bounds[2 &* k &+ 1] = hi
             } else {
                 held[2 &* k] = heldDeposit(&h0, map0, s, g, dz)
                 held[2 &* k &+ 1] = heldDeposit(&h1, map1, s, g, dz)
             }
+        }
+        for k in 0..<n where scratch[k].base >= 0 {
+            (held[2 &* k], held[2 &* k &+ 1]) = DoseHistogram.uniformPair(h0, h1, bounds[2 &* k], bounds[2 &* k &+ 1],
+                                                                         SIMD2(repeating: scratch[k].weight))
         }
         for k in 0..<n {
             h0.apply(held[2 &* k])
@@ -502,16 +527,28 @@ public enum DVHKernel {
     /// held, then made in sample order.
     @inline(__always)
     static func rowThroughOne(_ histogram: inout DoseHistogram, _ map: UnsafePointer<Float>, _ scratch: UnsafeMutablePointer<DVHSample>,
-                              _ n: Int, _ held: UnsafeMutablePointer<Deposit>, _ g: DVHLatticeGeometry, _ dz: Double) {
+                              _ n: Int, _ held: UnsafeMutablePointer<Deposit>, _ bounds: UnsafeMutablePointer<SIMD2<Double>>,
+                              _ g: DVHLatticeGeometry, _ dz: Double) {
         var hist = histogram
+        @inline(__always) func paired(_ k: Int) -> Bool { k &+ 1 < n && pairable(scratch[k]) && pairable(scratch[k &+ 1]) }
         var k = 0
         while k < n {
-            let s0 = scratch[k]
-            if k &+ 1 < n && pairable(s0) && pairable(scratch[k &+ 1]) {
-                (held[k], held[k &+ 1]) = heldPair(&hist, map, s0, scratch[k &+ 1], g, dz)
+            if paired(k) {
+                (bounds[k], bounds[k &+ 1]) = pairInterval(&hist, map, scratch[k], scratch[k &+ 1], g, dz)
                 k &+= 2
             } else {
-                held[k] = heldDeposit(&hist, map, s0, g, dz)
+                held[k] = heldDeposit(&hist, map, scratch[k], g, dz)
+                k &+= 1
+            }
+        }
+        // The pairs' writes (the clamps and divisions: independent from pair to pair).
+        k = 0
+        while k < n {
+            if paired(k) {
+                (held[k], held[k &+ 1]) = DoseHistogram.uniformPair(hist, hist, bounds[k], bounds[k &+ 1],
+                                                                   SIMD2(scratch[k].weight, scratch[k &+ 1].weight))
+                k &+= 2
+            } else {
                 k &+= 1
             }
         }
@@ -560,11 +597,12 @@ public enum DVHKernel {
 
     /// `heldDeposit` of two samples of one map, in order (s0, then s1, into each
     /// accumulator), their arithmetic in the two lanes of SIMD2: the same IEEE operations
-    /// as one at a time, so the same bits; the divisions and the square root packed.
+    /// as one at a time, so the same bits; the divisions and the square root packed. Their
+    /// dose intervals (lo, hi; lane per sample) are returned, for `uniformPair`'s writes.
     /// - Precondition: `pairable(s0)` and `pairable(s1)`.
     @inline(__always)
-    static func heldPair(_ hist: inout DoseHistogram, _ map: UnsafePointer<Float>, _ s0: DVHSample, _ s1: DVHSample,
-                         _ g: DVHLatticeGeometry, _ dz: Double) -> (Deposit, Deposit) {
+    static func pairInterval(_ hist: inout DoseHistogram, _ map: UnsafePointer<Float>, _ s0: DVHSample, _ s1: DVHSample,
+                             _ g: DVHLatticeGeometry, _ dz: Double) -> (SIMD2<Double>, SIMD2<Double>) {
         let p = map + s0.base, q = map + s1.base, dy = g.size.x, dzs = g.size.x &* g.size.y
         @inline(__always) func c(_ o: Int) -> SIMD2<Double> { SIMD2(Double(p[o]), Double(q[o])) }
         let (d, gx, gy, gz) = DoseField.interpolate(c(0), c(1), c(dy), c(1 &+ dy), c(dzs), c(1 &+ dzs), c(dy &+ dzs), c(1 &+ dy &+ dzs),
@@ -578,7 +616,7 @@ public enum DVHKernel {
         let lo = d - half, hi = d + half
         hist.noteExtremes(d[0], lo[0], hi[0], coverage: s0.c)
         hist.noteExtremes(d[1], lo[1], hi[1], coverage: s1.c)
-        return DoseHistogram.uniformPair(hist, hist, lo, hi, SIMD2(s0.weight, s1.weight))
+        return (lo, hi)
     }
 
     /// `spread` of one sample into two maps' histograms, the half-widths computed lane-wise;
