@@ -272,14 +272,15 @@ extension DVHEngine {
     /// added into chunk 0's as soon as the chunks before it have been (`DVHPartials`).
     ///
     /// Tasks are (chunk, group of maps): a chunk is a fixed run of sub-slices; the maps are
-    /// split into groups (`mapGroups`; each group places the samples again) so that a
-    /// few chunks still keep every core busy.
+    /// split into groups (`mapGroupStarts`; each group places the samples again) so that
+    /// a few chunks still keep every core busy.
     /// Every map's histogram in a chunk receives the chunk's samples in the same order
     /// whatever the grouping, so the partials do not depend on the core count.
     func accumulate(_ plan: SamplingPlan, _ expression: StructureExpression,
                     maps: UnsafeBufferPointer<UnsafePointer<Float>>, uniform: [Double], layouts: [HistogramLayout]) -> DVHPartials {
-        let groups = DVHEngine.mapGroups(maps: maps.count, chunks: plan.chunks)
-        let partials = DVHPartials(chunks: plan.chunks, layouts: layouts, groups: groups)
+        let partials = DVHPartials(chunks: plan.chunks, layouts: layouts,
+                                   groupStarts: DVHEngine.mapGroupStarts(uniform: uniform, chunks: plan.chunks))
+        let groups = partials.groups
         Parallel.forEachChunk(plan.chunks * groups, minimumChunk: 1) { _, tasks in
             for task in tasks {
                 let chunk = task / groups, group = task % groups
@@ -294,13 +295,25 @@ extension DVHEngine {
         return partials
     }
 
-    /// How many groups the maps are split into: enough (chunk, group) tasks to keep every
-    /// core busy — two per worker — and no more, since each group places the chunk's
-    /// samples (and computes their coverage) again. A structure of eight chunks takes its
-    /// maps in one group; one of a single chunk splits them over the cores.
-    static func mapGroups(maps: Int, chunks: Int) -> Int {
-        let wanted = (2 * Parallel.workers + max(1, chunks) - 1) / max(1, chunks)
-        return max(1, min(maps, wanted))
+    /// How the maps are split into groups: the first map of each group, then the end.
+    ///
+    /// Each group places the chunk's samples (and computes their coverage) again, which
+    /// costs about two maps, so a structure of one chunk takes one group per worker, and
+    /// one of a few chunks enough groups for two (chunk, group) tasks per worker, handed
+    /// out as workers free up (its chunks' costs differ); one of eight chunks takes its
+    /// maps in one group. The groups are contiguous runs balanced on the maps that vary:
+    /// each holds ⌊v/g⌋ or ⌈v/g⌉ of the v varying maps, and a map of one value
+    /// (`uniform[m]` not NaN, `DVHKernel.uniformPass`: no loads, a point deposit per
+    /// sample) rides with the varying map before it (or in the first group). The grouping
+    /// never changes a result (`DVHPartials`).
+    static func mapGroupStarts(uniform: [Double], chunks: Int, workers: Int = Parallel.workers) -> [Int] {
+        let maps = uniform.count
+        let varying = uniform.indices.filter { uniform[$0].isNaN }
+        guard !varying.isEmpty else { return [0, maps] }
+        let wanted = chunks <= 1 ? workers : (2 * workers + chunks - 1) / chunks
+        let groups = max(1, min(varying.count, wanted))
+        // Group g begins at its first varying map, the ⌈g·v/groups⌉-th.
+        return [0] + (1..<groups).map { varying[($0 * varying.count + groups - 1) / groups] } + [maps]
     }
 
     /// One chunk's sub-slices through the kernel, for the given maps.
@@ -425,6 +438,8 @@ extension DVHEngine {
 final class DVHPartials: @unchecked Sendable {
     let chunks: Int, maps: Int, groups: Int
     let layouts: [HistogramLayout]
+    /// The first map of each group, then the end.
+    let groupStarts: [Int]
     /// `histograms[chunk * maps + m]`, initialised by `take` and, for chunks after the
     /// first, deinitialised when added into chunk 0's.
     let histograms: UnsafeMutablePointer<DoseHistogram>
@@ -438,10 +453,15 @@ final class DVHPartials: @unchecked Sendable {
     private let live: UnsafeMutablePointer<Bool>
     private let locks: [NSLock]
 
-    init(chunks: Int, layouts: [HistogramLayout], groups: Int) {
+    /// `groupStarts`: the first map of each group of maps, then the end (`DVHEngine.mapGroupStarts`).
+    init(chunks: Int, layouts: [HistogramLayout], groupStarts: [Int]) {
+        precondition(groupStarts.count >= 2 && groupStarts.first == 0 && groupStarts.last == layouts.count
+                     && (layouts.isEmpty || zip(groupStarts, groupStarts.dropFirst()).allSatisfy { $0 < $1 }),
+                     "map groups must be non-empty runs covering every map")
         self.chunks = chunks
         self.layouts = layouts
-        self.groups = max(1, groups)
+        self.groupStarts = groupStarts
+        self.groups = groupStarts.count - 1
         maps = layouts.count
         histograms = .allocate(capacity: chunks * layouts.count)
         sampleTotals = .allocate(capacity: chunks)
@@ -467,8 +487,8 @@ final class DVHPartials: @unchecked Sendable {
         live.deallocate()
     }
 
-    /// The maps of group `g`: a contiguous range, about `maps / groups` of them.
-    func maps(ofGroup g: Int) -> Range<Int> { (maps * g / groups)..<(maps * (g + 1) / groups) }
+    /// The maps of group `g`: a contiguous range.
+    func maps(ofGroup g: Int) -> Range<Int> { groupStarts[g]..<groupStarts[g + 1] }
 
     /// Fresh histograms for chunk `c` and the maps `range`; a pointer to the first.
     func take(chunk c: Int, maps range: Range<Int>) -> UnsafeMutablePointer<DoseHistogram> {

@@ -1,5 +1,5 @@
 import AnalyticPhantoms
-import Dosimetry
+@testable import Dosimetry
 import Foundation
 import Geometry
 import TestSupport
@@ -273,6 +273,61 @@ final class DVHKernelTests: XCTestCase {
         // A map on another grid is refused.
         let other = DoseField(Volume(grid: Grid(size: SIMD3(3, 3, 3), origin: Vec3(0, 0, 0), spacing: Vec3(1, 1, 1)), repeating: 1))
         XCTAssertThrowsError(try c.engine.dvhs(.roi(c.shape.name), doses: [base, other]))
+    }
+
+    /// The maps of one accumulation are split into runs that cover them all, none empty:
+    /// one per worker for a structure of one chunk, two tasks per worker for a few chunks,
+    /// never more than the maps that vary, each run holding at least one varying map and
+    /// within one as many as any other (maps of one value ride along).
+    func testMapGroupsAreNonEmptyRunsBalancedOnTheMapsThatVary() {
+        var g = SplitMix64(seed: 11)
+        for trial in 0..<500 {
+            let maps = 1 + Int(g.next01() * 14), chunks = 1 + Int(g.next01() * 8), workers = 1 + Int(g.next01() * 4)
+            let uniform = (0..<maps).map { _ in g.next01() < 0.35 ? 1.0 : Double.nan }
+            let starts = DVHEngine.mapGroupStarts(uniform: uniform, chunks: chunks, workers: workers)
+            let label = "trial \(trial): \(uniform.map { $0.isNaN ? "v" : "u" }.joined()), \(chunks) chunks, \(workers) workers → \(starts)"
+            XCTAssertEqual(starts.first, 0, label)
+            XCTAssertEqual(starts.last, maps, label)
+            XCTAssertTrue(zip(starts, starts.dropFirst()).allSatisfy { $0 < $1 }, label)
+            let varying = uniform.filter(\.isNaN).count
+            let wanted = chunks == 1 ? workers : (2 * workers + chunks - 1) / chunks
+            XCTAssertEqual(starts.count - 1, max(1, min(varying, wanted)), label)
+            let perGroup = zip(starts, starts.dropFirst()).map { a, b in uniform[a..<b].filter(\.isNaN).count }
+            if varying > 0 {
+                XCTAssertLessThanOrEqual(perGroup.max()! - perGroup.min()!, 1, label)
+                XCTAssertGreaterThan(perGroup.min()!, 0, label)
+            }
+        }
+        // A target in a composite report: eight dose maps, then two coverage maps of one
+        // value (a third of the maps each, as before, gave one core 5 dose maps, the other 3).
+        let target = [Double](repeating: .nan, count: 8) + [1, 0]
+        XCTAssertEqual(DVHEngine.mapGroupStarts(uniform: target, chunks: 1, workers: 2), [0, 4, 10])
+        XCTAssertEqual(DVHEngine.mapGroupStarts(uniform: target, chunks: 1, workers: 4), [0, 2, 4, 6, 10])
+        XCTAssertEqual(DVHEngine.mapGroupStarts(uniform: target, chunks: 3, workers: 2), [0, 4, 10])
+        XCTAssertEqual(DVHEngine.mapGroupStarts(uniform: target, chunks: 8, workers: 2), [0, 10])
+        // An organ of eleven varying maps, one chunk.
+        XCTAssertEqual(DVHEngine.mapGroupStarts(uniform: [Double](repeating: .nan, count: 11), chunks: 1, workers: 2), [0, 6, 11])
+        XCTAssertEqual(DVHEngine.mapGroupStarts(uniform: [1, 2], chunks: 1, workers: 2), [0, 2])
+    }
+
+    /// Maps of one value among varying ones, in one pass (grouped on the varying maps),
+    /// give each map's DVH to the bit.
+    func testMapsOfOneValueAmongOthersInOnePassEqualOneDVHPerMap() throws {
+        let c = AnalyticCase(Phantoms.coneAlongY, slice: 2, grid: 2, gradient: .z, endCap: .prism)
+        let base = c.engine.dose
+        func field(_ f: (Float) -> Float) -> DoseField { DoseField(Volume(grid: base.grid, voxels: base.volume.voxels.map(f))) }
+        let maps = [field { $0 }, field { _ in 1 }, field { $0 * $0 / 10 }, field { 40 - $0 }, field { _ in 0 }, field { $0 / 3 },
+                    field { _ in 2.5 }]
+        let together = try c.engine.dvhs(.roi(c.shape.name), doses: maps)
+        for (m, f) in maps.enumerated() {
+            var one = c.engine
+            one.dose = f
+            let alone = try one.dvh(.roi(c.shape.name))
+            XCTAssertEqual(together[m].cumulativeCC, alone.cumulativeCC, "map \(m)")
+            XCTAssertEqual(together[m].meanGy.bitPattern, alone.meanGy.bitPattern, "map \(m)")
+            XCTAssertEqual(together[m].minGy.bitPattern, alone.minGy.bitPattern, "map \(m)")
+            XCTAssertEqual(together[m].maxGy.bitPattern, alone.maxGy.bitPattern, "map \(m)")
+        }
     }
 
     /// A map known only in a structure's read box gives that structure's DVHs to the bit
