@@ -590,7 +590,7 @@ public enum DVHKernel {
                                      SIMD2(repeating: fx), SIMD2(repeating: fy), SIMD2(repeating: fz))
     }
 
-    /// Whether two placed samples can share `heldPair`: both in the grid's interior and
+    /// Whether two placed samples can share `pairInterval`: both in the grid's interior and
     /// fully covered (no boundary normal, the same half-width form).
     @inline(__always)
     static func pairable(_ s: DVHSample) -> Bool { s.base >= 0 && s.c >= 1 }
@@ -617,21 +617,6 @@ public enum DVHKernel {
         hist.noteExtremes(d[0], lo[0], hi[0], coverage: s0.c)
         hist.noteExtremes(d[1], lo[1], hi[1], coverage: s1.c)
         return (lo, hi)
-    }
-
-    /// `spread` of one sample into two maps' histograms, the half-widths computed lane-wise;
-    /// the histogram writes held in `held[0]` (h0's) and `held[1]`.
-    @inline(__always)
-    static func spreadPair(_ h0: inout DoseHistogram, _ h1: inout DoseHistogram, _ d: SIMD2<Double>, _ gx: SIMD2<Double>,
-                           _ gy: SIMD2<Double>, _ gz: SIMD2<Double>, _ c: Double, _ mu: Double, _ mv: Double, _ wgt: Double,
-                           _ g: DVHLatticeGeometry, _ dz: Double, _ held: UnsafeMutablePointer<Deposit>) {
-        h0.weightedDose += wgt * d[0]
-        h1.weightedDose += wgt * d[1]
-        let half = halfWidth(gx, gy, gz, c, mu, mv, g, dz)
-        let lo = d - half, hi = d + half
-        (held[0], held[1]) = DoseHistogram.uniformPair(h0, h1, lo, hi, SIMD2(repeating: wgt))
-        h0.noteExtremes(d[0], lo[0], hi[0], coverage: c)
-        h1.noteExtremes(d[1], lo[1], hi[1], coverage: c)
     }
 
     /// The plain scalar reference of `accumulate`: every sample and map through `DoseField.trilinear`.
