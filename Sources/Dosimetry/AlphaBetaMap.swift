@@ -59,15 +59,12 @@ public enum AlphaBetaMap {
     /// few distinct ones seen (an α/β map holds one value per assignment and the default),
     /// instead of hashing every voxel of a large organ.
     public static func distinctValues(_ values: [Float], at indices: [Int]) -> [Double] {
-        var seen: [Float] = []
-        values.withUnsafeBufferPointer { v in
-            var last: Float?
-            for i in indices {
-                let x = v[i]
-                if x == last { continue }
-                if !seen.contains(x) { seen.append(x) }
-                last = x
-            }
+        var seen: [Float] = [], last: Float?
+        for i in indices {
+            let x = values[i]
+            if x == last { continue }
+            if !seen.contains(x) { seen.append(x) }
+            last = x
         }
         return seen.map(Double.init).sorted()
     }

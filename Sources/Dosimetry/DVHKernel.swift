@@ -389,7 +389,9 @@ public enum DVHKernel {
     public struct Scratch {
         public let samples: UnsafeMutablePointer<DVHSample>
         let deposits: UnsafeMutablePointer<Deposit>
-        /// Per sample of a pair pass, its dose interval's ends (lane per map): lo, then hi.
+        /// The dose intervals held between a row's loops: in a pass of two maps, per sample k
+        /// its lo at 2k and hi at 2k + 1 (a lane per map); in a pass of one map, per pair of
+        /// samples (k, k + 1) their lo at k and hi at k + 1 (a lane per sample).
         let bounds: UnsafeMutablePointer<SIMD2<Double>>
 
         public init(rowLength: Int) {
@@ -523,8 +525,10 @@ public enum DVHKernel {
     }
 
     /// A row's `n` placed samples through one map (an odd last map; the only one of
-    /// `sbrt dvh`): fully covered interior samples two at a time, in lanes; the writes
-    /// held, then made in sample order.
+    /// `sbrt dvh`), in three loops: each sample's dose, accumulators and interval (fully
+    /// covered interior samples two at a time, in lanes; the others' writes held at
+    /// once); then the pairs' held writes (`uniformPair`, the same pairing walked again);
+    /// then the writes, in sample order.
     @inline(__always)
     static func rowThroughOne(_ histogram: inout DoseHistogram, _ map: UnsafePointer<Float>, _ scratch: UnsafeMutablePointer<DVHSample>,
                               _ n: Int, _ held: UnsafeMutablePointer<Deposit>, _ bounds: UnsafeMutablePointer<SIMD2<Double>>,

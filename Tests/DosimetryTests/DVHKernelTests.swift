@@ -73,7 +73,12 @@ final class DVHKernelTests: XCTestCase {
         let sizes = [SIMD3(7, 5, 4), SIMD3(9, 6, 1), SIMD3(1, 8, 3), SIMD3(13, 11, 6)]
         for (n, size) in sizes.enumerated() {
             for mapCount in [1, 2, 3, 4] {
-                let maps = (0..<mapCount).map { randomDose(size, seed: UInt64(10 * n + $0 + 1), max: 10 + 20 * Double($0)) }
+                // The second map half below zero: there its intervals clamp to a point at 0 Gy
+                // while the first map's lane of the pair is wide (the narrow test is per lane).
+                let maps = (0..<mapCount).map { m -> [Float] in
+                    let d = randomDose(size, seed: UInt64(10 * n + m + 1), max: 10 + 20 * Double(m))
+                    return m == 1 ? d.map { $0 - 15 } : d
+                }
                 let layouts = maps.map { HistogramLayout(maxGy: Double($0.max()!)) }
                 // A lattice of 17 × 9 cells (odd, not a multiple of anything), stepping 0.37 and
                 // 0.53 voxels, tilted (oblique frame) in the second case.
@@ -299,7 +304,8 @@ final class DVHKernelTests: XCTestCase {
             }
         }
         // A target in a composite report: eight dose maps, then two coverage maps of one
-        // value (a third of the maps each, as before, gave one core 5 dose maps, the other 3).
+        // value: four dose maps per group (groups by count, five maps each, would give one
+        // group five dose maps and the other three and the two nearly free ones).
         let target = [Double](repeating: .nan, count: 8) + [1, 0]
         XCTAssertEqual(DVHEngine.mapGroupStarts(uniform: target, chunks: 1, workers: 2), [0, 4, 10])
         XCTAssertEqual(DVHEngine.mapGroupStarts(uniform: target, chunks: 1, workers: 4), [0, 2, 4, 6, 10])
@@ -310,8 +316,9 @@ final class DVHKernelTests: XCTestCase {
         XCTAssertEqual(DVHEngine.mapGroupStarts(uniform: [1, 2], chunks: 1, workers: 2), [0, 2])
     }
 
-    /// Maps of one value among varying ones, in one pass (grouped on the varying maps),
-    /// give each map's DVH to the bit.
+    /// Maps of one value among varying ones, in one pass (grouped on the varying maps: two
+    /// groups on a machine of two cores or more, one on a single core; the grouping itself
+    /// is tested above with explicit worker counts), give each map's DVH to the bit.
     func testMapsOfOneValueAmongOthersInOnePassEqualOneDVHPerMap() throws {
         let c = AnalyticCase(Phantoms.coneAlongY, slice: 2, grid: 2, gradient: .z, endCap: .prism)
         let base = c.engine.dose
