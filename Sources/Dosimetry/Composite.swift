@@ -352,28 +352,14 @@ public enum Composite {
             // Voxels outside `rows` keep whatever the allocation held; the field says where
             // its values are, and the DVH engine reads nowhere else.
             let values = [Float](unsafeUninitializedCapacity: grid.count) { out, count in
-                Self.populate(out, rows: rows)
+                // Written on 4 KiB pages, row by row: faulted in one call per plane.
+                rows.populate(out)
                 withKernelArguments(which, recs, alphaBeta: uniform) { terms, ab in
                     largest = CompositeKernel.sum(quantity, terms, alphaBeta: ab, linearAboveGy: request.linearAboveGy, into: out, only: rows)
                 }
                 count = out.count
             }
             return DoseField(Volume(grid: grid, voxels: values), maxGy: Double(largest), definedIn: boxes)
-        }
-
-        /// Faults in, plane by plane, the pages from the first to the last voxel of `rows`
-        /// in the plane (`HugePages.populate`: one system call per plane instead of a trap
-        /// per 4 KiB page; the maps' rows are too sparse for huge pages, which cost more).
-        /// Composite report, 21 interleaved runs twice: page faults 19,000 → 14,300, system
-        /// time −5 to −14 ms (docs/performance.md, seventh pass).
-        static func populate(_ out: UnsafeMutableBufferPointer<Float>, rows: VoxelRows) {
-            let (nx, ny) = (rows.size.x, rows.size.y)
-            Parallel.forEach(rows.size.z) { k in
-                let plane = rows.rows[(k * ny)..<((k + 1) * ny)]
-                guard let first = plane.firstIndex(where: { !$0.isEmpty }), let last = plane.lastIndex(where: { !$0.isEmpty }) else { return }
-                let lo = first * nx + rows.rows[first].lowerBound, hi = last * nx + rows.rows[last].upperBound
-                HugePages.populate(UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: out[lo..<hi])))
-            }
         }
 
         /// The kernel's terms for courses `which` and its α/β field: `uniform`, the map, or

@@ -301,11 +301,11 @@ extension DVHEngine {
     /// costs about two maps, so a structure of one chunk takes one group per worker, and
     /// one of a few chunks enough groups for two (chunk, group) tasks per worker, handed
     /// out as workers free up (its chunks' costs differ); one of eight chunks (on up to
-    /// four workers) takes its maps in one group. The groups are contiguous runs balanced on the maps that vary:
-    /// each holds ⌊v/g⌋ or ⌈v/g⌉ of the v varying maps, and a map of one value
-    /// (`uniform[m]` not NaN, `DVHKernel.uniformPass`: no loads, a point deposit per
-    /// sample) rides with the varying map before it (or in the first group). The grouping
-    /// never changes a result (`DVHPartials`).
+    /// four workers) takes its maps in one group. The groups are contiguous runs balanced
+    /// on the maps that vary: each holds ⌊v/g⌋ or ⌈v/g⌉ of the v varying maps, and a map
+    /// of one value (`uniform[m]` not NaN, `DVHKernel.uniformPass`: no loads, a point
+    /// deposit per sample) rides with the varying map before it (or in the first group).
+    /// The grouping never changes a result (`DVHPartials`).
     static func mapGroupStarts(uniform: [Double], chunks: Int, workers: Int = Parallel.workers) -> [Int] {
         let maps = uniform.count
         let varying = uniform.indices.filter { uniform[$0].isNaN }

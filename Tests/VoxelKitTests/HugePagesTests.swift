@@ -24,4 +24,13 @@ final class HugePagesTests: XCTestCase {
         XCTAssertEqual(fresh[(1 << 20) - 1], Float(((1 << 20) - 1) % 7))
         HugePages.populate(UnsafeMutableRawBufferPointer(start: nil, count: 0))
     }
+
+    /// Populating a grid's rows keeps what the buffer holds, in the rows and between them.
+    func testRowsPopulateKeepsTheContents() {
+        let size = SIMD3(300, 40, 3)
+        let rows = VoxelRows([VoxelBox(lo: SIMD3(10, 5, 0), hi: SIMD3(250, 30, 1))], in: size)
+        var voxels = (0..<(size.x * size.y * size.z)).map { Float($0 % 1013) }
+        voxels.withUnsafeMutableBufferPointer { rows.populate($0) }
+        XCTAssertTrue(voxels.indices.allSatisfy { voxels[$0] == Float($0 % 1013) })
+    }
 }
