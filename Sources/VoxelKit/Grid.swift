@@ -178,3 +178,20 @@ public struct VoxelRows: Sendable {
         self.rows = rows
     }
 }
+
+extension VoxelRows {
+    /// Faults in, plane by plane, the pages of `buffer` (a grid's voxels, `size.x` per row)
+    /// from the first to the last voxel the rows hold in the plane (`HugePages.populate`:
+    /// one system call per plane instead of a trap per 4 KiB page), for a buffer about to
+    /// be written in these rows only, too sparsely for huge pages.
+    public func populate<T>(_ buffer: UnsafeMutableBufferPointer<T>) {
+        let (nx, ny) = (size.x, size.y)
+        precondition(buffer.count >= nx * rows.count, "buffer of \(buffer.count) voxels for rows of \(nx * rows.count)")
+        Parallel.forEach(size.z) { k in
+            let plane = rows[(k * ny)..<((k + 1) * ny)]
+            guard let first = plane.firstIndex(where: { !$0.isEmpty }), let last = plane.lastIndex(where: { !$0.isEmpty }) else { return }
+            let lo = first * nx + rows[first].lowerBound, hi = last * nx + rows[last].upperBound
+            HugePages.populate(UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[lo..<hi])))
+        }
+    }
+}
