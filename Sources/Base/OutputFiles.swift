@@ -280,7 +280,8 @@ func writeAll(_ fd: Int32, _ data: Data, path: String) throws {
 }
 
 /// `strerror(errno)` as text.
-func errnoText() -> String { String(cString: strerror(errno)) }
+/// The reason for the last failed system call, in words (`strerror(errno)`).
+public func errnoText() -> String { String(cString: strerror(errno)) }
 
 /// Paths of temporary files being written, in fixed storage a signal handler can read.
 enum TemporaryRegistry {

@@ -103,7 +103,7 @@ public enum BatchRun {
                      progress: (@Sendable (BatchProgress) -> Void)?) throws -> [PlanOutcome] {
         let jobs = max(1, min(context.request.jobs, plans.count))
         let previousLimit = Parallel.workerLimit
-        Parallel.workerLimit = max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
+        Parallel.workerLimit = max(1, Parallel.cores / jobs)
         defer { Parallel.workerLimit = previousLimit }
         let board = Board(total: plans.count, start: start)
         let group = DispatchGroup()

@@ -36,7 +36,7 @@ public struct DiscoveredPlan: Sendable, Equatable {
 /// What `PlanDiscovery.discover` found.
 public struct Discovery: Sendable {
     public var plans: [DiscoveredPlan]
-    /// DICOM files that could not be read (each names its file).
+    /// Folders that could not be listed and DICOM files that could not be read (each names its path).
     public var unreadable: [SBRTError]
     /// Files looked at (DICOM or not).
     public var scanned: Int
@@ -59,7 +59,8 @@ public enum PlanDiscovery {
     /// - Throws: `SBRTError` for a root that does not exist or a manifest that cannot be read.
     public static func discover(_ roots: [String]) throws -> Discovery {
         var paths: [String] = []
-        for root in roots { paths += try expand(root) }
+        var unreadable: [SBRTError] = []
+        for root in roots { paths += try expand(root, unreadable: &unreadable) }
         paths = Array(Set(paths)).sorted()
         var entries = [Result<Entry?, SBRTError>](repeating: .success(nil), count: paths.count)
         entries.withUnsafeMutableBufferPointer { out in
@@ -69,7 +70,6 @@ public enum PlanDiscovery {
             }
         }
         var found: [Entry] = []
-        var unreadable: [SBRTError] = []
         for r in entries {
             switch r {
             case .success(let e?): found.append(e)
@@ -81,12 +81,17 @@ public enum PlanDiscovery {
     }
 
     /// The files a root stands for: a folder's files, a DICOM file, or a manifest's entries.
-    static func expand(_ root: String) throws -> [String] {
+    /// Folders under a root that cannot be listed are added to `unreadable`.
+    static func expand(_ root: String, unreadable: inout [SBRTError]) throws -> [String] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir) else {
             throw SBRTError(.io, "no such file or folder", file: root)
         }
-        if isDir.boolValue { return try DirectoryScan.listFiles(root) }
+        if isDir.boolValue {
+            let listing = try DirectoryScan.listFilesReportingFolders(root)
+            unreadable += listing.unreadable
+            return listing.files
+        }
         let data = try InputFiles.read(root, mappingThreshold: DICOMFile.mappingThreshold)
         if DICOMFile.signature(of: data) != nil { return [root] }
         guard let text = String(data: data, encoding: .utf8) else {
@@ -101,7 +106,7 @@ public enum PlanDiscovery {
             guard FileManager.default.fileExists(atPath: path) else {
                 throw SBRTError(.io, "line \(n + 1): \(line): no such file or folder", file: root)
             }
-            out += try expand(path)
+            out += try expand(path, unreadable: &unreadable)
         }
         return out
     }

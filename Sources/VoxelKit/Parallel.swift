@@ -6,9 +6,12 @@ public enum Parallel {
     /// Number of workers to use: the active processor count, or `workerLimit` when set
     /// (a batch running several plans at once gives each its share of the cores).
     public static var workers: Int {
-        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        return workerLimit.map { max(1, min($0, cores)) } ?? cores
+        workerLimit.map { max(1, min($0, cores)) } ?? cores
     }
+
+    /// The active processor count, read once: each reading parses the cgroup's CPU
+    /// quota and set (two files, about 17 µs), and a margin asks about 20 times.
+    public static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// At most this many workers per parallel loop (nil: one per core). Set once, before
     /// the loops run (e.g. by a batch that works plans in parallel).

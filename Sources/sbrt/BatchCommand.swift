@@ -9,6 +9,7 @@ import Foundation
 import Geometry
 import PlanReview
 import Store
+import VoxelKit
 
 extension SBRT {
     struct BatchCommand: ParsableCommand {
@@ -73,7 +74,7 @@ extension SBRT.BatchCommand {
         var endCap: EndCap = .prism
 
         @Option(help: "Plans computed at the same time (default: the number of cores).")
-        var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+        var jobs: Int = Parallel.cores
 
         @Option(help: ArgumentHelp("This worker's share of the plans, K of N (1-based), e.g. 3/8.", valueName: "K/N"))
         var shard: String = "1/1"
