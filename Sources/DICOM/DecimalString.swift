@@ -158,53 +158,78 @@ public enum DecimalString {
         }
         // The digits without their trailing zeros (%g drops them).
         var digits = UInt64(scaled), kept = p
-        while kept > 1 && digits % 10 == 0 { digits /= 10; kept -= 1 }
+        // By eight, four, two and one digits: a chain of divisions by ten is the slow part.
+        for (step, pow) in [(8, 100_000_000 as UInt64), (4, 10_000), (2, 100), (1, 10)] {
+            while kept > step && digits % pow == 0 { digits /= pow; kept -= step }
+        }
         let scientific = x < -4 || x >= p
         let sign = v < 0 ? 1 : 0
+        let exponentDigits = abs(x) < 100 ? 2 : 3
         let length: Int
         if scientific {
-            length = sign + kept + (kept > 1 ? 1 : 0) + 2 + (abs(x) < 10 ? 2 : String(abs(x)).utf8.count)
+            length = sign + kept + (kept > 1 ? 1 : 0) + 2 + exponentDigits
         } else if x >= 0 {
             length = sign + max(kept, x + 1) + (kept > x + 1 ? 1 : 0)
         } else {
             length = sign + 2 + (-x - 1) + kept
         }
         guard length <= maximumLength else { return nil }
-        var d = [UInt8](repeating: 0, count: kept)
-        for k in stride(from: kept - 1, through: 0, by: -1) { d[k] = UInt8(48 + digits % 10); digits /= 10 }
-        var out: [UInt8] = []
-        out.reserveCapacity(length)
-        if sign == 1 { out.append(45) }                         // "-"
-        if scientific {
-            out.append(d[0])
-            if kept > 1 { out.append(46); out += d[1...] }       // "."
-            out += Array((x < 0 ? "e-" : "e+").utf8)
-            if abs(x) < 10 { out.append(48) }
-            out += Array(String(abs(x)).utf8)
-        } else if x >= 0 {
-            for k in 0...x { out.append(k < kept ? d[k] : 48) }
-            if kept > x + 1 { out.append(46); out += d[(x + 1)...] }
-        } else {
-            out += [48, 46]                                       // "0."
-            out += [UInt8](repeating: 48, count: -x - 1)
-            out += d
+        // The text, written once: the digits into a buffer on the stack, then the string
+        // (up to 15 bytes it stays inline, without an allocation).
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { d in
+            // The kept digits, most significant first.
+            var rest = digits
+            for k in stride(from: kept - 1, through: 0, by: -1) { d[k] = UInt8(48 + rest % 10); rest /= 10 }
+            return String(unsafeUninitializedCapacity: length) { out in
+                var n = 0
+                @inline(__always) func put(_ b: UInt8) { out[n] = b; n += 1 }
+                if sign == 1 { put(45) }                                   // "-"
+                if scientific {
+                    put(d[0])
+                    if kept > 1 { put(46); for k in 1..<kept { put(d[k]) } }   // "."
+                    put(101); put(x < 0 ? 45 : 43)                         // "e-" / "e+"
+                    let e = abs(x)
+                    if e >= 100 { put(UInt8(48 + e / 100)) }
+                    put(UInt8(48 + (e / 10) % 10)); put(UInt8(48 + e % 10))
+                } else if x >= 0 {
+                    for k in 0...x { put(k < kept ? d[k] : 48) }
+                    if kept > x + 1 { put(46); for k in (x + 1)..<kept { put(d[k]) } }
+                } else {
+                    put(48); put(46)                                       // "0."
+                    for _ in 0..<(-x - 1) { put(48) }
+                    for k in 0..<kept { put(d[k]) }
+                }
+                return n
+            }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
-    private static func UInt128Pow10(_ k: Int) -> UInt128 {
-        var r: UInt128 = 1
-        for _ in 0..<k { r &*= 10 }
-        return r
-    }
+    /// 10^k as a 128-bit integer, 0 ≤ k ≤ 38.
+    private static let pow10Table: [UInt128] = {
+        var t: [UInt128] = [1]
+        for _ in 1...38 { t.append(t.last! &* 10) }
+        return t
+    }()
+
+    @inline(__always)
+    private static func UInt128Pow10(_ k: Int) -> UInt128 { pow10Table[k] }
 
     /// round(a · 10^s) for a = m·2^e, rounded half to even, in 128-bit integers (callers keep
-    /// m·2^max(e, 0)·10^max(s, 0) below 2^127: |a| in [1e-5, 1e15), s ≤ 21).
+    /// m·2^max(e, 0)·10^max(s, 0) below 2^127: |a| in [1e-5, 1e15), s ≤ 21). When the
+    /// divisor is a power of two (s ≥ 0) the quotient and remainder are a shift and a mask.
     private static func scaledRounded(_ a: Double, _ s: Int) -> UInt128 {
         let m = UInt128(a.significandBitPattern | (1 << 52)), e = Int(a.exponent) - 52
-        var num = m, den: UInt128 = 1
-        if e >= 0 { num <<= UInt128(e) } else { den <<= UInt128(-e) }
-        if s >= 0 { num &*= UInt128Pow10(s) } else { den &*= UInt128Pow10(-s) }
+        var num = m
+        if e >= 0 { num <<= UInt128(e) }
+        if s >= 0 {
+            num &*= UInt128Pow10(s)
+            guard e < 0 else { return num }
+            let k = UInt128(-e), q = num >> k, r = num & ((1 << k) - 1)
+            let half = UInt128(1) << (k - 1)
+            return r > half || (r == half && q & 1 == 1) ? q + 1 : q
+        }
+        var den = UInt128Pow10(-s)
+        if e < 0 { den <<= UInt128(-e) }
         let q = num / den, r = num % den
         let twice = r << 1
         return twice > den || (twice == den && q & 1 == 1) ? q + 1 : q
