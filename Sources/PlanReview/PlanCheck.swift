@@ -92,6 +92,10 @@ public struct CheckRequest: Sendable {
     /// Canonical name → plan name or expression.
     public var structureMap: [String: String] = [:]
     public var options = DVHOptions()
+    /// Further structures whose DVHs the caller draws (an HTML report's plot): computed in
+    /// the same pass as the constrained ones, in the returned analysis, but not evaluated
+    /// and their warnings not among the report's notes.
+    public var alsoStructures: [String] = []
     public init() {}
 }
 
@@ -189,12 +193,13 @@ public enum PlanCheck {
         let expressions = m.matches.keys.sorted().flatMap { m.matches[$0]! }.map(\.expression).filter { seen.insert($0).inserted }
         guard !expressions.isEmpty else { return nil }
         var req = DVHRequest()
-        req.structures = expressions
+        req.structures = expressions + request.alsoStructures.filter { seen.insert($0).inserted }
         req.targets = m.targets
         req.onlyNamedTargets = true
         req.options = request.options
         let a = try DVHAnalysis.run(study, req)
-        for e in a.report.structures { for w in e.warnings { notes.append("warning: \(e.name): \(w)") } }
+        let evaluated = Set(expressions)
+        for e in a.report.structures where evaluated.contains(e.name) { for w in e.warnings { notes.append("warning: \(e.name): \(w)") } }
         return a
     }
 

@@ -102,12 +102,26 @@ public enum HTMLReport {
         }
     }
 
+    /// The ROIs the report's DVH plot draws (by index): every ROI with closed contours
+    /// except the body outline (RT ROI Interpreted Type EXTERNAL).
+    static func plotted(_ rois: [ROI]) -> [Int] {
+        rois.indices.filter { (rois[$0].interpretedType ?? "").uppercased() != "EXTERNAL" && rois[$0].contours.contains(where: \.isClosedPlanar) }
+    }
+
+    /// The names of the ROIs the DVH plot of a report on `study` draws: a review computes
+    /// their DVHs in its own pass (`CheckRequest.alsoStructures`), so the report does not
+    /// start a second one.
+    public static func plottedStructures(_ study: ResolvedStudy) -> [String] {
+        let rois = study.structureSet?.rois ?? []
+        return plotted(rois).map { rois[$0].name }
+    }
+
     /// One closure per figure: the DVH plot (when there is a dose and a drawable
     /// structure), then a slice through each target (at most six).
     private static func figureJobs(_ c: Content, _ study: RenderStudy) -> [() throws -> (caption: String, dataURI: String)] {
         var jobs: [() throws -> (caption: String, dataURI: String)] = []
         let rxGy = c.check?.rxGy ?? c.eligibility?.rxGy
-        let indices = study.rois.indices.filter { (study.rois[$0].interpretedType ?? "").uppercased() != "EXTERNAL" && study.rois[$0].contours.contains(where: \.isClosedPlanar) }
+        let indices = plotted(study.rois)
         if study.doseField != nil, !indices.isEmpty {
             jobs.append {
                 let curves = try dvhCurves(c, rois: study.rois, indices: indices)

@@ -129,4 +129,34 @@ final class PlanCheckTests: XCTestCase {
         XCTAssertEqual(rule2["reduced-dose-age"]?.outcome, .notApplicable)
         XCTAssertTrue(ReportText.eligibilityOverall(r2).contains("flag raised: vertebral-fracture"), ReportText.eligibilityOverall(r2))
     }
+
+    /// With an HTML report the review computes the plot's DVHs in its own pass: the
+    /// report's rows and notes are those of a review without them, and each extra DVH is
+    /// the one a DVH run of that structure alone gives.
+    func testTheHTMLPlotsStructuresComeFromTheReviewsPassWithoutChangingTheReview() throws {
+        let study = try ResolvedStudy.resolve(fixture("pelvis"), StudyRequest())
+        let tg = try library().load("tg101")
+        let (plain, plainAnalysis) = try PlanCheck.run(study, tg, CheckRequest())
+        var request = CheckRequest()
+        request.alsoStructures = HTMLReport.plottedStructures(study)
+        let (withPlot, analysis) = try PlanCheck.run(study, tg, request)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        XCTAssertEqual(try encoder.encode(plain), try encoder.encode(withPlot))
+
+        let evaluated = Set(try XCTUnwrap(plainAnalysis).dvhs.map(\.name))
+        let extras = request.alsoStructures.filter { !evaluated.contains($0) }
+        XCTAssertFalse(extras.isEmpty, "the pelvis plan has plotted structures TG-101 does not constrain")
+        let names = Set(try XCTUnwrap(analysis).dvhs.map(\.name))
+        XCTAssertTrue(Set(request.alsoStructures).isSubset(of: names))
+        for name in extras {
+            var alone = DVHRequest()
+            alone.structures = [name]
+            let expected = try DVHAnalysis.run(study, alone).dvhs[0]
+            let got = try XCTUnwrap(analysis?.dvhs.first { $0.name == name })
+            XCTAssertEqual(got.volumeCC, expected.volumeCC, name)
+            XCTAssertEqual(got.meanGy, expected.meanGy, name)
+            XCTAssertEqual(got.cumulativeCC, expected.cumulativeCC, name)
+        }
+    }
 }
