@@ -16,7 +16,7 @@ import Foundation
 public enum StructureName {
     /// Whether `a` and `b` name the same ROI: equal after trimming spaces, ignoring case.
     public static func same(_ a: String, _ b: String) -> Bool {
-        a.trimmingCharacters(in: .whitespaces).caseInsensitiveCompare(b.trimmingCharacters(in: .whitespaces)) == .orderedSame
+        a.trimmingSpaces().caseInsensitiveCompare(b.trimmingSpaces()) == .orderedSame
     }
 
     /// The first of `names` that is `name` (by `same`), or nil.

@@ -96,7 +96,7 @@ public enum PopulationDVH {
     /// `SBRT_PELV` → `PELV`, `Lung R SBRT 54Gy` → `LUNG_R`, `(no site in label)` when
     /// nothing is left, `(no plan label)` without a label.
     public static func site(planLabel: String?) -> String {
-        guard let label = planLabel, !label.trimmingCharacters(in: .whitespaces).isEmpty else { return "(no plan label)" }
+        guard let label = planLabel, !label.trimmingSpaces().isEmpty else { return "(no plan label)" }
         let words = label.uppercased().split { "_-./ \t".contains($0) }.map(String.init)
         let kept = words.filter { w in !techniqueWords.contains(w) && !w.contains(where: \.isNumber) }
         return kept.isEmpty ? "(no site in label)" : kept.joined(separator: "_")

@@ -41,8 +41,8 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     /// - Throws: `SBRTError` of kind `.invalidRequest` for anything else.
     public init(parsing text: String) throws {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let k = Int(parts[0].trimmingCharacters(in: .whitespaces)),
-              let n = Int(parts[1].trimmingCharacters(in: .whitespaces)) else {
+        guard parts.count == 2, let k = Int(parts[0].trimmingSpaces()),
+              let n = Int(parts[1].trimmingSpaces()) else {
             throw SBRTError(.invalidRequest, "shard \"\(text)\": expected K/N, e.g. 1/4")
         }
         try self.init(index: k, count: n)

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// Parsing of decimal strings (DS) and integer strings (IS), multi-valued with `\`.
@@ -31,7 +32,7 @@ public enum DecimalString {
                     if !v.isNaN { out.append(v) }
                 } else {
                     let tok = String(decoding: UnsafeBufferPointer(rebasing: p[start..<end]), as: UTF8.self)
-                    failure = ParseError(token: tok.trimmingCharacters(in: .whitespaces))
+                    failure = ParseError(token: tok.trimmingSpaces())
                     return
                 }
                 start = end + 1

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// The character repertoire of a data set's text, from Specific Character Set (0008,0005).
@@ -23,7 +24,7 @@ public struct SpecificCharacterSet: Sendable, Equatable {
 
     /// Interprets the value of (0008,0005).
     public init(terms raw: [String]) {
-        let terms = raw.map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
+        let terms = raw.map { $0.trimmingSpaces().uppercased() }
         let first = terms.first(where: { !$0.isEmpty }) ?? ""
         let enc: Encoding
         switch first {

@@ -37,7 +37,7 @@ public struct StructureClass: Sendable, Equatable, Codable {
 
     public init(name: String, interpretedType: String? = nil) {
         let key = StructureName.key(name)
-        let type = (interpretedType ?? "").trimmingCharacters(in: .whitespaces).uppercased()
+        let type = (interpretedType ?? "").trimmingSpaces().uppercased()
         target = Self.targetTypes.contains(type) || ["gtv", "ctv", "ptv", "itv", "igtv"].contains { key.hasPrefix($0) }
         if key.contains("prv") {
             (cns, cord, thecalSac, vertebra, organ) = (false, false, false, false, false)

@@ -149,8 +149,8 @@ extension GammaStudy {
         let sliceSpacing = images?.grid.spacing.z ?? DVHAnalysis.medianGap(shapes) ?? 1
         let g = map.gamma.grid
         return try names.map { name in
-            let key = name.trimmingCharacters(in: .whitespaces).lowercased()
-            guard let n = ss.rois.firstIndex(where: { $0.name.trimmingCharacters(in: .whitespaces).lowercased() == key }) else {
+            let key = name.trimmingSpaces().lowercased()
+            guard let n = ss.rois.firstIndex(where: { $0.name.trimmingSpaces().lowercased() == key }) else {
                 throw SBRTError(.structureNotFound, "no ROI named \"\(name)\" (structures: \(ss.rois.map(\.name).joined(separator: ", ")))", file: ss.path)
             }
             let solid = PrismSolid(shape: shapes[n], sliceSpacing: sliceSpacing)

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// A DVH metric or plan index in AAPM TG-263 syntax.
@@ -33,7 +34,7 @@ public struct Metric: Equatable, Sendable, CustomStringConvertible {
 
     /// Parses one metric; case-insensitive for names, with or without a unit in brackets.
     public static func parse(_ raw: String) throws -> Metric {
-        let text = raw.trimmingCharacters(in: .whitespaces)
+        let text = raw.trimmingSpaces()
         var body = text
         var bracket: String?
         if let open = text.firstIndex(of: "["), text.hasSuffix("]") {

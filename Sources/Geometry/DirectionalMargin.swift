@@ -53,7 +53,7 @@ public struct DirectionalMargin: Equatable, Sendable, CustomStringConvertible {
 
     /// Parses "R,L,A,P,S,I" (six numbers in mm).
     public static func parse(directions text: String) -> DirectionalMargin? {
-        let parts = text.split(separator: ",").map { Double(String($0).trimmingCharacters(in: .whitespaces)) }
+        let parts = text.split(separator: ",").map { Double(String($0).trimmingSpaces()) }
         guard parts.count == 6, parts.allSatisfy({ $0 != nil && $0!.isFinite }) else { return nil }
         let v = parts.map { $0! }
         return DirectionalMargin(rightMM: v[0], leftMM: v[1], anteriorMM: v[2], posteriorMM: v[3], superiorMM: v[4], inferiorMM: v[5])

@@ -95,7 +95,7 @@ public indirect enum MarginExpression: Equatable, Sendable, CustomStringConverti
     /// Parses `text`; a whole-text ROI name in `knownNames` wins over an expression.
     /// - Throws: `StructureExpression.ParseError`.
     public static func parse(_ text: String, knownNames: [String] = []) throws -> MarginExpression {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingSpaces()
         if let exact = StructureName.find(trimmed, in: knownNames) { return .roi(exact) }
         var p = Parser(chars: Array(trimmed), known: knownNames)
         let e = try p.expression()
@@ -200,7 +200,7 @@ public indirect enum MarginExpression: Equatable, Sendable, CustomStringConverti
             }
             let start = pos
             while pos < chars.count && !"+-&^()".contains(chars[pos]) { pos += 1 }
-            let name = String(chars[start..<pos]).trimmingCharacters(in: .whitespaces)
+            let name = String(chars[start..<pos]).trimmingSpaces()
             guard !name.isEmpty else {
                 throw StructureExpression.ParseError(description: "a structure name is missing before \"\(chars[pos])\"")
             }

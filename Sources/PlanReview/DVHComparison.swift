@@ -116,9 +116,9 @@ public enum DoseTolerance: Sendable, Equatable, Codable {
 
     /// Parses "1%", "0.5 %", "0.1Gy", "0.1 Gy".
     public static func parse(_ s: String) -> DoseTolerance? {
-        let t = s.trimmingCharacters(in: .whitespaces).lowercased()
-        if t.hasSuffix("%"), let v = Double(t.dropLast().trimmingCharacters(in: .whitespaces)), v >= 0 { return .percent(v) }
-        if t.hasSuffix("gy"), let v = Double(t.dropLast(2).trimmingCharacters(in: .whitespaces)), v >= 0 { return .gy(v) }
+        let t = s.trimmingSpaces().lowercased()
+        if t.hasSuffix("%"), let v = Double(t.dropLast().trimmingSpaces()), v >= 0 { return .percent(v) }
+        if t.hasSuffix("gy"), let v = Double(t.dropLast(2).trimmingSpaces()), v >= 0 { return .gy(v) }
         return nil
     }
 }

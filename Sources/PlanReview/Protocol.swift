@@ -40,9 +40,9 @@ public enum Comparator: String, Codable, Sendable, CaseIterable {
 
     /// Parses "<", "<=", "≤", ">", ">=", "≥" at the start of `text`; returns the rest.
     static func prefix(of text: String) -> (Comparator, String)? {
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = text.trimmingSpaces()
         for (s, c) in [("<=", Comparator.lessOrEqual), ("≤", .lessOrEqual), (">=", .greaterOrEqual), ("≥", .greaterOrEqual), ("<", .less), (">", .greater)] where t.hasPrefix(s) {
-            return (c, String(t.dropFirst(s.count)).trimmingCharacters(in: .whitespaces))
+            return (c, String(t.dropFirst(s.count)).trimmingSpaces())
         }
         return nil
     }
@@ -215,7 +215,7 @@ public struct ReviewProtocol: Sendable {
         guard let k = text.firstIndex(where: { "<>≤≥".contains($0) }) else {
             throw SBRTError(.invalidProtocol, "\(origin): \"\(text)\" has no comparison (<, <=, >, >=)")
         }
-        let metricText = text[..<k].trimmingCharacters(in: .whitespaces)
+        let metricText = text[..<k].trimmingSpaces()
         guard let (comparator, rest) = Comparator.prefix(of: String(text[k...])) else {
             throw SBRTError(.invalidProtocol, "\(origin): cannot read the comparison in \"\(text)\"")
         }

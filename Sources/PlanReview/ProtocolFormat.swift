@@ -51,33 +51,33 @@ public struct ProtocolDocument: Sendable {
         func fail(_ line: Int, _ why: String) -> SBRTError { SBRTError(.invalidProtocol, "\(file):\(line): \(why)") }
         while i < lines.count {
             let lineNumber = i + 1
-            var line = try stripComment(lines[i], file: file, line: lineNumber).trimmingCharacters(in: .whitespaces)
+            var line = try stripComment(lines[i], file: file, line: lineNumber).trimmingSpaces()
             i += 1
             if line.isEmpty { continue }
             if line.hasPrefix("[[") {
                 guard line.hasSuffix("]]") else { throw fail(lineNumber, "a [[table]] header ends with ]]") }
-                let name = line.dropFirst(2).dropLast(2).trimmingCharacters(in: .whitespaces)
+                let name = line.dropFirst(2).dropLast(2).trimmingSpaces()
                 guard isKey(name) else { throw fail(lineNumber, "\"\(name)\" is not a table name") }
                 tables.append(ProtocolTable(name: name, line: lineNumber))
                 continue
             }
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]") else { throw fail(lineNumber, "a [table] header ends with ]") }
-                let name = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+                let name = line.dropFirst().dropLast().trimmingSpaces()
                 guard isKey(name) else { throw fail(lineNumber, "\"\(name)\" is not a table name") }
                 guard singles.insert(name).inserted else { throw fail(lineNumber, "table [\(name)] appears twice") }
                 tables.append(ProtocolTable(name: name, line: lineNumber))
                 continue
             }
             guard let eq = line.firstIndex(of: "=") else { throw fail(lineNumber, "expected key = value") }
-            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            let key = line[..<eq].trimmingSpaces()
             guard isKey(key) else { throw fail(lineNumber, "\"\(key)\" is not a key (letters, digits, _ and -)") }
-            var valueText = String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+            var valueText = String(line[line.index(after: eq)...]).trimmingSpaces()
             // Arrays may span lines: read on until the brackets balance.
             while bracketDepth(valueText) > 0 {
                 guard i < lines.count else { throw fail(lineNumber, "array never closed") }
                 line = try stripComment(lines[i], file: file, line: i + 1)
-                valueText += " " + line.trimmingCharacters(in: .whitespaces)
+                valueText += " " + line.trimmingSpaces()
                 i += 1
             }
             var scanner = ValueScanner(text: Array(valueText), file: file, line: lineNumber)

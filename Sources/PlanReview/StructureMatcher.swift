@@ -173,7 +173,7 @@ public struct StructureMatcher: Sendable {
     /// A name or an expression "A+B" (union only) resolved to plan names.
     func resolve(_ text: String) -> String? {
         if let n = exact(text) { return quote(n) }
-        let parts = text.split(separator: "+").map { $0.trimmingCharacters(in: .whitespaces) }
+        let parts = text.split(separator: "+").map { $0.trimmingSpaces() }
         guard parts.count > 1 else { return nil }
         var names: [String] = []
         for p in parts {

@@ -109,7 +109,7 @@ enum DICOMTime {
 
     /// A DT value YYYYMMDDHHMMSS.F…[&ZZXX] in seconds (the offset is ignored).
     static func seconds(dateTime: String) -> Double? {
-        var s = dateTime.trimmingCharacters(in: .whitespaces)
+        var s = dateTime.trimmingSpaces()
         if let sign = s.firstIndex(where: { $0 == "+" || $0 == "-" }) { s = String(s[..<sign]) }
         guard s.count >= 8 else { return nil }
         let date = String(s.prefix(8)), time = String(s.dropFirst(8))
@@ -117,7 +117,7 @@ enum DICOMTime {
     }
 
     static func days(_ da: String) -> Double? {
-        let d = da.replacingOccurrences(of: ".", with: "").trimmingCharacters(in: .whitespaces)
+        let d = da.replacingOccurrences(of: ".", with: "").trimmingSpaces()
         guard d.count == 8, let y = Int(d.prefix(4)), let m = Int(d.dropFirst(4).prefix(2)), let dd = Int(d.suffix(2)),
               (1...12).contains(m), (1...31).contains(dd) else { return nil }
         var c = DateComponents()
@@ -129,7 +129,7 @@ enum DICOMTime {
     }
 
     static func timeOfDay(_ tm: String) -> Double? {
-        let t = tm.replacingOccurrences(of: ":", with: "").trimmingCharacters(in: .whitespaces)
+        let t = tm.replacingOccurrences(of: ":", with: "").trimmingSpaces()
         let parts = t.split(separator: ".", maxSplits: 1)
         guard let whole = parts.first, whole.count >= 2, whole.count <= 6, whole.count % 2 == 0,
               whole.allSatisfy(\.isNumber) else { return nil }

@@ -127,7 +127,7 @@ public struct Plan: Sendable {
     /// The patient's age in years from Patient's Age (an Age String `nnnD`, `nnnW`,
     /// `nnnM` or `nnnY`, PS3.5 6.2), or nil when absent or unreadable.
     public var patientAgeYears: Double? {
-        guard let s = patientAge?.trimmingCharacters(in: .whitespaces), s.count == 4, let n = Int(s.prefix(3)) else { return nil }
+        guard let s = patientAge?.trimmingSpaces(), s.count == 4, let n = Int(s.prefix(3)) else { return nil }
         switch s.last {
         case "Y": return Double(n)
         case "M": return Double(n) / 12

@@ -34,7 +34,7 @@ extension ResolvedStudy {
     public func selectImages(_ selector: String) throws -> SelectedImages {
         let all = folder.imageSeries
         let list = all.enumerated().map { "\($0.offset + 1) \($0.element.modality.displayName) \($0.element.seriesInstanceUID)" }.joined(separator: ", ")
-        let trimmed = selector.trimmingCharacters(in: .whitespaces)
+        let trimmed = selector.trimmingSpaces()
         let index: Int
         if let n = Int(trimmed) {
             guard n >= 1, n <= all.count else {

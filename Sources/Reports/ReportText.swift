@@ -1,3 +1,4 @@
+import Base
 import Foundation
 import PlanReview
 
@@ -105,7 +106,7 @@ public enum ReportText {
 
     /// A source cut to a column: the text before the first comma or parenthesis, at most 40 characters.
     static func short(_ s: String) -> String {
-        let cut = s.split(whereSeparator: { $0 == "," || $0 == "(" || $0 == ":" }).first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? s
+        let cut = s.split(whereSeparator: { $0 == "," || $0 == "(" || $0 == ":" }).first.map { String($0).trimmingSpaces() } ?? s
         return cut.count > 40 ? String(cut.prefix(39)) + "…" : cut
     }
 }

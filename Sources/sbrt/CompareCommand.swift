@@ -95,7 +95,7 @@ extension SBRT {
 
         /// --volume-tolerance: N% within 0–100 %.
         static func volumeTolerance(_ text: String) throws -> Double {
-            guard let v = Double(text.replacingOccurrences(of: "%", with: "").trimmingCharacters(in: .whitespaces)) else {
+            guard let v = Double(text.replacingOccurrences(of: "%", with: "").trimmingSpaces()) else {
                 throw ValidationError("--volume-tolerance is N%, e.g. 1% (got \"\(text)\")")
             }
             return try OptionRange.check(v, OptionRange.percent, "--volume-tolerance", unit: "%")

@@ -119,7 +119,7 @@ extension SBRT {
 
         /// The radii a:b of --ring, 0 ≤ a < b within `OptionRange.marginMM`.
         static func ring(_ text: String) throws -> (Double, Double) {
-            let parts = text.split(separator: ":").map { Double(String($0).trimmingCharacters(in: .whitespaces)) }
+            let parts = text.split(separator: ":").map { Double(String($0).trimmingSpaces()) }
             guard parts.count == 2, let a = parts[0], let b = parts[1], a >= 0, b > a else {
                 throw ValidationError("--ring must be a:b in mm with 0 ≤ a < b (e.g. 0:20)")
             }
@@ -217,7 +217,7 @@ extension SBRT {
                 } else if let d = marginDirections {
                     e = .expansion(base, try Self.directions(d))
                 } else if let barrier, let margin {
-                    let names = barrier.split(separator: ",").map { resolve(String($0).trimmingCharacters(in: .whitespaces), known) }
+                    let names = barrier.split(separator: ",").map { resolve(String($0).trimmingSpaces(), known) }
                     e = .geodesic(base, margin, barriers: names)
                 } else if let margin {
                     e = .expansion(base, DirectionalMargin(uniformMM: margin))
@@ -250,7 +250,7 @@ extension SBRT {
         static func recipe(_ text: String) throws -> (systematic: Double, random: Double) {
             var sys: Double?, rnd: Double?
             for part in text.split(separator: ",") {
-                let kv = part.split(separator: "=").map { String($0).trimmingCharacters(in: .whitespaces) }
+                let kv = part.split(separator: "=").map { String($0).trimmingSpaces() }
                 guard kv.count == 2, let v = Double(kv[1]) else { throw ValidationError("--recipe takes systematic=Σ,random=σ in mm") }
                 try OptionRange.check(v, OptionRange.setupErrorMM, "--recipe \(kv[0])", unit: "mm")
                 switch kv[0].lowercased() {

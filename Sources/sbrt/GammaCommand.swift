@@ -96,7 +96,7 @@ extension SBRT {
 
         /// "10%" or "10" → 10.
         static func percent(_ text: String) -> Double? {
-            var t = text.trimmingCharacters(in: .whitespaces)
+            var t = text.trimmingSpaces()
             if t.hasSuffix("%") { t.removeLast() }
             guard let v = Double(t), v.isFinite else { return nil }
             return v
@@ -107,9 +107,9 @@ extension SBRT {
             case "max": return .referenceMaximum
             case "rx": return .prescription
             default:
-                var t = text.lowercased().trimmingCharacters(in: .whitespaces)
+                var t = text.lowercased().trimmingSpaces()
                 if t.hasSuffix("gy") { t.removeLast(2) }
-                guard let v = Double(t.trimmingCharacters(in: .whitespaces)), v.isFinite, v > 0, v < 10_000 else { return nil }
+                guard let v = Double(t.trimmingSpaces()), v.isFinite, v > 0, v < 10_000 else { return nil }
                 return .doseGy(v)
             }
         }

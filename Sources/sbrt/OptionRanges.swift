@@ -53,9 +53,9 @@ enum OptionRange {
         guard let text, !text.isEmpty else { return [] }
         var seen = Set<String>()
         return try text.split(separator: ",").map { part in
-            let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces() }
             guard kv.count == 2, !kv[0].isEmpty, let v = Double(kv[1]) else {
-                let comma = Double(part.trimmingCharacters(in: .whitespaces)) != nil ? " (a decimal comma? write 1.5, not 1,5)" : ""
+                let comma = Double(part.trimmingSpaces()) != nil ? " (a decimal comma? write 1.5, not 1,5)" : ""
                 throw ValidationError("\(option): \"\(part)\" is not NAME=NUMBER\(comma)")
             }
             guard seen.insert(kv[0].lowercased()).inserted else {

@@ -157,7 +157,7 @@ extension SBRT {
         }
 
         static func levels(_ text: String, option: String) throws -> [Double] {
-            let values = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let values = text.split(separator: ",").map { $0.trimmingSpaces() }
             let numbers = values.compactMap { Double($0.hasSuffix("%") ? String($0.dropLast()) : $0) }
             let range = option == "--isodose" ? OptionRange.isodosePercent : OptionRange.isodoseGy
             guard !values.isEmpty, numbers.count == values.count, numbers.allSatisfy({ $0.isFinite && range.contains($0) }) else {
@@ -172,13 +172,13 @@ extension SBRT {
                 guard let colon = text.firstIndex(of: ":") else {
                     throw SBRTError(.invalidRequest, "--constraint \"\(text)\": write STRUCTURE:METRIC OP LIMIT, e.g. Rectum:D0.035cc<38")
                 }
-                let name = text[..<colon].trimmingCharacters(in: .whitespaces)
+                let name = text[..<colon].trimmingSpaces()
                 let rest = String(text[text.index(after: colon)...])
                 guard let op = ["<=", ">=", "<", ">"].first(where: { rest.contains($0) }), let r = rest.range(of: op),
-                      let limit = Double(rest[r.upperBound...].trimmingCharacters(in: .whitespaces)) else {
+                      let limit = Double(rest[r.upperBound...].trimmingSpaces()) else {
                     throw SBRTError(.invalidRequest, "--constraint \"\(text)\": the limit must follow <, <=, > or >= as a number")
                 }
-                let metricText = rest[..<r.lowerBound].trimmingCharacters(in: .whitespaces)
+                let metricText = rest[..<r.lowerBound].trimmingSpaces()
                 let metric: Metric
                 do { metric = try Metric.parse(metricText) } catch let e as Metric.ParseError { throw SBRTError(.invalidRequest, "--constraint \"\(text)\": \(e.description)") }
                 guard let curve = curves.first(where: { StructureName.same($0.name, name) }) else {
@@ -265,7 +265,7 @@ extension SBRT {
             if let isodoseGy { request.isodose = .gy(try Self.levels(isodoseGy, option: "--isodose-gy")) }
             request.rxGy = prescription.rx
             request.colorwash = colorwash
-            request.structures = structures.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+            request.structures = structures.map { $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty } }
             request.zoomTo = zoomTo
             request.paddingMM = padding
             request.widthPx = size ?? (figure ? 900 : 1024)
@@ -322,7 +322,7 @@ extension SBRT {
                 var v = frame
                 v.centre = frame.centre + v.normal * dot(q - frame.centre, v.normal)
                 let r = SliceRenderer.render(study, request, view: v, positionLabel: label, levels: levels, structures: indices)
-                let value = label.split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                let value = label.split(separator: "=").last.map { $0.trimmingSpaces() } ?? ""
                 let axis = label.split(separator: " ").first.map(String.init) ?? "p"
                 let file = (dir as NSString).appendingPathComponent(
                     String(format: "%@_%03d_%@%@.png", request.orientation.rawValue, n + 1, axis,
