@@ -46,7 +46,11 @@ public struct ProtocolDocument: Sendable {
         var root = ProtocolTable(name: "", line: 1)
         var tables: [ProtocolTable] = []
         var singles = Set<String>()
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // Lines end at LF or CRLF (TOML's newlines: a file saved on Windows reads the same).
+        // Split on the bytes: a Character split neither breaks "\r\n" nor is quick.
+        let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
+            String(Substring(line.last == UInt8(ascii: "\r") ? line.dropLast() : line))
+        }
         var i = 0
         func fail(_ line: Int, _ why: String) -> SBRTError { SBRTError(.invalidProtocol, "\(file):\(line): \(why)") }
         while i < lines.count {

@@ -29,6 +29,23 @@ final class ProtocolFileTests: XCTestCase {
         XCTAssertEqual(doc.array("constraint").map { $0["x"]?.string }, ["q\"uote", "second"])
     }
 
+    /// A protocol file saved with Windows line ends (CRLF, a TOML newline) reads as the
+    /// same file with LF: every shipped protocol, table for table and line for line.
+    func testWindowsLineEndsReadTheSame() throws {
+        let shipped = try library().list()
+        XCTAssertEqual(shipped.count, 4)
+        for entry in shipped {
+            let text = try String(contentsOfFile: entry.path, encoding: .utf8)
+            XCTAssertFalse(text.contains("\r"))
+            let lf = try ProtocolDocument.parse(text, file: entry.path)
+            let crlf = try ProtocolDocument.parse(text.replacingOccurrences(of: "\n", with: "\r\n"), file: entry.path)
+            XCTAssertEqual(String(describing: crlf), String(describing: lf), entry.id)
+            XCTAssertGreaterThan(lf.tables.count, 1, entry.id)
+        }
+        // A line that ends in CR alone keeps it (only CRLF is a line end).
+        XCTAssertThrowsError(try ProtocolDocument.parse("a = 1\r\rb = 2\n", file: "cr.toml"))
+    }
+
     func testErrorsNameTheFileAndLine() {
         XCTAssertThrowsError(try ProtocolDocument.parse("[protocol]\nid = unquoted\n", file: "bad.toml")) { e in
             XCTAssertTrue("\(e)".contains("bad.toml:2"), "\(e)")
