@@ -33,13 +33,14 @@ struct Runner {
         let sbrt = (binDir as NSString).appendingPathComponent("sbrt")
         let me = executablePath()
         guard fm.isExecutableFile(atPath: sbrt) else {
-            throw BenchError("no sbrt binary next to sbrt-bench (\(sbrt)); build with `swift build -c release`")
+            throw BenchError("no sbrt binary next to sbrt-bench (\(sbrt)); build with `swift build -c release --static-swift-stdlib`")
         }
         #if DEBUG
-        FileHandle.standardError.write(Data("sbrt-bench: warning: this is a debug build; numbers mean little. Use `swift build -c release`.\n".utf8))
+        FileHandle.standardError.write(Data("sbrt-bench: warning: this is a debug build; numbers mean little. Use `swift build -c release --static-swift-stdlib`.\n".utf8))
         #endif
 
         print(machineSummary())
+        print("sbrt: \(sbrt), \(linkage(of: sbrt))")
         print("case: \(dir)")
         print("runs: \(runs) per stage after 1 warm-up (warm page cache)")
 
@@ -245,6 +246,18 @@ func spawn(_ path: String, _ args: [String], stdout: String) throws -> SpawnResu
 }
 
 /// This executable's path (/proc/self/exe, else argv[0]).
+/// How the `sbrt` binary at `path` was linked, for a run's header: a binary that loads
+/// the Swift runtime as a shared library names it in its dynamic section, which lies in
+/// the file's first megabyte; one built with `--static-swift-stdlib` does not name it.
+func linkage(of path: String) -> String {
+    guard let file = FileHandle(forReadingAtPath: path) else { return "unreadable" }
+    defer { try? file.close() }
+    let head = (try? file.read(upToCount: 1 << 20)) ?? Data()
+    let size = (try? file.seekToEnd()).map { String(format: "%.1f MB", Double($0) / 1e6) } ?? "size unknown"
+    let shared = head.range(of: Data("libswiftCore.so".utf8)) != nil
+    return size + (shared ? ", Swift runtime in shared libraries (built without --static-swift-stdlib)" : ", Swift runtime linked in (--static-swift-stdlib)")
+}
+
 func executablePath() -> String {
     if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
     return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path

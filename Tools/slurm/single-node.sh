@@ -117,7 +117,7 @@ demo() {
   chmod 755 "$work"
   trap 'stop "$work/slurm"; "$repo/Tools/pg/pg-server.sh" stop "$work/pg"' EXIT
   sbrt=$repo/.build/release/sbrt
-  [ -x "$sbrt" ] || { echo "build first: swift build -c release" >&2; return 1; }
+  [ -x "$sbrt" ] || { echo "build first: swift build -c release --static-swift-stdlib" >&2; return 1; }
   "$repo/.build/release/sbrt-cohort" "$work/cohort" --count 12 "$repo/Fixtures/pelvis" "$repo/Fixtures/variants/hfp" \
     "$repo/Fixtures/variants/oblique"
   url=$("$repo/Tools/pg/pg-server.sh" start "$work/pg" $$)
