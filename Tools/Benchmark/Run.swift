@@ -63,7 +63,24 @@ struct Runner {
             }
         }
 
-        // In-process stages.
+        let (stages, caseLine) = try inProcessStages()
+        print(caseLine + "\n")
+        printTable(stages + rows)
+        if let last = loadLines.last { print("\nlast `sbrt-bench load` report: \(last)") }
+        print("\ncommands (sbrt = \(sbrt)):")
+        for job in jobs { print("  \(job.name): \((job.path as NSString).lastPathComponent) \(job.args.joined(separator: " "))") }
+        let failed = rows.filter { r in r.budget.map { median(r.samples) > $0 } ?? false }
+        if failed.isEmpty {
+            print("\nall budgets met")
+        } else {
+            print("\nOVER BUDGET: " + failed.map(\.name).joined(separator: "; "))
+            exit(1)
+        }
+    }
+
+    /// The in-process stages (scan and parse, volumes, inventory, the structure set), `runs`
+    /// times after a warm-up, and the line describing the case.
+    func inProcessStages() throws -> (rows: [Row], caseLine: String) {
         var scan = Row(name: "scan + parse (StudyFolder.load)", samples: [], budget: nil)
         var image = Row(name: "image volume (ImageSeries.loadValues)", samples: [], budget: nil)
         var dose = Row(name: "dose volume (DoseGrid.loadDose)", samples: [], budget: nil)
@@ -103,19 +120,7 @@ struct Runner {
                 if keep { ssModel.samples.append(now() - t) }
             }
         }
-
-        print(caseLine + "\n")
-        printTable([scan, image, dose, inv, ssParse, ssModel] + rows)
-        if let last = loadLines.last { print("\nlast `sbrt-bench load` report: \(last)") }
-        print("\ncommands (sbrt = \(sbrt)):")
-        for job in jobs { print("  \(job.name): \((job.path as NSString).lastPathComponent) \(job.args.joined(separator: " "))") }
-        let failed = rows.filter { r in r.budget.map { median(r.samples) > $0 } ?? false }
-        if failed.isEmpty {
-            print("\nall budgets met")
-        } else {
-            print("\nOVER BUDGET: " + failed.map(\.name).joined(separator: "; "))
-            exit(1)
-        }
+        return ([scan, image, dose, inv, ssParse, ssModel], caseLine)
     }
 
     /// A whole process the runner times: its command, budget and the exit statuses that
