@@ -24,3 +24,15 @@ extension StringProtocol {
         s.value < 0x80 ? (s.value == 0x20 || s.value == 0x09) : CharacterSet.whitespaces.contains(s)
     }
 }
+
+extension String {
+    /// The lines of a text: split at LF, with a CR just before the LF taken as part of the
+    /// line end, so a file saved on Windows (CRLF) reads as its LF twin; a last line
+    /// without an LF is kept. Split on the UTF-8 bytes: a split on Characters keeps "\r\n"
+    /// whole (one grapheme) and would read a CRLF file as a single line.
+    public func textLines() -> [String] {
+        utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
+            String(Substring(line.last == UInt8(ascii: "\r") ? line.dropLast() : line))
+        }
+    }
+}

@@ -33,7 +33,8 @@ public struct BatchSummary: Sendable {
     /// Plans that are another copy of a plan of this run (same plan key: the same doses
     /// and structure set), stored once under the first copy's folder.
     public var duplicates: Int
-    /// DICOM files that could not be read (recorded in `failures`).
+    /// DICOM files that could not be read and folder entries that could not be listed
+    /// (recorded in `failures`).
     public var unreadableFiles: Int
     public var seconds: Double
     /// Every plan's outcome, in plan-id order.
@@ -128,8 +129,9 @@ public enum BatchRun {
         return try board.results()
     }
 
-    /// Records every unreadable DICOM file (each shard records all: the upsert keeps one
-    /// row each), and removes failures of files that are now read as part of a plan.
+    /// Records every unreadable DICOM file and folder entry (each shard records all: the
+    /// upsert keeps one row each), and removes failures of files that are now read as part
+    /// of a plan and of folders that can now be listed.
     static func recordUnreadable(_ d: Discovery, _ store: PlanStore) throws {
         for e in d.unreadable {
             let file = e.file ?? ""
@@ -138,8 +140,20 @@ public enum BatchRun {
         }
         let defining = Set(d.plans.map(\.definingFile))
         let readable = Set(d.plans.flatMap(\.files)).subtracting(defining)
-        let stale = try store.failures().filter { f in f.planKey == nil && f.file.map(readable.contains) == true }
+        let stale = try store.failures().filter { f in
+            guard f.planKey == nil, let file = f.file else { return false }
+            return readable.contains(file) || canList(file)
+        }
         try store.removeFailures(keys: stale.map(\.failureKey))
+    }
+}
+
+extension BatchRun {
+    /// Whether `path` is a folder that can be listed now (a folder's failure is then stale).
+    static func canList(_ path: String) -> Bool {
+        guard let dir = opendir(path) else { return false }
+        closedir(dir)
+        return true
     }
 }
 

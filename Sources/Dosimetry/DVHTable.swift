@@ -41,9 +41,8 @@ public enum DVHTable {
         var order: [String] = []
         var curves: [String: [(doseGy: Double, volumeCC: Double)]] = [:]
         var lineNumber = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for line in text.textLines() {
             lineNumber += 1
-            let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
             if line.isEmpty { continue }
             if lineNumber == 1 {
                 guard line.lowercased().hasPrefix("structure,dose_gy,volume_cc") else {

@@ -47,10 +47,7 @@ public struct ProtocolDocument: Sendable {
         var tables: [ProtocolTable] = []
         var singles = Set<String>()
         // Lines end at LF or CRLF (TOML's newlines: a file saved on Windows reads the same).
-        // Split on the bytes: a Character split neither breaks "\r\n" nor is quick.
-        let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
-            String(Substring(line.last == UInt8(ascii: "\r") ? line.dropLast() : line))
-        }
+        let lines = text.textLines()
         var i = 0
         func fail(_ line: Int, _ why: String) -> SBRTError { SBRTError(.invalidProtocol, "\(file):\(line): \(why)") }
         while i < lines.count {

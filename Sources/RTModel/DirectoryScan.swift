@@ -16,7 +16,11 @@ public struct DirectoryScan: Sendable {
     /// scan was asked to skip them.
     public var unreadable: [SBRTError]
 
-    public var scannedCount: Int { files.count + ignored.count + unreadable.count }
+    /// How many of `unreadable` are folder entries that could not be listed or read, not files.
+    public var unlistedEntries = 0
+
+    /// Files looked at (DICOM, ignored or unreadable; not the folders that could not be listed).
+    public var scannedCount: Int { files.count + ignored.count + unreadable.count - unlistedEntries }
 
     /// Scans `path` (a folder, searched recursively, or a single file).
     ///
@@ -31,6 +35,7 @@ public struct DirectoryScan: Sendable {
         if !skipUnreadable, let e = listing.unreadable.first { throw e }
         var scan = try scan(files: listing.files, skipUnreadable: skipUnreadable)
         scan.unreadable = listing.unreadable + scan.unreadable
+        scan.unlistedEntries = listing.unreadable.count
         return scan
     }
 
@@ -86,66 +91,12 @@ public struct DirectoryScan: Sendable {
     }
 
     /// The regular files under `path` (a folder, searched recursively, or a single file),
-    /// sorted, and the folders under it that could not be listed (each an `.io` error
-    /// naming it and the reason).
-    ///
-    /// Entries whose names begin with "." are skipped, with everything under them. A
-    /// symbolic link to a regular file counts as that file; a link to a folder is not
-    /// followed (no loops, no file reached twice), except `path` itself. Pipes, devices
-    /// and sockets are skipped. Read with `readdir`: the entry type it returns saves a
-    /// `stat` per file, and no owner names are looked up (Foundation's enumerator reads
-    /// /etc/passwd and /etc/group for every file: 30 µs a file).
+    /// sorted, and the entries under it that could not be read as folder entries (each
+    /// an `.io` error naming it and the reason, sorted by path): `FolderWalk`.
     /// - Throws: `SBRTError` (`.invalidValue`) when `path` does not exist, (`.io`) when
     ///   `path` itself cannot be listed.
     public static func listFilesReportingFolders(_ path: String) throws -> (files: [String], unreadable: [SBRTError]) {
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw SBRTError(.invalidValue, "no such file or folder", file: path) }
-        guard st.st_mode & S_IFMT == S_IFDIR else { return ([path], []) }
-        var files: [String] = [], unreadable: [SBRTError] = []
-        var pending = [path]
-        while let folder = pending.popLast() {
-            guard let dir = opendir(folder) else {
-                let e = SBRTError(.io, "cannot list folder: \(errnoText())", file: folder)
-                if folder == path { throw e }
-                unreadable.append(e)
-                continue
-            }
-            defer { closedir(dir) }
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
-                if name.hasPrefix(".") { continue }
-                let full = (folder as NSString).appendingPathComponent(name)
-                switch kind(of: full, type: entry.pointee.d_type) {
-                case .file: files.append(full)
-                case .folder: pending.append(full)
-                case .other: break
-                }
-            }
-        }
-        return (files.sorted(), unreadable)
-    }
-
-    private enum EntryKind { case file, folder, other }
-
-    /// A folder entry's kind from `readdir`'s type, asking the file system only when the
-    /// type is unknown or a link (followed to a regular file; never to a folder).
-    private static func kind(of path: String, type: UInt8) -> EntryKind {
-        switch Int32(type) {
-        case Int32(DT_REG): return .file
-        case Int32(DT_DIR): return .folder
-        case Int32(DT_LNK):
-            var st = stat()
-            return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? .file : .other
-        case Int32(DT_UNKNOWN):
-            var st = stat()
-            guard lstat(path, &st) == 0 else { return .other }
-            switch st.st_mode & S_IFMT {
-            case S_IFREG: return .file
-            case S_IFDIR: return .folder
-            case S_IFLNK: return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG ? .file : .other
-            default: return .other
-            }
-        default: return .other
-        }
+        let walk = try FolderWalk(path)
+        return (walk.files, walk.unreadable)
     }
 }

@@ -56,12 +56,16 @@ public enum PlanDiscovery {
     /// - Parameter roots: folders (searched recursively), DICOM files, or text manifests
     ///   (one folder or file per line; `#` comments; relative paths are relative to the
     ///   manifest's folder).
-    /// - Throws: `SBRTError` for a root that does not exist or a manifest that cannot be read.
+    /// - Throws: `SBRTError` for a root that does not exist or cannot be listed, or a
+    ///   manifest that cannot be read. Entries under a root that cannot be listed (a folder
+    ///   without permission) are in `unreadable`, once each however many roots reach them.
     public static func discover(_ roots: [String]) throws -> Discovery {
         var paths: [String] = []
-        var unreadable: [SBRTError] = []
-        for root in roots { paths += try expand(root, unreadable: &unreadable) }
+        var unlisted: [SBRTError] = []
+        for root in roots { paths += try expand(root, unreadable: &unlisted) }
         paths = Array(Set(paths)).sorted()
+        var seenEntries = Set<String>()
+        var unreadable = unlisted.filter { seenEntries.insert($0.file ?? $0.message).inserted }
         var entries = [Result<Entry?, SBRTError>](repeating: .success(nil), count: paths.count)
         entries.withUnsafeMutableBufferPointer { out in
             let buffer = out
@@ -99,7 +103,7 @@ public enum PlanDiscovery {
         }
         let base = (root as NSString).deletingLastPathComponent
         var out: [String] = []
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (n, raw) in text.textLines().enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") { continue }
             let path = line.hasPrefix("/") ? line : (base as NSString).appendingPathComponent(line)

@@ -103,7 +103,7 @@ extension SBRT {
             request.options.endCap = endCap
             if let map { request.structureMap = try StructureMatcher.readMap(try InputFiles.readText(map), path: map) }
             for m in mapStructure {
-                let parts = m.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                let parts = m.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces() }
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw ValidationError("--map-structure \"\(m)\": write Canonical=plan name") }
                 request.structureMap[parts[0]] = parts[1]
             }
@@ -136,7 +136,7 @@ extension SBRT {
 
         func checkEligibility(_ proto: ReviewProtocol, _ resolved: ResolvedStudy) throws {
             var req = EligibilityRequest()
-            req.lesions = lesions.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
+            req.lesions = lesions.map { $0.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty } } ?? []
             req.spinal = spinal
             let report = try withHint { try Eligibility.run(resolved, proto, req) }
             var outputs = OutputFiles()

@@ -27,6 +27,10 @@ final class DVHComparisonTests: XCTestCase {
         let csv = "structure,dose_gy,volume_cc,volume_pct\nA,0,10,100\nA,1,10,100\nA,2,0,0\n\"B,x\",0,5,100\n\"B,x\",1,0,0\n"
         let s = try DVHSet.parseCSV(csv, path: "t.csv")
         XCTAssertEqual(s.entries.map(\.name), ["A", "B,x"])
+        // Saved on Windows (CRLF), the same table: it was read as one line and came out empty.
+        let crlf = try DVHSet.parseCSV(csv.replacingOccurrences(of: "\n", with: "\r\n"), path: "w.csv")
+        XCTAssertEqual(crlf.entries.map(\.name), ["A", "B,x"])
+        XCTAssertEqual(crlf.entries.map(\.d95Gy), s.entries.map(\.d95Gy))
         let a = s.entries[0]
         XCTAssertEqual(a.volumeCC, 10)
         XCTAssertEqual(a.meanGy!, 1.5, accuracy: 1e-12, "∫V dD / V0 with trapezoids")

@@ -20,21 +20,46 @@ final class DirectoryListingTests: XCTestCase {
     func write(_ path: String) throws { try Data("x".utf8).write(to: URL(fileURLWithPath: path)) }
 
     func testRegularFilesAndLinksToFilesAreListedSortedHiddenAndOtherEntriesAreNot() throws {
-        let root = try freshFolder()
+        let root = try freshFolder(), outside = try freshFolder()
         let fm = FileManager.default
-        for d in ["a", "a/deep", ".hidden", "b", "elsewhere"] { try fm.createDirectory(atPath: root + "/" + d, withIntermediateDirectories: true) }
-        for f in ["z.dcm", "a/one.dcm", "a/deep/two", ".hidden/no.dcm", "a/.dotfile", "elsewhere/target.dcm"] { try write(root + "/" + f) }
+        for d in ["a", "a/deep", ".hidden", "b", "elsewhere", "lost+found"] { try fm.createDirectory(atPath: root + "/" + d, withIntermediateDirectories: true) }
+        for f in ["z.dcm", "a/one.dcm", "a/deep/two", ".hidden/no.dcm", "a/.dotfile", "elsewhere/target.dcm", "lost+found/#123"] { try write(root + "/" + f) }
+        try write(outside + "/shared.dcm")
+        // A link to a file of the tree is that file again: not listed twice.
         try fm.createSymbolicLink(atPath: root + "/b/link.dcm", withDestinationPath: "../elsewhere/target.dcm")
+        // Two links to one file outside the tree: the file once, by the first link's path.
+        try fm.createSymbolicLink(atPath: root + "/b/out1.dcm", withDestinationPath: outside + "/shared.dcm")
+        try fm.createSymbolicLink(atPath: root + "/b/out2.dcm", withDestinationPath: outside + "/shared.dcm")
         try fm.createSymbolicLink(atPath: root + "/b/folderlink", withDestinationPath: "../a")
         try fm.createSymbolicLink(atPath: root + "/b/broken", withDestinationPath: "nowhere")
         XCTAssertEqual(mkfifo(root + "/b/pipe", 0o600), 0)
 
         let listing = try DirectoryScan.listFilesReportingFolders(root)
-        XCTAssertEqual(listing.files, ["a/deep/two", "a/one.dcm", "b/link.dcm", "elsewhere/target.dcm", "z.dcm"].map { root + "/" + $0 })
+        XCTAssertEqual(listing.files, ["a/deep/two", "a/one.dcm", "b/out1.dcm", "elsewhere/target.dcm", "z.dcm"].map { root + "/" + $0 })
         XCTAssertTrue(listing.unreadable.isEmpty)
         // A trailing slash gives the same paths; a file is listed as itself.
         XCTAssertEqual(try DirectoryScan.listFiles(root + "/"), listing.files)
         XCTAssertEqual(try DirectoryScan.listFiles(root + "/z.dcm"), [root + "/z.dcm"])
+    }
+
+    /// A name that is not UTF-8 text cannot be given to the readers as a path: it is
+    /// reported, with the folder it is in, not skipped.
+    func testANameThatIsNotUTF8IsReported() throws {
+        let root = try freshFolder()
+        try write(root + "/ok.dcm")
+        let fd = open(root, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        let bad: [CChar] = [0x62, 0x61, CChar(bitPattern: 0xFF), 0x2E, 0x64, 0x63, 0x6D, 0]   // "ba\xFF.dcm"
+        let f = openat(fd, bad, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        XCTAssertGreaterThanOrEqual(f, 0)
+        close(f)
+        addTeardownBlock { _ = unlinkat(fd, bad, 0) }
+        let listing = try DirectoryScan.listFilesReportingFolders(root)
+        XCTAssertEqual(listing.files, [root + "/ok.dcm"])
+        XCTAssertEqual(listing.unreadable.count, 1)
+        XCTAssertTrue(listing.unreadable[0].message.contains("not UTF-8"))
+        XCTAssertTrue(listing.unreadable[0].file?.hasPrefix(root + "/ba") ?? false)
+        XCTAssertThrowsError(try DirectoryScan.listFiles(root))
     }
 
     func testALinkGivenAsTheFolderIsFollowed() throws {
@@ -63,7 +88,7 @@ final class DirectoryListingTests: XCTestCase {
         var fd = open(root, O_RDONLY | O_DIRECTORY)
         XCTAssertGreaterThanOrEqual(fd, 0)
         var depth = 0
-        while (root.count + 1) + depth * (segment.count + 1) <= Int(PATH_MAX) {
+        while (root.utf8.count + 1) + depth * (segment.utf8.count + 1) <= Int(PATH_MAX) {
             XCTAssertEqual(mkdirat(fd, segment, 0o700), 0)
             let next = openat(fd, segment, O_RDONLY | O_DIRECTORY)
             close(fd)
@@ -78,12 +103,13 @@ final class DirectoryListingTests: XCTestCase {
         XCTAssertEqual(listing.unreadable.count, 1)
         XCTAssertEqual(listing.unreadable.first?.kind, .io)
         XCTAssertTrue(listing.unreadable.first?.message.contains("cannot list folder") ?? false)
-        XCTAssertEqual(listing.unreadable.first?.file?.count, root.count + depth * (segment.count + 1))
+        XCTAssertEqual(listing.unreadable.first?.file?.utf8.count, root.utf8.count + depth * (segment.utf8.count + 1))
         XCTAssertThrowsError(try DirectoryScan.listFiles(root)) { e in XCTAssertEqual((e as? SBRTError)?.kind, .io) }
         XCTAssertThrowsError(try DirectoryScan.scan(root)) { e in XCTAssertEqual((e as? SBRTError)?.kind, .io) }
         let skipping = try DirectoryScan.scan(root, skipUnreadable: true)
         XCTAssertEqual(skipping.unreadable.count, 1)
         XCTAssertEqual(skipping.ignored, [root + "/top.dcm"])
+        XCTAssertEqual(skipping.scannedCount, 1, "the folder that cannot be listed is not a file looked at")
     }
 
     /// Removes the nested folders of the test above, deepest first, through descriptors.

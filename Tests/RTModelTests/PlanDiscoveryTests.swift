@@ -34,6 +34,9 @@ final class PlanDiscoveryTests: XCTestCase {
         XCTAssertThrowsError(try PlanDiscovery.discover([dir + "/missing"])) { e in
             XCTAssertEqual((e as? SBRTError)?.kind, .io)
         }
+        // The same manifest saved on Windows (CRLF) lists the same plans.
+        try "# cohort\r\n\(fixture("pelvis"))\r\na/copy\r\n".write(toFile: dir + "/crlf.txt", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try PlanDiscovery.discover([dir + "/crlf.txt"]).plans.map(\.id), d.plans.map(\.id))
     }
 
     func testTwoFoldersOfOnePlanWithDifferentDosesAreTwoPlansEachWithItsOwnDose() throws {
