@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Summarises several outputs of `sbrt-bench run`: per whole-process row, how many runs
 there were, the median of the runs' medians, the lowest and highest run median, the
-budget, and in how many runs the row was within it. Prints a Markdown table.
+budget, and in how many runs the row was within it. Prints a Markdown table, then the
+lowest and highest `check --html` / `sbrt dvh` ratio over the runs.
 
     Tools/runner_summary.py RUN_OUTPUT...
 
 Each RUN_OUTPUT is the standard output of one `sbrt-bench run` (docs/performance.md,
-*How often the goals hold*). Also prints, per run, `check --html` over `sbrt dvh`.
+*How often the goals hold*).
 Exits 2 when a file holds no `process:` row.
 """
 import re

@@ -160,9 +160,10 @@ public enum DecimalString {
         // The digits without their trailing zeros (%g drops them).
         var digits = UInt64(scaled), kept = p
         // By eight, four, two and one digits: a chain of divisions by ten is the slow part.
-        for (step, pow) in [(8, 100_000_000 as UInt64), (4, 10_000), (2, 100), (1, 10)] {
-            while kept > step && digits % pow == 0 { digits /= pow; kept -= step }
-        }
+        while kept > 8 && digits % 100_000_000 == 0 { digits /= 100_000_000; kept -= 8 }
+        while kept > 4 && digits % 10_000 == 0 { digits /= 10_000; kept -= 4 }
+        while kept > 2 && digits % 100 == 0 { digits /= 100; kept -= 2 }
+        while kept > 1 && digits % 10 == 0 { digits /= 10; kept -= 1 }
         let scientific = x < -4 || x >= p
         let sign = v < 0 ? 1 : 0
         let exponentDigits = abs(x) < 100 ? 2 : 3

@@ -187,7 +187,8 @@ public enum PlanCheck {
         return m
     }
 
-    /// DVHs of every matched structure in one analysis, targets marked as such.
+    /// DVHs of every matched structure in one analysis, targets marked as such, and of
+    /// `request.alsoStructures` (not evaluated; their warnings left out of `notes`).
     static func analyse(_ m: Matching, _ study: ResolvedStudy, _ request: CheckRequest, notes: inout [String]) throws -> DVHAnalysis? {
         var seen = Set<String>()
         let expressions = m.matches.keys.sorted().flatMap { m.matches[$0]! }.map(\.expression).filter { seen.insert($0).inserted }

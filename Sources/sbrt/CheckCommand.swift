@@ -107,7 +107,8 @@ extension SBRT {
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw ValidationError("--map-structure \"\(m)\": write Canonical=plan name") }
                 request.structureMap[parts[0]] = parts[1]
             }
-            // The HTML report's DVH plot draws every structure: its DVHs come from the same pass.
+            // The HTML report's DVH plot (every structure with closed contours but the body
+            // outline): its DVHs come from the review's pass, with the review's end caps.
             if html != nil { request.alsoStructures = HTMLReport.plottedStructures(resolved) }
             let (report, analysis) = try withHint { try PlanCheck.run(resolved, proto, request) }
             var outputs = OutputFiles()

@@ -37,7 +37,7 @@ struct BatchBench {
 
     func run() throws {
         let sbrt = ((executablePath() as NSString).deletingLastPathComponent as NSString).appendingPathComponent("sbrt")
-        guard FileManager.default.isExecutableFile(atPath: sbrt) else { throw BenchError("no sbrt binary next to sbrt-bench; build with `swift build -c release`") }
+        guard FileManager.default.isExecutableFile(atPath: sbrt) else { throw BenchError("no sbrt binary next to sbrt-bench; build with `swift build -c release --static-swift-stdlib`") }
         let cohort = try makeCohort()
         let folders = try planFolders(cohort)
         print(machineSummary())

@@ -250,10 +250,10 @@ func spawn(_ path: String, _ args: [String], stdout: String) throws -> SpawnResu
     return SpawnResult(status: code, wall: wall, cpu: cpu, maxRSSKB: usage.ru_maxrss)
 }
 
-/// This executable's path (/proc/self/exe, else argv[0]).
 /// How the `sbrt` binary at `path` was linked, for a run's header: a binary that loads
-/// the Swift runtime as a shared library names it in its dynamic section, which lies in
-/// the file's first megabyte; one built with `--static-swift-stdlib` does not name it.
+/// the Swift runtime as a shared library names it in its dynamic string table, which lies
+/// in the file's first megabyte; one built with `--static-swift-stdlib` does not name it
+/// (a heuristic, checked on both builds here; `ldd` says it for certain).
 func linkage(of path: String) -> String {
     guard let file = FileHandle(forReadingAtPath: path) else { return "unreadable" }
     defer { try? file.close() }
@@ -263,6 +263,7 @@ func linkage(of path: String) -> String {
     return size + (shared ? ", Swift runtime in shared libraries (built without --static-swift-stdlib)" : ", Swift runtime linked in (--static-swift-stdlib)")
 }
 
+/// This executable's path (/proc/self/exe, else argv[0]).
 func executablePath() -> String {
     if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
     return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path

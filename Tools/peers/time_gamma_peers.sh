@@ -2,7 +2,7 @@
 # Whole-process timing and pass rates of 3D gamma on the benchmark pair: sbrt vs pymedphys
 # vs plastimatch, 2 %/1 mm with a 10 % cutoff, global and local.
 #
-#   swift build -c release
+#   swift build -c release --static-swift-stdlib
 #   .build/release/sbrt-bench gamma .build-bench-data/large      # makes DIR-gamma/RD.dcm once
 #   Tools/peers/time_gamma_peers.sh .build-bench-data/large [OUTDIR]
 #

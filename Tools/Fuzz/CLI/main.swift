@@ -50,7 +50,7 @@ while let flag = args.first {
     }
 }
 guard FileManager.default.isExecutableFile(atPath: options.sbrt) else {
-    FileHandle.standardError.write(Data("sbrt-fuzz: no sbrt binary at \(options.sbrt) (swift build -c release)\n".utf8))
+    FileHandle.standardError.write(Data("sbrt-fuzz: no sbrt binary at \(options.sbrt) (swift build -c release --static-swift-stdlib)\n".utf8))
     exit(2)
 }
 options.log = { print($0) }
