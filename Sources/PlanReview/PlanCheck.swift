@@ -194,7 +194,8 @@ public enum PlanCheck {
         let expressions = m.matches.keys.sorted().flatMap { m.matches[$0]! }.map(\.expression).filter { seen.insert($0).inserted }
         guard !expressions.isEmpty else { return nil }
         var req = DVHRequest()
-        req.structures = expressions + request.alsoStructures.filter { seen.insert($0).inserted }
+        // An extra already among the expressions, plain or as an expression quotes it, is not asked twice.
+        req.structures = expressions + request.alsoStructures.filter { !seen.contains(StructureMatcher.quote($0)) && seen.insert($0).inserted }
         req.targets = m.targets
         req.onlyNamedTargets = true
         req.options = request.options

@@ -43,18 +43,19 @@ public enum HTMLReport {
 
     /// Curves of the ROIs at `indices`: from the review's analysis where it has them,
     /// the rest computed on the same (already decoded) dose.
+    /// A name that an expression quotes ("Spinal Cord") is found under either spelling.
     static func dvhCurves(_ c: Content, rois: [ROI], indices: [Int]) throws -> [DVHCurve] {
-        let known = Set(c.analysis?.dvhs.map(\.name) ?? [])
-        let missing = indices.filter { !known.contains(rois[$0].name) }
         var byName: [String: DVH] = [:]
         for d in c.analysis?.dvhs ?? [] { byName[d.name] = d }
+        func known(_ name: String) -> DVH? { byName[name] ?? byName[StructureMatcher.quote(name)] }
+        let missing = indices.filter { known(rois[$0].name) == nil }
         if !missing.isEmpty {
             var request = DVHRequest()
             request.structures = missing.map { rois[$0].name }
             for d in try DVHAnalysis.run(c.study, request).dvhs { byName[d.name] = d }
         }
         return indices.compactMap { n in
-            byName[rois[n].name].map { DVHCurve(name: rois[n].name, colour: SliceRenderer.colour(of: rois[n], index: n), dvh: $0) }
+            known(rois[n].name).map { DVHCurve(name: rois[n].name, colour: SliceRenderer.colour(of: rois[n], index: n), dvh: $0) }
         }
     }
 

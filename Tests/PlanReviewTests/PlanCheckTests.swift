@@ -1,6 +1,6 @@
 import Dosimetry
 import PlanReview
-import Reports
+@testable import Reports
 import RTModel
 import XCTest
 
@@ -158,5 +158,29 @@ final class PlanCheckTests: XCTestCase {
             XCTAssertEqual(got.meanGy, expected.meanGy, name)
             XCTAssertEqual(got.cumulativeCC, expected.cumulativeCC, name)
         }
+    }
+
+    /// A constrained structure whose name an expression quotes ("Rectum wall") is computed
+    /// once: the plot takes the review's DVH of the quoted expression, the same curve as a
+    /// run of the plain name gives.
+    func testAPlottedStructureUnderAQuotedNameIsComputedOnce() throws {
+        let dir = try renamedPelvis("Rectum", to: "Rectum wall", name: "quoted")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let study = try ResolvedStudy.resolve(dir, StudyRequest())
+        var request = CheckRequest()
+        request.structureMap["Rectum"] = "Rectum wall"
+        request.alsoStructures = HTMLReport.plottedStructures(study)
+        XCTAssertTrue(request.alsoStructures.contains("Rectum wall"))
+        let (report, analysis) = try PlanCheck.run(study, try library().load("tg101"), request)
+        XCTAssertTrue(report.rows.contains { $0.planStructure == "\"Rectum wall\"" })
+        let names = try XCTUnwrap(analysis).dvhs.map(\.name)
+        XCTAssertEqual(names.filter { $0 == "Rectum wall" || $0 == "\"Rectum wall\"" }.count, 1, "\(names)")
+        var alone = DVHRequest()
+        alone.structures = ["Rectum wall"]
+        let plain = try DVHAnalysis.run(study, alone).dvhs[0]
+        let curve = try XCTUnwrap(HTMLReport.dvhCurves(.init(title: "t", study: study, path: dir, analysis: analysis),
+                                                         rois: study.structureSet!.rois, indices: study.structureSet!.rois.indices.filter { study.structureSet!.rois[$0].name == "Rectum wall" }).first)
+        XCTAssertEqual(curve.dvh.cumulativeCC, plain.cumulativeCC)
+        XCTAssertEqual(curve.dvh.volumeCC, plain.volumeCC)
     }
 }

@@ -31,3 +31,23 @@ func scaledPelvis(_ factor: Double, name: String) throws -> String {
     }
     return dir
 }
+
+/// A copy of the pelvis fixture with one ROI renamed in its RT Structure Set (written with
+/// the DICOM writer), e.g. to a name an expression must quote.
+func renamedPelvis(_ old: String, to new: String, name: String) throws -> String {
+    let src = fixture("pelvis")
+    let dir = NSTemporaryDirectory() + "sbrt-rn-\(name)-\(getpid())"
+    try? FileManager.default.removeItem(atPath: dir)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    for f in try FileManager.default.contentsOfDirectory(atPath: src) where f.hasSuffix(".dcm") {
+        var file = try DICOMFile.read(path: src + "/" + f)
+        if var items = file.dataSet.sequence(.structureSetROISequence) {
+            for k in items.indices where items[k].string(.roiName) == old { items[k].set(.roiName, .LO, new) }
+            file.dataSet.set(.structureSetROISequence, items: items)
+            try DICOMWriter.write(file.dataSet, to: dir + "/" + f)
+        } else {
+            try FileManager.default.copyItem(atPath: src + "/" + f, toPath: dir + "/" + f)
+        }
+    }
+    return dir
+}
