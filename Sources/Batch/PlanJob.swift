@@ -125,7 +125,7 @@ struct PlanJob {
     /// first ROI of that name, as a name in an expression means).
     static func structureNames(_ study: ResolvedStudy) -> [String] {
         var seen = Set<String>()
-        return (study.structureSet?.rois ?? []).filter { r in r.contours.contains { $0.isClosedPlanar } }
+        return (study.structureSet?.rois ?? []).filter { r in r.hasClosedContours }
             .map(\.name).filter { seen.insert($0).inserted }
     }
 

@@ -158,7 +158,7 @@ extension Composite {
     static func reportStructures(_ request: CompositeRequest, _ ss: StructureSet) throws -> [ROI] {
         if request.reportStructures.isEmpty {
             // Every ROI with closed contours but the EXTERNAL one (its DVHs cost much and say little).
-            return ss.rois.filter { r in r.contours.contains { $0.isClosedPlanar } && r.interpretedType?.uppercased() != "EXTERNAL" }
+            return ss.rois.filter { r in r.hasClosedContours && !r.isExternal }
         }
         return try request.reportStructures.map { name in
             guard let r = ss.roi(named: name) else {

@@ -135,7 +135,7 @@ public struct DVHAnalysis: Sendable {
         let ctx = try Context(study, request)
         let names = ctx.structureSet.rois.map(\.name)
         let requested: [String] = request.structures.isEmpty
-            ? ctx.structureSet.rois.filter { r in r.contours.contains { $0.isClosedPlanar } }.map(\.name)
+            ? ctx.structureSet.rois.filter { r in r.hasClosedContours }.map(\.name)
             : request.structures
         var entries: [DVHReport.StructureEntry] = []
         var dvhs: [DVH] = []
@@ -284,7 +284,7 @@ public struct DVHAnalysis: Sendable {
             var seen = Set<String>()
             let names = structureSet.rois.map(\.name)
             var exprs: [(String, StructureExpression)] = onlyNamedTargets ? [] : structureSet.rois
-                .filter { Self.targetTypes.contains(($0.interpretedType ?? "").uppercased()) && $0.contours.contains(where: \.isClosedPlanar) }
+                .filter { Self.targetTypes.contains(($0.interpretedType ?? "").uppercased()) && $0.hasClosedContours }
                 .map { ($0.name, .roi($0.name)) }
             for t in targetTexts { if let e = try? StructureExpression.parse(t, knownNames: names) { exprs.append((t, e)) } }
             for (text, e) in exprs where seen.insert(e.description).inserted {

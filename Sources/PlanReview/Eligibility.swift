@@ -106,7 +106,7 @@ public enum Eligibility {
     /// The lesions: the GTVs named in the request, else every lesion's GTV (one per
     /// lesion, unions left out), as the structure matcher finds targets.
     static func chooseLesions(_ study: ResolvedStudy, _ request: EligibilityRequest, notes: inout [String]) throws -> [ROI] {
-        let rois = (study.structureSet?.rois ?? []).filter { $0.contours.contains(where: \.isClosedPlanar) }
+        let rois = (study.structureSet?.rois ?? []).filter { $0.hasClosedContours }
         guard request.lesions.isEmpty else {
             return try request.lesions.map { name in
                 guard let r = rois.first(where: { StructureName.same($0.name, name) }) else {

@@ -194,8 +194,9 @@ public enum PlanCheck {
         let expressions = m.matches.keys.sorted().flatMap { m.matches[$0]! }.map(\.expression).filter { seen.insert($0).inserted }
         guard !expressions.isEmpty else { return nil }
         var req = DVHRequest()
-        // An extra already among the expressions, plain or as an expression quotes it, is not asked twice.
-        req.structures = expressions + request.alsoStructures.filter { !seen.contains(StructureMatcher.quote($0)) && seen.insert($0).inserted }
+        // The extras as the matched expressions write names (quoted when they need it), so
+        // one already among them is not asked for twice.
+        req.structures = expressions + request.alsoStructures.map(StructureMatcher.quote).filter { seen.insert($0).inserted }
         req.targets = m.targets
         req.onlyNamedTargets = true
         req.options = request.options

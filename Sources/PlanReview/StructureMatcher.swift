@@ -72,7 +72,7 @@ public struct StructureMatcher: Sendable {
 
     /// A matcher over the ROIs of a structure set that have closed contours.
     public init(rois: [ROI], userMap: [String: String] = [:]) {
-        self.rois = rois.filter { $0.contours.contains(where: \.isClosedPlanar) }
+        self.rois = rois.filter { $0.hasClosedContours }
         planNames = self.rois.map(\.name)
         self.userMap = userMap
     }

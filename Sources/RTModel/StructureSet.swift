@@ -43,6 +43,12 @@ public struct ROI: Sendable {
     public var frameOfReferenceUID: String?
     public var contours: [Contour]
 
+    /// RT ROI Interpreted Type EXTERNAL: the body outline.
+    public var isExternal: Bool { (interpretedType ?? "").uppercased() == "EXTERNAL" }
+
+    /// Whether any of its contours is closed and planar (an ROI that has a volume).
+    public var hasClosedContours: Bool { contours.contains(where: \.isClosedPlanar) }
+
     /// Number of distinct planes holding closed contours, positions compared along `normal`
     /// to within 0.01 mm.
     public func planeCount(normal: Vec3 = Vec3(0, 0, 1)) -> Int {

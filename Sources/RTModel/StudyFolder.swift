@@ -187,7 +187,7 @@ public struct StudyFolder: Sendable {
     func doseCoverageChecks(_ d: DoseGrid, _ ss: StructureSet) -> [Warning] {
         var out: [Warning] = []
         let g = d.grid
-        for roi in ss.rois where roi.interpretedType?.uppercased() != "EXTERNAL" {
+        for roi in ss.rois where !roi.isExternal {
             var total = 0, outside = 0
             for c in roi.contours {
                 for p in c.points {

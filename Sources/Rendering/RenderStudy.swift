@@ -47,7 +47,7 @@ public struct RenderStudy: Sendable {
         }
         let frame = PlaneFrame(grid: images.grid)
         let shapes = study.structureSet?.rois.map { PlanarShape(roi: $0, frame: frame) } ?? []
-        let body = study.structureSet?.rois.firstIndex { ($0.interpretedType ?? "").uppercased() == "EXTERNAL" }.map { shapes[$0] }
+        let body = study.structureSet?.rois.firstIndex(where: \.isExternal).map { shapes[$0] }
         let selection = try image.map(study.selectImages) ?? planning
         let background = try BackgroundImage.load(selection, planning: images, body: body, planes: planes)
         return RenderStudy(images: images, background: background, structureSet: study.structureSet, frame: frame, shapes: shapes,

@@ -111,7 +111,7 @@ public enum SliceRenderer {
             }
         }
         return rois.indices.filter { n in
-            (rois[n].interpretedType ?? "").uppercased() != "EXTERNAL" && rois[n].contours.contains { $0.isClosedPlanar && $0.points.count >= 3 }
+            !rois[n].isExternal && rois[n].contours.contains { $0.isClosedPlanar && $0.points.count >= 3 }
         }
     }
 
@@ -219,7 +219,7 @@ public enum SliceRenderer {
             let (a, b) = project(pts)
             lo = a - request.paddingMM
             hi = b + request.paddingMM
-        } else if let body = study.rois.firstIndex(where: { ($0.interpretedType ?? "").uppercased() == "EXTERNAL" }),
+        } else if let body = study.rois.firstIndex(where: \.isExternal),
                   !study.rois[body].contours.isEmpty {
             let (a, b) = project(study.rois[body].contours.flatMap(\.points))
             lo = pointwiseMax(lo, a - 10)

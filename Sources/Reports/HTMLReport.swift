@@ -43,15 +43,16 @@ public enum HTMLReport {
 
     /// Curves of the ROIs at `indices`: from the review's analysis where it has them,
     /// the rest computed on the same (already decoded) dose.
-    /// A name that an expression quotes ("Spinal Cord") is found under either spelling.
+    /// DVHs are found under the names as expressions write them (`StructureMatcher.quote`:
+    /// "Spinal Cord" in quotes), as the review asks for them.
     static func dvhCurves(_ c: Content, rois: [ROI], indices: [Int]) throws -> [DVHCurve] {
         var byName: [String: DVH] = [:]
         for d in c.analysis?.dvhs ?? [] { byName[d.name] = d }
-        func known(_ name: String) -> DVH? { byName[name] ?? byName[StructureMatcher.quote(name)] }
+        func known(_ name: String) -> DVH? { byName[StructureMatcher.quote(name)] }
         let missing = indices.filter { known(rois[$0].name) == nil }
         if !missing.isEmpty {
             var request = DVHRequest()
-            request.structures = missing.map { rois[$0].name }
+            request.structures = missing.map { StructureMatcher.quote(rois[$0].name) }
             for d in try DVHAnalysis.run(c.study, request).dvhs { byName[d.name] = d }
         }
         return indices.compactMap { n in
@@ -106,7 +107,7 @@ public enum HTMLReport {
     /// The ROIs the report's DVH plot draws (by index): every ROI with closed contours
     /// except the body outline (RT ROI Interpreted Type EXTERNAL).
     static func plotted(_ rois: [ROI]) -> [Int] {
-        rois.indices.filter { (rois[$0].interpretedType ?? "").uppercased() != "EXTERNAL" && rois[$0].contours.contains(where: \.isClosedPlanar) }
+        rois.indices.filter { !rois[$0].isExternal && rois[$0].hasClosedContours }
     }
 
     /// The names of the ROIs the DVH plot of a report on `study` draws: a review computes
@@ -132,7 +133,7 @@ public enum HTMLReport {
         }
         var targets = study.rois.indices.filter { Self.isSliceTarget(study.rois[$0]) }
         if targets.isEmpty, let t = study.defaultTargetIndex { targets = [t] }
-        for n in targets.prefix(6) where study.rois[n].contours.contains(where: \.isClosedPlanar) {
+        for n in targets.prefix(6) where study.rois[n].hasClosedContours {
             jobs.append {
                 var req = SliceRequest()
                 req.position = .through(study.rois[n].name)
